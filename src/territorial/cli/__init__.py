@@ -1,0 +1,43 @@
+"""Command-line interface: a thin shell over the library, one command per job.
+
+Each area registers its commands on :data:`app` from its own module; importing the
+modules below is what adds them to ``territorial --help``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.markup import escape
+
+from territorial.cli.app import app, err_console
+from territorial.errors import TerritorialError
+
+# Command modules (import for their side effect of registering commands).
+from territorial.cli import data as _data  # noqa: F401,E402  (sample, import, status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``territorial`` executable."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except TerritorialError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/]")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click's own usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,166 @@
+"""Relational schema of the core store (SQLAlchemy Core).
+
+One ``metadata`` for the whole product. Other areas (scoring, routing, workspace)
+declare their tables in their own modules on this same ``metadata`` and ship an
+Alembic migration on their own branch (see ``store/migrations``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(128)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("source", Text, nullable=False, doc="files or folder imported"),
+    Column("status", String(16), nullable=False, doc="'succeeded' or 'rejected'"),
+    Column("counts", JSON, nullable=False, doc="rows written per entity"),
+    Column("warnings", JSON, nullable=False, doc="non-blocking problems, as dicts"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("domain", String(255)),
+    Column("street", Text),
+    Column("postal_code", String(16)),
+    Column("city", String(128)),
+    Column("state", String(64)),
+    Column("country", String(64)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("geocode_source", String(16), doc="'input', 'postal_code' or NULL when unlocated"),
+    Column("industry", String(128)),
+    Column("employees", Integer),
+    Column("annual_revenue", Float),
+    Column("currency", String(3)),
+    Column("segment", String(64)),
+    Column("owner_id", ID),
+    Column("attributes", JSON),
+    Column("import_id", Integer, ForeignKey("imports.id")),
+)
+Index(None, accounts.c.owner_id)
+Index(None, accounts.c.state)
+
+reps = Table(
+    "reps",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", String(255)),
+    Column("role", String(64)),
+    Column("home_city", String(128)),
+    Column("home_state", String(64)),
+    Column("home_postal_code", String(16)),
+    Column("home_latitude", Float),
+    Column("home_longitude", Float),
+    Column("specialties", JSON, doc="list of industries or segments"),
+    Column("capacity_hours", Float, doc="selling hours per week"),
+    Column("max_accounts", Integer),
+    Column("start_date", Date),
+    Column("active", Boolean, nullable=False),
+    Column("manager_id", ID),
+    Column("import_id", Integer, ForeignKey("imports.id")),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("owner_id", ID),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("created_date", Date, nullable=False),
+    Column("close_date", Date),
+    Column("is_closed", Boolean, nullable=False),
+    Column("is_won", Boolean, nullable=False),
+    Column("product", String(128)),
+    Column("import_id", Integer, ForeignKey("imports.id")),
+)
+Index(None, opportunities.c.account_id)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("rep_id", ID),
+    Column("channel", String(16), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("duration_minutes", Float, nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id")),
+)
+Index(None, activities.c.account_id)
+
+territories = Table(
+    "territories",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("parent_id", ID, ForeignKey("territories.id")),
+    Column("segment", String(64)),
+    Column("owner_ids", JSON, doc="rep ids owning the territory"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("parent_id", Integer, ForeignKey("plans.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128)),
+    Column("status", String(16), nullable=False, doc="'draft', 'active' or 'archived'"),
+    Column("parameters", JSON, doc="how the plan was made (design options)"),
+    Column("report", JSON, doc="metrics at creation: balance, compactness, moves"),
+)
+
+plan_assignments = Table(
+    "plan_assignments",
+    metadata,
+    Column("plan_id", Integer, ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", ID, primary_key=True),
+    Column("territory_id", ID, nullable=False),
+    Column("locked", Boolean, nullable=False, default=False),
+)
+Index(None, plan_assignments.c.plan_id, plan_assignments.c.territory_id)
+
+#: Entities a user imports, in the order they must be written (foreign keys).
+ENTITY_TABLES: dict[str, Table] = {
+    "accounts": accounts,
+    "reps": reps,
+    "opportunities": opportunities,
+    "activities": activities,
+}
