@@ -1,0 +1,148 @@
+"""``territorial demo``: the main job end to end on a sample company.
+
+Sample company → import into the store → score → design territories anchored at the
+reps' homes → summary → serve the workspace. Every step is the same library call the
+individual commands make; this command only strings them together.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from territorial.cli.app import DatabaseOption, app, console, err_console, settings_for
+
+DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_ADMIN_PASSWORD = "territorial-demo"
+
+
+@app.command("demo")
+def demo_command(
+    accounts: Annotated[int, typer.Option("--accounts", min=100, help="Sample accounts.")] = 5000,
+    reps: Annotated[int, typer.Option("--reps", min=5, help="Sample reps (all roles).")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample and the design.")] = 7,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Balance tolerance as a fraction (0.05 = ±5%).")
+    ] = 0.05,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds the territory design may take.")
+    ] = 20.0,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve the web workspace when done."),
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to serve on.")] = 8000,
+    database: DatabaseOption = None,
+) -> None:
+    """Run the whole job on a generated sample company and serve the workspace.
+
+    Writes the sample files under TERRITORIAL_HOME/sample, imports them into the store
+    (the embedded SQLite file by default), scores every account, designs one territory
+    per active account executive balanced on potential and workload, stores the plan
+    as the active one and prints a summary.
+    """
+    from territorial.design.adapters import problem_from_store
+    from territorial.design.engine import design
+    from territorial.errors import ConflictError, ConfigError
+    from territorial.io import import_paths
+    from territorial.sample import write_sample_company
+    from territorial.scoring import load_config
+    from territorial.scoring.store_adapter import score_store
+    from territorial.store import describe_url, open_store
+    from territorial.store.plans import activate_plan, save_plan
+    from territorial.store.records import entity_counts
+    from territorial.web.auth import add_user
+
+    settings = settings_for(database)
+    started = time.perf_counter()
+    steps: list[tuple[str, str, float]] = []
+
+    def step(name: str, detail: str, since: float) -> float:
+        now = time.perf_counter()
+        steps.append((name, detail, now - since))
+        err_console.print(f"[green]✓[/] {name}: {detail} ({now - since:.1f} s)")
+        return now
+
+    t = time.perf_counter()
+    sample_dir = settings.home / "sample"
+    with err_console.status(f"generating a sample company of {accounts:,} accounts..."):
+        files = write_sample_company(sample_dir, accounts=accounts, reps=reps, seed=seed)
+    t = step("sample company", f"{len(files)} files in {sample_dir}", t)
+
+    engine = open_store(settings.resolved_database_url)
+    with err_console.status("importing into the store..."):
+        report = import_paths([sample_dir], engine=engine)
+    rows = ", ".join(f"{n:,} {entity}" for entity, n in report.counts.items())
+    t = step("import", f"{rows}; {len(report.warnings):,} warnings", t)
+
+    with err_console.status("scoring accounts..."):
+        run = score_store(engine, config=load_config(None))
+    quality = run.quality.summary() if run.quality is not None else "propensity model not trained"
+    t = step("scoring", f"{len(run.scores):,} accounts; {quality}", t)
+
+    with err_console.status("designing territories..."):
+        problem, account_units = problem_from_store(
+            engine, measures=("potential", "workload_hours"), tolerance=tolerance
+        )
+        result = design(problem, time_limit=time_limit, seed=seed)
+        plan_id = save_plan(
+            engine,
+            name=f"Demo plan (seed {seed})",
+            result=result,
+            parameters={
+                "measures": ["potential", "workload_hours"],
+                "tolerance": tolerance,
+                "objective": "inertia",
+                "seed": seed,
+                "time_limit": time_limit,
+            },
+            created_by="territorial demo",
+            account_units=account_units,
+        )
+        activate_plan(engine, plan_id=plan_id)
+    t = step("design", f"{problem.n_territories} territories, plan #{plan_id} active", t)
+
+    try:
+        add_user(engine, email=DEMO_ADMIN_EMAIL, role="admin", password=DEMO_ADMIN_PASSWORD)
+    except (ConflictError, ConfigError):
+        pass  # already there from an earlier demo run
+
+    counts = entity_counts(engine)
+    summary = Table(title="Territorial demo", show_header=False)
+    summary.add_column("what", style="bold")
+    summary.add_column("value")
+    for entity, count in counts.items():
+        summary.add_row(entity, f"{count:,}")
+    summary.add_row("database", describe_url(engine))
+    report_dict = result.to_report_dict()
+    summary.add_row("territories", f"{problem.n_territories}")
+    summary.add_row(
+        "worst balance deviation",
+        ", ".join(
+            f"{name} {entry['worst_deviation']:.1%} (tolerance {entry['tolerance']:.0%})"
+            for name, entry in report_dict["balance"].items()
+        ),
+    )
+    objective = report_dict["objective"]
+    gap = report_dict["gap"]
+    summary.add_row(
+        "compactness (inertia)",
+        f"{objective['value']:.4g} {objective['unit']}"
+        + ("" if gap is None else f", within {gap:.2%} of the lower bound"),
+    )
+    summary.add_row("propensity model", quality)
+    summary.add_row("total time", f"{time.perf_counter() - started:.1f} s")
+    console.print(summary)
+
+    if serve:
+        from territorial.cli.route import serve_command
+
+        console.print(
+            f"Workspace: http://{host}:{port}/  (log in as {DEMO_ADMIN_EMAIL} / "
+            f"{DEMO_ADMIN_PASSWORD}); Ctrl-C stops it."
+        )
+        serve_command(host=host, port=port, deliver_alerts=False, database=database)
