@@ -1,0 +1,352 @@
+"""Workspace tables: users, web sessions, the audit trail and manual plan moves.
+
+Declared on the shared ``metadata``; the schema ships as migration ``0004_workspace``
+on its own branch. Functions here are keyword-only data access: no hashing, no HTTP
+(password hashing lives in :mod:`territorial.web.auth`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from territorial.errors import ConflictError, NotFoundError
+from territorial.store.tables import ID, metadata, plan_assignments, plans
+
+#: Roles, most powerful first. ``planner`` edits scenarios; ``manager`` reads their
+#: team's territories; ``rep`` reads only their own territory.
+ROLES: tuple[str, ...] = ("admin", "planner", "manager", "rep")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(255), nullable=False, unique=True),
+    Column("name", Text),
+    Column("role", String(16), nullable=False, doc="'admin', 'planner', 'manager' or 'rep'"),
+    Column("rep_id", ID, doc="the rep this user is (rep) or manages as (manager)"),
+    Column("password_hash", String(255), nullable=False, doc="scrypt$n$r$p$salt$hash (hex)"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, doc="sha256 of the cookie token"),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_id", Integer),
+    Column("actor", String(255), doc="e-mail of the user, or 'cli'"),
+    Column("action", String(64), nullable=False, doc="e.g. 'login', 'move', 'design', 'undo'"),
+    Column("plan_id", Integer),
+    Column("details", JSON),
+)
+Index(None, audit_events.c.at)
+
+plan_moves = Table(
+    "plan_moves",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    Column("batch", Integer, nullable=False, doc="moves made by one action share a batch"),
+    Column("account_id", ID, nullable=False),
+    Column("from_territory", ID),
+    Column("to_territory", ID, nullable=False),
+    Column("was_locked", Boolean, nullable=False),
+    Column("locked", Boolean, nullable=False),
+    Column("moved_by", String(255)),
+    Column("moved_at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True)),
+)
+Index(None, plan_moves.c.plan_id, plan_moves.c.batch)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """SQLite drops time zones: compare in naive UTC."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who logs in to the workspace."""
+
+    id: int
+    email: str
+    name: str | None
+    role: str
+    rep_id: str | None
+    active: bool
+
+    @property
+    def can_edit(self) -> bool:
+        """Admins and planners change scenarios; managers and reps only read."""
+        return self.role in ("admin", "planner")
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.email, row.name, row.role, row.rep_id, bool(row.active))
+
+
+# --- users -------------------------------------------------------------------------
+def create_user(
+    engine: Engine,
+    *,
+    email: str,
+    role: str,
+    password_hash: str,
+    name: str | None = None,
+    rep_id: str | None = None,
+) -> User:
+    """Store a new user; a ConflictError if the e-mail is taken."""
+    email = email.strip().lower()
+    with engine.begin() as conn:
+        if conn.execute(select(users.c.id).where(users.c.email == email)).first():
+            raise ConflictError(f"a user with e-mail {email!r} already exists")
+        uid = conn.execute(
+            insert(users).values(
+                email=email,
+                name=name,
+                role=role,
+                rep_id=rep_id,
+                password_hash=password_hash,
+                active=True,
+                created_at=_now(),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    return User(int(uid), email, name, role, rep_id, True)
+
+
+def set_password_hash(engine: Engine, *, email: str, password_hash: str) -> None:
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(users)
+            .where(users.c.email == email.strip().lower())
+            .values(password_hash=password_hash)
+        )
+        if done.rowcount == 0:
+            raise NotFoundError(f"no user with e-mail {email!r}")
+
+
+def user_credentials(engine: Engine, *, email: str) -> tuple[User, str] | None:
+    """The user and stored password hash for ``email``, or ``None``."""
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
+    return None if row is None else (_user(row), row.password_hash)
+
+
+def list_users(engine: Engine) -> list[User]:
+    with engine.connect() as conn:
+        return [_user(r) for r in conn.execute(select(users).order_by(users.c.email))]
+
+
+# --- sessions ----------------------------------------------------------------------
+def create_session(
+    engine: Engine, *, token_hash: str, user_id: int, csrf_token: str, expires_at: datetime
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(web_sessions).values(
+                token_hash=token_hash,
+                user_id=user_id,
+                csrf_token=csrf_token,
+                created_at=_now(),
+                expires_at=expires_at,
+            )
+        )
+
+
+def session_user(engine: Engine, *, token_hash: str) -> tuple[User, str] | None:
+    """The active user and CSRF token of an unexpired session, or ``None``."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(users, web_sessions.c.csrf_token, web_sessions.c.expires_at)
+            .join(web_sessions, web_sessions.c.user_id == users.c.id)
+            .where(web_sessions.c.token_hash == token_hash)
+        ).first()
+    if row is None or not row.active:
+        return None
+    if _naive_utc(row.expires_at) < _naive_utc(_now()):
+        return None
+    return _user(row), row.csrf_token
+
+
+def delete_session(engine: Engine, *, token_hash: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == token_hash))
+
+
+# --- audit -------------------------------------------------------------------------
+def record_event(
+    engine: Engine,
+    *,
+    action: str,
+    user: User | None,
+    plan_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append who did what and when to the audit trail."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(audit_events).values(
+                at=_now(),
+                user_id=None if user is None else user.id,
+                actor="cli" if user is None else user.email,
+                action=action,
+                plan_id=plan_id,
+                details=details or {},
+            )
+        )
+
+
+def list_events(engine: Engine, *, limit: int = 200) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_events).order_by(audit_events.c.id.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]
+
+
+# --- manual moves ------------------------------------------------------------------
+def move_accounts(
+    engine: Engine,
+    *,
+    plan_id: int,
+    account_ids: Sequence[str],
+    to_territory: str,
+    lock: bool,
+    moved_by: str | None,
+) -> int:
+    """Move accounts of a stored plan to ``to_territory`` (optionally locked); log the batch.
+
+    Returns the number of accounts whose territory or lock changed.
+    """
+    ids = list(dict.fromkeys(account_ids))
+    with engine.begin() as conn:
+        if conn.execute(select(plans.c.id).where(plans.c.id == plan_id)).first() is None:
+            raise NotFoundError(f"plan {plan_id} does not exist")
+        current: dict[str, tuple[str, bool]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for r in conn.execute(
+                select(
+                    plan_assignments.c.account_id,
+                    plan_assignments.c.territory_id,
+                    plan_assignments.c.locked,
+                ).where(
+                    plan_assignments.c.plan_id == plan_id,
+                    plan_assignments.c.account_id.in_(chunk),
+                )
+            ):
+                current[r.account_id] = (r.territory_id, bool(r.locked))
+        missing = [a for a in ids if a not in current]
+        if missing:
+            raise NotFoundError(
+                f"{len(missing)} account(s) are not in plan {plan_id}: {', '.join(missing[:5])}"
+            )
+        batch = (
+            conn.execute(
+                select(func.max(plan_moves.c.batch)).where(plan_moves.c.plan_id == plan_id)
+            ).scalar()
+            or 0
+        ) + 1
+        now = _now()
+        rows = []
+        for a in ids:
+            territory, was_locked = current[a]
+            if territory == to_territory and was_locked == lock:
+                continue
+            rows.append(
+                {
+                    "plan_id": plan_id,
+                    "batch": batch,
+                    "account_id": a,
+                    "from_territory": territory,
+                    "to_territory": to_territory,
+                    "was_locked": was_locked,
+                    "locked": lock,
+                    "moved_by": moved_by,
+                    "moved_at": now,
+                }
+            )
+            conn.execute(
+                update(plan_assignments)
+                .where(plan_assignments.c.plan_id == plan_id, plan_assignments.c.account_id == a)
+                .values(territory_id=to_territory, locked=lock)
+            )
+        if rows:
+            conn.execute(insert(plan_moves), rows)
+    return len(rows)
+
+
+def undo_last_move(engine: Engine, *, plan_id: int) -> int:
+    """Revert the newest batch of moves not yet undone; returns accounts restored."""
+    with engine.begin() as conn:
+        batch = conn.execute(
+            select(func.max(plan_moves.c.batch)).where(
+                plan_moves.c.plan_id == plan_id, plan_moves.c.undone_at.is_(None)
+            )
+        ).scalar()
+        if batch is None:
+            raise NotFoundError(f"plan {plan_id} has no move to undo")
+        moves = conn.execute(
+            select(plan_moves).where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
+        ).all()
+        for m in moves:
+            conn.execute(
+                update(plan_assignments)
+                .where(
+                    plan_assignments.c.plan_id == plan_id,
+                    plan_assignments.c.account_id == m.account_id,
+                )
+                .values(territory_id=m.from_territory, locked=m.was_locked)
+            )
+        conn.execute(
+            update(plan_moves)
+            .where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
+            .values(undone_at=_now())
+        )
+    return len(moves)
+
+
+def plan_version(engine: Engine, *, plan_id: int) -> tuple[int, int]:
+    """A value that changes whenever the plan's assignments change by a move or undo."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(func.count(plan_moves.c.id), func.count(plan_moves.c.undone_at)).where(
+                plan_moves.c.plan_id == plan_id
+            )
+        ).first()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))

@@ -1,0 +1,488 @@
+"""The planner's workspace: server-rendered pages and the JSON they fetch.
+
+Thin on purpose: each handler checks who is asking, calls one function of
+:mod:`territorial.web.services` (or :mod:`territorial.web.auth`) and renders or
+serialises the answer. Every path lives under ``/workspace``.
+
+The store engine comes from ``request.app.state.engine`` (set by
+``territorial.api.app.create_app``); failing that, from ``app.state.settings`` or the
+environment's settings, opened once and kept on ``app.state``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hmac
+import json
+import math
+import secrets
+import threading
+from collections.abc import Callable, Coroutine
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from territorial.errors import AuthenticationError, ConfigError, NotFoundError, TerritorialError
+from territorial.settings import load_settings
+from territorial.store import open_store, workspace
+from territorial.web import auth, services
+from territorial.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Session
+
+PREFIX = "/workspace"
+_HERE = Path(__file__).parent
+STATIC = _HERE / "static"
+US_ATLAS = _HERE.parent / "data" / "us-atlas"
+
+
+class _WorkspaceRoute(APIRoute):
+    """Turns Territorial errors into their HTTP status, so the router works in any app."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except TerritorialError as exc:
+                if isinstance(exc, AuthenticationError) and _wants_html(request):
+                    return _login_redirect(request)
+                return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+        return guarded
+
+
+router = APIRouter(prefix=PREFIX, route_class=_WorkspaceRoute, include_in_schema=False)
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
+templates.env.filters["money"] = lambda v: f"${v:,.0f}" if v is not None else "-"
+templates.env.filters["num"] = lambda v, d=0: f"{v:,.{d}f}" if v is not None else "-"
+templates.env.filters["pct"] = lambda v: f"{v * 100:+.1f}%" if v is not None else "-"
+templates.env.globals["MEASURES"] = services.MEASURES
+templates.env.globals["PREFIX"] = PREFIX
+_engine_lock = threading.Lock()
+
+
+# --- dependencies ---------------------------------------------------------------------
+def get_engine(request: Request) -> Engine:
+    state = request.app.state
+    engine = getattr(state, "engine", None)
+    if engine is None:
+        with _engine_lock:
+            engine = getattr(state, "engine", None)
+            if engine is None:
+                settings = getattr(state, "settings", None) or load_settings()
+                engine = open_store(settings.resolved_database_url)
+                state.engine = engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def _session(request: Request, engine: Engine) -> Session | None:
+    return auth.session_for_token(engine, request.cookies.get(SESSION_COOKIE))
+
+
+def require_session(request: Request, engine: EngineDep) -> Session:
+    session = _session(request, engine)
+    if session is None:
+        raise AuthenticationError("log in first")
+    return session
+
+
+SessionDep = Annotated[Session, Depends(require_session)]
+
+
+def require_csrf(request: Request, session: SessionDep) -> Session:
+    """State-changing fetch calls echo the session's CSRF token in ``X-CSRF-Token``."""
+    session.check_csrf(request.headers.get("x-csrf-token"))
+    return session
+
+
+CsrfSessionDep = Annotated[Session, Depends(require_csrf)]
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{PREFIX}/login?next={quote(target)}", status_code=303)
+
+
+def _page(request: Request, name: str, session: Session | None, **context: Any) -> HTMLResponse:
+    context.update(request=request, session=session, user=session.user if session else None)
+    response = templates.TemplateResponse(request, name, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith(PREFIX + "/") and not target.startswith("//"):
+        return target
+    return f"{PREFIX}/map"
+
+
+# --- log-in ---------------------------------------------------------------------------
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None, error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = _page(
+        request, "login.html", None, login_csrf=token, next=_safe_next(next), error=error
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path=PREFIX,
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, engine: EngineDep) -> Response:
+    form = await request.form()
+    given, cookie = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(given.encode(), cookie.encode()):
+        return RedirectResponse(f"{PREFIX}/login?error=expired", status_code=303)
+    try:
+        _user, token = auth.log_in(
+            engine, email=str(form.get("email", "")), password=str(form.get("password", ""))
+        )
+    except AuthenticationError:
+        nxt = quote(_safe_next(str(form.get("next", ""))))
+        return RedirectResponse(f"{PREFIX}/login?error=wrong&next={nxt}", status_code=303)
+    services.warm_up(engine)
+    response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        max_age=auth.SESSION_HOURS * 3600,
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, engine: EngineDep, session: SessionDep) -> Response:
+    form = await request.form()
+    session.check_csrf(str(form.get("csrf_token", "")))
+    auth.log_out(engine, token=request.cookies.get(SESSION_COOKIE, ""))
+    workspace.record_event(engine, action="logout", user=session.user)
+    response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- pages ----------------------------------------------------------------------------
+def _plan_choices(engine: Engine, session: Session) -> list[dict[str, Any]]:
+    if not session.user.can_edit:
+        return []
+    return services.list_plans(engine)
+
+
+@router.get("", include_in_schema=False)
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/map", status_code=303)
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(
+    request: Request, engine: EngineDep, session: SessionDep, plan: str | None = None
+) -> Response:
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    return _page(
+        request,
+        "map.html",
+        session,
+        view=view,
+        plans=_plan_choices(engine, session),
+        territories=[
+            (t, view.data.name_of(t), services.territory_color(j))
+            for j, t in enumerate(view.territory_ids)
+            if scope.sees_territory(t)
+        ],
+        balance=services.balance_rows(view, scope),
+        moved=services.moved_versus_active(engine, view),
+    )
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request, engine: EngineDep, session: SessionDep, plan: str | None = None
+) -> Response:
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    return _page(
+        request,
+        "dashboard.html",
+        session,
+        view=view,
+        plans=_plan_choices(engine, session),
+        balance=services.balance_rows(view, scope, contiguity=True),
+        moved=services.moved_versus_active(engine, view),
+    )
+
+
+@router.get("/fragments/balance", response_class=HTMLResponse)
+def balance_fragment(
+    request: Request, engine: EngineDep, session: SessionDep, plan: str | None = None
+) -> Response:
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    return _page(
+        request,
+        "_balance.html",
+        session,
+        view=view,
+        balance=services.balance_rows(view, scope),
+        moved=services.moved_versus_active(engine, view),
+        compact=True,
+    )
+
+
+@router.get("/scenarios", response_class=HTMLResponse)
+def scenarios_page(request: Request, engine: EngineDep, session: SessionDep) -> Response:
+    session.require_editor()
+    data = services.account_data(engine)
+    n_reps = int(data.reps["active"].fillna(True).astype(bool).sum()) if len(data.reps) else 0
+    return _page(
+        request,
+        "scenarios.html",
+        session,
+        plans=services.list_plans(engine),
+        n_reps=n_reps,
+        n_accounts=data.n,
+    )
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    engine: EngineDep,
+    session: SessionDep,
+    a: str | None = None,
+    b: str | None = None,
+) -> Response:
+    session.require_editor()
+    plans = services.list_plans(engine)
+    result = None
+    if a and b:
+        result = services.compare_plans(engine, plan_a=a, plan_b=b)
+    return _page(request, "compare.html", session, plans=plans, result=result, a=a, b=b)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, engine: EngineDep, session: SessionDep) -> Response:
+    session.require_editor()
+    return _page(request, "audit.html", session, events=workspace.list_events(engine))
+
+
+# --- map data -------------------------------------------------------------------------
+def _bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+    if not bbox:
+        return None
+    try:
+        w, s, e, n = (float(x) for x in bbox.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"bbox wants west,south,east,north; got {bbox!r}") from exc
+    if not all(math.isfinite(v) for v in (w, s, e, n)):
+        raise ConfigError("bbox values must be finite numbers")
+    return w, s, e, n
+
+
+def _json(payload: Any) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/accounts.geojson")
+def accounts_geojson(
+    engine: EngineDep,
+    session: SessionDep,
+    plan: str | None = None,
+    bbox: str | None = None,
+    zoom: Annotated[int, Query(ge=0, le=22)] = 4,
+    color: str = "territory",
+) -> Response:
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    return _json(services.account_layer(view, scope, bbox=_bbox(bbox), zoom=zoom, color_by=color))
+
+
+@router.get("/api/territories.geojson")
+def territories_geojson(
+    engine: EngineDep, session: SessionDep, plan: str | None = None, hull: str = "convex"
+) -> Response:
+    scope = services.scope_for(engine, session.user)
+    return _json(services.territory_layer(services.view_for(engine, scope, plan), scope, kind=hull))
+
+
+@router.get("/api/territory-counties")
+def territory_counties(engine: EngineDep, session: SessionDep, plan: str | None = None) -> Response:
+    scope = services.scope_for(engine, session.user)
+    return _json(services.territory_counties(services.view_for(engine, scope, plan), scope))
+
+
+@router.get("/api/reps.geojson")
+def reps_geojson(engine: EngineDep, session: SessionDep, plan: str | None = None) -> Response:
+    scope = services.scope_for(engine, session.user)
+    return _json(services.rep_layer(services.view_for(engine, scope, plan), scope))
+
+
+@router.get("/api/accounts")
+def accounts_table(
+    engine: EngineDep,
+    session: SessionDep,
+    plan: str | None = None,
+    q: str = "",
+    territory: str | None = None,
+    county: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    found = services.search_accounts(
+        view, scope, query=q, territory=territory, county=county, limit=limit
+    )
+    return _json(found)
+
+
+@router.get("/api/accounts/{account_id}")
+def account_detail(
+    account_id: str, engine: EngineDep, session: SessionDep, plan: str | None = None
+) -> Response:
+    scope = services.scope_for(engine, session.user)
+    return _json(services.account_detail(services.view_for(engine, scope, plan), scope, account_id))
+
+
+# --- changes (JSON + X-CSRF-Token) ----------------------------------------------------
+class MoveIn(BaseModel):
+    account_ids: list[str] = Field(min_length=1, max_length=100_000)
+    to_territory: str
+    lock: bool = False
+
+
+@router.post("/api/plans/{plan_id}/moves")
+def move(plan_id: int, body: MoveIn, engine: EngineDep, session: CsrfSessionDep) -> Response:
+    changed = services.move_accounts(
+        engine,
+        session.user,
+        plan_id=plan_id,
+        account_ids=body.account_ids,
+        to_territory=body.to_territory,
+        lock=body.lock,
+    )
+    return _json({"changed": changed, "plan_id": plan_id})
+
+
+@router.post("/api/plans/{plan_id}/undo")
+def undo(plan_id: int, engine: EngineDep, session: CsrfSessionDep) -> Response:
+    return _json({"restored": services.undo_move(engine, session.user, plan_id=plan_id)})
+
+
+@router.post("/api/plans/{plan_id}/activate")
+def activate(plan_id: int, engine: EngineDep, session: CsrfSessionDep) -> Response:
+    services.activate_plan(engine, session.user, plan_id=plan_id)
+    return _json({"active": plan_id})
+
+
+class OwnersIn(BaseModel):
+    name: str = Field(default="Current owners", max_length=200)
+
+
+@router.post("/api/plans/from-owners")
+def plan_from_owners(body: OwnersIn, engine: EngineDep, session: CsrfSessionDep) -> Response:
+    return _json({"plan_id": services.save_owners_as_plan(engine, session.user, name=body.name)})
+
+
+class DesignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    measures: list[str] = Field(min_length=1)
+    tolerance_percent: float = Field(gt=0, lt=100)
+    n_territories: int | None = Field(default=None, ge=1)
+    max_moves: int | None = Field(default=None, ge=0)
+    time_limit: float = Field(default=20, ge=1, le=600)
+    base_plan: int | None = None
+
+
+@router.post("/api/designs")
+def start_design(body: DesignIn, engine: EngineDep, session: CsrfSessionDep) -> Response:
+    request = services.DesignRequest(
+        name=body.name,
+        measures=tuple(body.measures),
+        tolerance=body.tolerance_percent / 100,
+        n_territories=body.n_territories,
+        max_moves=body.max_moves,
+        time_limit=body.time_limit,
+        base_plan=body.base_plan,
+    )
+    return _json(services.start_design(engine, session.user, request).to_dict())
+
+
+@router.get("/api/jobs/{job_id}")
+def job(job_id: str, session: SessionDep) -> Response:
+    found = services.job_status(job_id)
+    if found.user_email != session.user.email and session.user.role != "admin":
+        raise NotFoundError(f"design job {job_id!r} not found")
+    return _json(found.to_dict())
+
+
+# --- assets ---------------------------------------------------------------------------
+@lru_cache(maxsize=16)
+def _gzipped(path: Path) -> bytes:
+    return gzip.compress(path.read_bytes(), compresslevel=6)
+
+
+def _asset(request: Request, path: Path, media_type: str | None = None) -> Response:
+    headers = {"Cache-Control": "public, max-age=3600"}
+    large = path.stat().st_size > 20_000
+    if large and "gzip" in request.headers.get("accept-encoding", ""):
+        headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        return Response(_gzipped(path), media_type=media_type or _media(path), headers=headers)
+    return FileResponse(path, media_type=media_type or _media(path), headers=headers)
+
+
+def _media(path: Path) -> str:
+    return {
+        ".js": "text/javascript",
+        ".css": "text/css",
+        ".json": "application/json",
+        ".png": "image/png",
+        ".svg": "image/svg+xml",
+    }.get(path.suffix, "application/octet-stream")
+
+
+@router.get("/static/{asset:path}")
+def static(asset: str, request: Request) -> Response:
+    path = (STATIC / asset).resolve()
+    if not path.is_file() or STATIC.resolve() not in path.parents:
+        raise NotFoundError(f"no static file {asset!r}")
+    return _asset(request, path)
+
+
+@router.get("/basemap/{name}.json")
+def basemap(name: str, request: Request) -> Response:
+    """US states and counties (us-atlas TopoJSON shipped with the package)."""
+    if name not in ("states-10m", "counties-10m"):
+        raise NotFoundError(f"no base map {name!r}")
+    path = US_ATLAS / f"{name}.json"
+    if not path.is_file():
+        raise NotFoundError(f"base map file missing: {path}")
+    return _asset(request, path, "application/json")

@@ -1,0 +1,1398 @@
+"""Thin glue between the workspace pages and the library.
+
+Route handlers call these functions and format their answers; nothing here parses
+HTTP. Everything the browser sees is summarised server-side (account clusters,
+territory hulls, balance totals) so pages stay light with 100k accounts.
+
+Integration seams (one place each, so switching to a colleague's module is a few lines):
+
+* :func:`_read_frames` reads accounts, reps, scores and open pipeline;
+* :func:`_run_design` builds the design problem and runs the engine
+  (``territorial.design.engine.design``, else ``design.balanced.solve_balanced``);
+* :func:`_save_plan` / :func:`activate_plan` write plans.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, func, insert, inspect, select, update
+
+from territorial.design import metrics
+from territorial.design.distances import haversine_miles
+from territorial.design.problem import Balance, DesignProblem
+from territorial.errors import ConfigError, NotFoundError, PermissionDeniedError
+from territorial.store import workspace
+from territorial.store.tables import (
+    accounts,
+    imports,
+    opportunities,
+    plan_assignments,
+    plans,
+    reps,
+    territories,
+)
+from territorial.store.workspace import User
+
+log = logging.getLogger(__name__)
+
+#: Measures the workspace balances, with their display labels and units.
+MEASURES: dict[str, str] = {
+    "potential": "Potential ($)",
+    "workload": "Workload (h/yr)",
+    "accounts": "Accounts",
+    "pipeline": "Open pipeline ($)",
+}
+DEFAULT_TOLERANCE = 0.10
+#: Above this many accounts in view the map gets grid clusters, not points.
+POINT_LIMIT = 1500
+TIER_COLORS = {"A": "#1b9e77", "B": "#7570b3", "C": "#e6ab02", "D": "#a6761d"}
+POTENTIAL_COLORS = ("#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+)
+
+
+def territory_color(index: int) -> str:
+    """A stable, distinct colour per territory index (palette, then golden-angle hues)."""
+    if index < len(PALETTE):
+        return PALETTE[index]
+    return f"hsl({(index * 137.508) % 360:.0f}, 65%, 45%)"
+
+
+def _optional(module: str) -> Any | None:
+    """A colleague's module when it exists; ``None`` while it is still being written."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+# --- account data (cached per store contents) -----------------------------------------
+@dataclass(eq=False)
+class AccountData:
+    """Accounts with their measures, and the reps, as arrays ready for summaries."""
+
+    frame: pd.DataFrame  # id, name, city, state, industry, segment, owner_id, lat, lon, ...
+    reps: pd.DataFrame  # id, name, home_latitude, home_longitude, manager_id, active
+    position: dict[str, int]
+    located: np.ndarray  # bool (n,)
+    measures: np.ndarray  # (n, 4) in MEASURES order
+    tier: np.ndarray  # str (n,)
+    potential_class: np.ndarray  # int (n,) 0..4
+    rep_names: dict[str, str]
+    extra_names: dict[str, str]
+    _graph: np.ndarray | None = None
+    _county: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    def name_of(self, territory: str) -> str:
+        return self.rep_names.get(territory) or self.extra_names.get(territory) or territory
+
+    def county_index(self) -> np.ndarray:
+        """``(n,)`` index into :func:`county_shapes` of each account's county (-1: none)."""
+        if self._county is None:
+            _, shapes = county_shapes()
+            out = np.full(self.n, -1, dtype=np.int64)
+            idx = np.flatnonzero(self.located)
+            if idx.size and shapes:
+                tree = shapely.STRtree(shapes)
+                pts = shapely.points(
+                    self.frame["longitude"].to_numpy()[idx], self.frame["latitude"].to_numpy()[idx]
+                )
+                hit_point, hit_county = tree.query(pts, predicate="intersects")
+                out[idx[hit_point[::-1]]] = hit_county[::-1]  # first hit wins
+            self._county = out
+        return self._county
+
+    def knn_edges(self) -> np.ndarray:
+        """Account adjacency for the contiguity figure: each account's 6 nearest neighbours."""
+        if self._graph is None:
+            from scipy.spatial import cKDTree
+
+            from territorial.design.distances import to_unit_sphere
+
+            idx = np.flatnonzero(self.located)
+            pts = to_unit_sphere(self.frame[["latitude", "longitude"]].to_numpy()[idx])
+            k = min(7, len(idx))
+            _, nb = cKDTree(pts).query(pts, k=k, workers=-1)
+            nb = np.atleast_2d(nb)
+            src = np.repeat(idx, k - 1)
+            dst = idx[nb[:, 1:].ravel()]
+            self._graph = np.column_stack([src, dst]).astype(np.int64)
+        return self._graph
+
+
+_county_lock = threading.Lock()
+_counties: tuple[list[str], list[Any]] | None = None
+
+
+def county_shapes() -> tuple[list[str], list[Any]]:
+    """US county FIPS codes and shapely polygons (lon/lat) from the vendored us-atlas."""
+    global _counties
+    with _county_lock:
+        if _counties is None:
+            from territorial.design import geography
+
+            arcs = geography._decoded_arcs()
+
+            def ring(arc_ids: list[int]) -> np.ndarray:
+                parts = [arcs[a] if a >= 0 else arcs[~a][::-1] for a in arc_ids]
+                return np.concatenate([parts[0], *[p[1:] for p in parts[1:]]])
+
+            def polygon(rings: list[list[int]]) -> Any:
+                coords = [ring(r) for r in rings]
+                if len(coords[0]) < 4:  # a sliver lost to quantisation
+                    return shapely.Polygon()
+                return shapely.Polygon(coords[0], [c for c in coords[1:] if len(c) >= 4])
+
+            fips, shapes = [], []
+            for code, g in sorted(geography._county_geometries().items()):
+                if g["type"] == "Polygon":
+                    shape = polygon(g["arcs"])
+                elif g["type"] == "MultiPolygon":
+                    shape = shapely.MultiPolygon([polygon(p) for p in g["arcs"]])
+                else:
+                    continue
+                fips.append(code)
+                shapes.append(shape.buffer(0) if not shape.is_valid else shape)
+            _counties = (fips, shapes)
+        return _counties
+
+
+_data_cache: dict[str, tuple[tuple[Any, ...], AccountData]] = {}
+_data_lock = threading.Lock()
+
+
+def _has_table(engine: Engine, name: str) -> bool:
+    return inspect(engine).has_table(name)
+
+
+def _data_key(engine: Engine) -> tuple[Any, ...]:
+    """Cheap fingerprint of the store's account data (imports, counts, scores)."""
+    with engine.connect() as conn:
+        key: list[Any] = [
+            conn.execute(select(func.max(imports.c.id))).scalar(),
+            conn.execute(select(func.count()).select_from(accounts)).scalar(),
+            conn.execute(select(func.count()).select_from(reps)).scalar(),
+            conn.execute(select(func.count()).select_from(opportunities)).scalar(),
+        ]
+        if _has_table(engine, "account_scores"):
+            key.append(conn.exec_driver_sql("SELECT count(*) FROM account_scores").scalar())
+    return tuple(key)
+
+
+def _read_frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Accounts, reps and scores. SEAM: H1's ``territorial.store.records`` when present."""
+    records = _optional("territorial.store.records")
+    cols = [
+        "id",
+        "name",
+        "city",
+        "state",
+        "industry",
+        "segment",
+        "owner_id",
+        "latitude",
+        "longitude",
+        "annual_revenue",
+        "employees",
+    ]
+    if records is not None and hasattr(records, "read_accounts"):
+        acc = records.read_accounts(engine, columns=cols)
+        rep = records.read_reps(engine)
+    else:
+        with engine.connect() as conn:
+            acc = pd.read_sql(select(*[accounts.c[c] for c in cols]), conn)
+            rep = pd.read_sql(select(reps), conn)
+    acc = acc[[c for c in cols if c in acc.columns]].copy()
+    scores = None
+    store_scores = _optional("territorial.store.scores")
+    if store_scores is not None and _has_table(engine, "account_scores"):
+        scores = store_scores.read_scores(
+            engine, columns=("account_id", "potential", "workload_hours", "tier")
+        )
+    return acc, rep, scores
+
+
+def _open_pipeline(engine: Engine) -> pd.Series:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(opportunities.c.account_id, func.sum(opportunities.c.amount))
+            .where(opportunities.c.is_closed.is_(False))
+            .group_by(opportunities.c.account_id)
+        ).all()
+    return pd.Series({r[0]: float(r[1] or 0.0) for r in rows}, dtype=float)
+
+
+#: Seconds a store fingerprint is trusted before it is read again (one page's burst of
+#: requests then costs one set of count queries, and an import shows up within 2 s).
+KEY_TTL = 2.0
+_key_cache: dict[str, tuple[float, tuple[Any, ...]]] = {}
+
+
+def account_data(engine: Engine) -> AccountData:
+    """The cached :class:`AccountData`, reloaded when imports or scores change."""
+    url = engine.url.render_as_string(hide_password=False)
+    now = time.monotonic()
+    seen = _key_cache.get(url)
+    if seen is not None and now - seen[0] < KEY_TTL:
+        key = seen[1]
+    else:
+        key = _data_key(engine)
+        _key_cache[url] = (now, key)
+    with _data_lock:
+        hit = _data_cache.get(url)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        data = _build_data(engine)
+        _data_cache[url] = (key, data)
+        return data
+
+
+_warm_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="territorial-warm")
+
+
+def warm_up(engine: Engine) -> None:
+    """Load the account data and the active plan's summary in the background (after log-in)."""
+
+    def work() -> None:
+        try:
+            view = plan_view(engine, None)
+            territory_summary(view)
+            view.data.county_index()
+            contiguous_territories(view)
+        except Exception:  # a failed warm-up only costs the first page its speed
+            log.warning("workspace warm-up failed", exc_info=True)
+
+    _warm_executor.submit(work)
+
+
+def _floats(column: pd.Series | None, n: int) -> np.ndarray:
+    """A numeric column as float64 with NaN for missing (nullable Int64 included)."""
+    if column is None:
+        return np.zeros(n)
+    return pd.to_numeric(column, errors="coerce").astype(float).to_numpy()
+
+
+def _build_data(engine: Engine) -> AccountData:
+    acc, rep, scores = _read_frames(engine)
+    acc = acc.sort_values("id", kind="stable").reset_index(drop=True)
+    n = len(acc)
+    if scores is not None and len(scores):
+        s = scores.drop_duplicates("account_id", keep="last").set_index("account_id")
+        potential = s["potential"].reindex(acc["id"]).to_numpy(dtype=float)
+        workload = (
+            s.get("workload_hours", pd.Series(dtype=float)).reindex(acc["id"]).to_numpy(dtype=float)
+        )
+        tier = s.get("tier", pd.Series(dtype=object)).reindex(acc["id"]).to_numpy(dtype=object)
+    else:
+        # PLACEHOLDER until account_scores is filled (H4): revenue-based stand-ins.
+        revenue = _floats(acc.get("annual_revenue"), n)
+        potential = np.nan_to_num(revenue) * 0.02
+        employees = _floats(acc.get("employees"), n)
+        workload = 10.0 + 4.0 * np.sqrt(np.nan_to_num(employees).clip(0))
+        tier = np.full(n, None, dtype=object)
+    potential = np.nan_to_num(potential).clip(0)
+    workload = np.nan_to_num(workload).clip(0)
+    if pd.isna(tier).all() and n:
+        ranks = pd.Series(potential).rank(pct=True, method="first").to_numpy()
+        tier = np.select([ranks > 0.9, ranks > 0.7, ranks > 0.4], ["A", "B", "C"], "D")
+    tier = np.array([str(t) if t is not None and not pd.isna(t) else "D" for t in tier])
+    pipeline = _open_pipeline(engine).reindex(acc["id"]).fillna(0.0).to_numpy(dtype=float)
+    measures = (
+        np.column_stack([potential, workload, np.ones(n), pipeline]) if n else np.zeros((0, 4))
+    )
+    if n:
+        edges = np.quantile(potential, [0.2, 0.4, 0.6, 0.8])
+        potential_class = np.searchsorted(edges, potential, side="right")
+    else:
+        potential_class = np.zeros(0, dtype=int)
+    acc["latitude"] = _floats(acc["latitude"], n)
+    acc["longitude"] = _floats(acc["longitude"], n)
+    located = np.isfinite(acc["latitude"].to_numpy()) & np.isfinite(acc["longitude"].to_numpy())
+    with engine.connect() as conn:
+        extra = {r.id: r.name for r in conn.execute(select(territories.c.id, territories.c.name))}
+    rep = rep.sort_values("id").reset_index(drop=True)
+    return AccountData(
+        frame=acc,
+        reps=rep,
+        position={a: i for i, a in enumerate(acc["id"].tolist())},
+        located=located,
+        measures=measures,
+        tier=tier,
+        potential_class=potential_class,
+        rep_names=dict(zip(rep["id"], rep["name"], strict=True)),
+        extra_names=extra,
+    )
+
+
+# --- plans ----------------------------------------------------------------------------
+BASELINE = "baseline"
+
+
+def list_plans(engine: Engine) -> list[dict[str, Any]]:
+    """Stored plans, newest first. SEAM: ``territorial.store.plans.list_plans``."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(plans).order_by(plans.c.id.desc())).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def active_plan_id(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(plans.c.id).where(plans.c.status == "active").order_by(plans.c.id.desc())
+        ).scalar()
+
+
+def get_plan(engine: Engine, plan_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(select(plans).where(plans.c.id == plan_id)).first()
+    if row is None:
+        raise NotFoundError(f"plan {plan_id} does not exist")
+    return dict(row._mapping)
+
+
+@dataclass(eq=False)
+class PlanView:
+    """One plan laid over the account data: territory index per account and derived figures."""
+
+    data: AccountData
+    plan_id: int | None  # None: the CRM owners (no stored plan yet)
+    name: str
+    territory_ids: tuple[str, ...]
+    codes: np.ndarray  # (n,) territory index, -1 unassigned
+    locked: np.ndarray  # (n,) bool
+    measures: tuple[str, ...]
+    tolerance: float
+    status: str
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def k(self) -> int:
+        return len(self.territory_ids)
+
+    def color(self, j: int) -> str:
+        return territory_color(j)
+
+    def centers(self) -> np.ndarray:
+        """``(k, 2)`` rep home when known, else the accounts' potential-weighted centroid."""
+        if "centers" in self._cache:
+            return self._cache["centers"]
+        reps_ = self.data.reps.set_index("id")
+        coords = self.data.frame[["latitude", "longitude"]].to_numpy(dtype=float)
+        out = np.full((self.k, 2), np.nan)
+        for j, t in enumerate(self.territory_ids):
+            if t in reps_.index:
+                home = reps_.loc[t, ["home_latitude", "home_longitude"]].to_numpy(dtype=float)
+                if np.isfinite(home).all():
+                    out[j] = home
+                    continue
+            members = (self.codes == j) & self.data.located
+            if members.any():
+                out[j] = coords[members].mean(axis=0)
+        self._cache["centers"] = out
+        return out
+
+
+_view_cache: OrderedDict[tuple[Any, ...], PlanView] = OrderedDict()
+_view_lock = threading.Lock()
+
+
+def _territory_order(ids: Sequence[str], data: AccountData) -> tuple[str, ...]:
+    """Territories sorted by display name (stable colours between pages)."""
+    return tuple(sorted(set(ids), key=lambda t: (data.name_of(t), t)))
+
+
+def plan_view(engine: Engine, plan: int | str | None) -> PlanView:
+    """The plan ``plan`` (id, ``"baseline"`` or ``None`` for the active plan) over the data."""
+    data = account_data(engine)
+    if plan in (None, ""):
+        plan = active_plan_id(engine) or BASELINE
+    if plan == BASELINE:
+        key: tuple[Any, ...] = (id(data), BASELINE)
+        with _view_lock:
+            if key in _view_cache:
+                return _view_cache[key]
+        owners = data.frame["owner_id"].fillna("").astype(str).to_numpy()
+        tids = _territory_order([o for o in set(owners.tolist()) if o], data)
+        lookup = {t: j for j, t in enumerate(tids)}
+        codes = np.array([lookup.get(o, -1) for o in owners], dtype=np.int64)
+        view = PlanView(
+            data,
+            None,
+            "Current owners (CRM)",
+            tids,
+            codes,
+            np.zeros(data.n, dtype=bool),
+            tuple(MEASURES),
+            DEFAULT_TOLERANCE,
+            "crm",
+        )
+    else:
+        try:
+            plan_id = int(plan)
+        except (TypeError, ValueError) as exc:
+            raise NotFoundError(f"plan {plan!r} does not exist") from exc
+        meta = get_plan(engine, plan_id)
+        key = (id(data), plan_id, workspace.plan_version(engine, plan_id=plan_id), meta["status"])
+        with _view_lock:
+            if key in _view_cache:
+                return _view_cache[key]
+        with engine.connect() as conn:
+            rows = pd.read_sql(
+                select(
+                    plan_assignments.c.account_id,
+                    plan_assignments.c.territory_id,
+                    plan_assignments.c.locked,
+                ).where(plan_assignments.c.plan_id == plan_id),
+                conn,
+            )
+        tids = _territory_order(rows["territory_id"].astype(str).tolist(), data)
+        lookup = {t: j for j, t in enumerate(tids)}
+        pos = rows["account_id"].map(data.position)
+        ok = pos.notna().to_numpy()
+        codes = np.full(data.n, -1, dtype=np.int64)
+        locked = np.zeros(data.n, dtype=bool)
+        idx = pos[ok].astype(np.int64).to_numpy()
+        codes[idx] = rows["territory_id"][ok].map(lookup).to_numpy(dtype=np.int64)
+        locked[idx] = rows["locked"][ok].fillna(False).astype(bool).to_numpy()
+        params = meta.get("parameters") or {}
+        chosen = tuple(m for m in params.get("measures", MEASURES) if m in MEASURES)
+        view = PlanView(
+            data,
+            plan_id,
+            meta["name"],
+            tids,
+            codes,
+            locked,
+            chosen or tuple(MEASURES),
+            float(params.get("tolerance", DEFAULT_TOLERANCE)),
+            meta["status"],
+        )
+    with _view_lock:
+        _view_cache[key] = view
+        while len(_view_cache) > 8:
+            _view_cache.popitem(last=False)
+    return view
+
+
+# --- who sees what --------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The territories a user may read (``None``: all) and the plans they may open."""
+
+    territories: frozenset[str] | None
+    may_open_scenarios: bool
+
+    def account_mask(self, view: PlanView) -> np.ndarray:
+        if self.territories is None:
+            return np.ones(view.data.n, dtype=bool)
+        allowed = [j for j, t in enumerate(view.territory_ids) if t in self.territories]
+        return np.isin(view.codes, allowed)
+
+    def sees_territory(self, territory: str) -> bool:
+        return self.territories is None or territory in self.territories
+
+
+def scope_for(engine: Engine, user: User) -> Scope:
+    from territorial.web.auth import visible_territories
+
+    return Scope(visible_territories(engine, user), user.can_edit)
+
+
+def view_for(engine: Engine, scope: Scope, plan: int | str | None) -> PlanView:
+    """The plan a user asked for; managers and reps only ever get the active plan."""
+    if not scope.may_open_scenarios:
+        plan = None
+    return plan_view(engine, plan)
+
+
+# --- map layers (GeoJSON) -------------------------------------------------------------
+def _feature(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
+        "properties": props,
+    }
+
+
+def _color_values(view: PlanView, idx: np.ndarray, color_by: str) -> list[str]:
+    if color_by == "tier":
+        return [TIER_COLORS.get(t, "#999") for t in view.data.tier[idx]]
+    if color_by == "potential":
+        return [POTENTIAL_COLORS[int(c)] for c in view.data.potential_class[idx]]
+    return [territory_color(int(j)) if j >= 0 else "#999" for j in view.codes[idx]]
+
+
+def account_layer(
+    view: PlanView,
+    scope: Scope,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    zoom: int,
+    color_by: str = "territory",
+) -> dict[str, Any]:
+    """Accounts in ``bbox`` (west, south, east, north) as points, or grid clusters when many.
+
+    Clusters are square cells of about 40 screen pixels at ``zoom`` (Web Mercator tiles
+    are 256 px wide, 360/2^zoom degrees); each carries its count, total potential and
+    its dominant territory/tier.
+    """
+    data = view.data
+    lat = data.frame["latitude"].to_numpy(dtype=float)
+    lon = data.frame["longitude"].to_numpy(dtype=float)
+    mask = scope.account_mask(view) & data.located
+    if bbox is not None:
+        w, s, e, n = bbox
+        mask &= (lat >= s) & (lat <= n) & (lon >= w) & (lon <= e)
+    idx = np.flatnonzero(mask)
+    total = int(idx.size)
+    features: list[dict[str, Any]] = []
+    if total <= POINT_LIMIT or zoom >= 11:
+        idx = idx[: POINT_LIMIT * 2]
+        colors = _color_values(view, idx, color_by)
+        names = data.frame["name"].to_numpy()
+        ids = data.frame["id"].to_numpy()
+        for c, i in zip(colors, idx, strict=True):
+            j = int(view.codes[i])
+            features.append(
+                _feature(
+                    lon[i],
+                    lat[i],
+                    {
+                        "kind": "account",
+                        "id": str(ids[i]),
+                        "name": str(names[i]),
+                        "territory": view.territory_ids[j] if j >= 0 else None,
+                        "territory_name": data.name_of(view.territory_ids[j]) if j >= 0 else "-",
+                        "potential": round(float(data.measures[i, 0])),
+                        "workload": round(float(data.measures[i, 1]), 1),
+                        "pipeline": round(float(data.measures[i, 3])),
+                        "tier": str(data.tier[i]),
+                        "locked": bool(view.locked[i]),
+                        "color": c,
+                    },
+                )
+            )
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "total": total,
+            "clustered": False,
+        }
+    cell = 360.0 / (2 ** max(zoom, 0)) / 6.0
+    gy = np.floor(lat[idx] / cell).astype(np.int64)
+    gx = np.floor(lon[idx] / cell).astype(np.int64)
+    # one integer per cell (|gx|, |gy| < 2^20 at any zoom): a 1-D unique is fast
+    _, inverse, counts = np.unique(
+        (gy + (1 << 20)) * (1 << 21) + (gx + (1 << 20)), return_inverse=True, return_counts=True
+    )
+    inverse = inverse.ravel()
+    m = len(counts)
+    sum_lat = np.bincount(inverse, lat[idx], m)
+    sum_lon = np.bincount(inverse, lon[idx], m)
+    potential = np.bincount(inverse, data.measures[idx, 0], m)
+    if color_by == "tier":
+        tiers = np.array(sorted(TIER_COLORS))
+        code = np.searchsorted(tiers, data.tier[idx]).clip(0, len(tiers) - 1)
+        width = len(tiers)
+    elif color_by == "potential":
+        code, width = data.potential_class[idx], len(POTENTIAL_COLORS)
+    else:
+        code, width = view.codes[idx].clip(0), max(view.k, 1)
+    dominant = np.bincount(inverse * width + code, minlength=m * width).reshape(m, width).argmax(1)
+    for cell in range(m):
+        d = int(dominant[cell])
+        if color_by == "tier":
+            color, label = TIER_COLORS[str(tiers[d])], f"tier {tiers[d]}"
+        elif color_by == "potential":
+            color, label = POTENTIAL_COLORS[d], f"potential class {d + 1} of 5"
+        else:
+            color = territory_color(d)
+            label = data.name_of(view.territory_ids[d]) if view.k else "-"
+        features.append(
+            _feature(
+                sum_lon[cell] / counts[cell],
+                sum_lat[cell] / counts[cell],
+                {
+                    "kind": "cluster",
+                    "count": int(counts[cell]),
+                    "potential": round(float(potential[cell])),
+                    "dominant": label,
+                    "color": color,
+                },
+            )
+        )
+    return {"type": "FeatureCollection", "features": features, "total": total, "clustered": True}
+
+
+def _hulls(view: PlanView, kind: str) -> list[Any]:
+    key = f"hulls-{kind}"
+    if key in view._cache:
+        return view._cache[key]
+    coords = view.data.frame[["longitude", "latitude"]].to_numpy(dtype=float)
+    rng = np.random.default_rng(0)
+    out: list[Any] = []
+    for j in range(view.k):
+        members = np.flatnonzero((view.codes == j) & view.data.located)
+        if members.size == 0:
+            out.append(None)
+            continue
+        if kind == "concave" and members.size > 3000:
+            members = rng.choice(members, 3000, replace=False)
+        pts = shapely.multipoints(coords[members])
+        hull = shapely.concave_hull(pts, ratio=0.35) if kind == "concave" else pts.convex_hull
+        # points and lines get a small buffer so every territory has an area on the map
+        if hull.geom_type != "Polygon" and hull.geom_type != "MultiPolygon":
+            hull = hull.buffer(0.15)
+        out.append(shapely.simplify(hull, 0.01))
+    view._cache[key] = out
+    return out
+
+
+def territory_summary(view: PlanView) -> dict[str, Any]:
+    """Per-territory totals, targets, deviations and plan figures via ``design.metrics``."""
+    if "summary" in view._cache:
+        return view._cache["summary"]
+    data = view.data
+    assigned = view.codes >= 0
+    k = max(view.k, 1)
+    names = tuple(MEASURES)
+    problem = (
+        DesignProblem(
+            unit_ids=data.frame["id"].to_numpy()[assigned],
+            coords=np.nan_to_num(
+                data.frame[["latitude", "longitude"]].to_numpy(dtype=float)[assigned]
+            ),
+            measures=data.measures[assigned],
+            measure_names=names,
+            n_territories=min(k, max(int(assigned.sum()), 1)),
+            balance=tuple(Balance(m, view.tolerance) for m in names),
+            territory_ids=view.territory_ids,
+        )
+        if assigned.sum() >= k
+        else None
+    )
+    out: dict[str, Any] = {"k": view.k, "tolerance": view.tolerance, "balanced": view.measures}
+    if problem is None:
+        out.update(
+            totals=np.zeros((view.k, 4)),
+            mean=np.zeros(4),
+            deviation=np.zeros((view.k, 4)),
+            cv=np.zeros(4),
+            worst={m: 0.0 for m in names},
+            compactness=None,
+        )
+        view._cache["summary"] = out
+        return out
+    a = view.codes[assigned]
+    totals = metrics.territory_totals(problem, a)
+    deviation = metrics.balance_deviation(problem, a)
+    cv = metrics.coefficient_of_variation(problem, a)
+    out["totals"] = totals
+    out["mean"] = totals.sum(axis=0) / view.k
+    out["deviation"] = deviation
+    out["cv"] = cv
+    out["worst"] = {m: float(np.abs(deviation[:, i]).max()) for i, m in enumerate(names)}
+    # compactness: mean miles from an account to its territory's centre (rep home)
+    centers = view.centers()
+    located = assigned & data.located
+    pts = data.frame[["latitude", "longitude"]].to_numpy(dtype=float)[located]
+    c = centers[view.codes[located]]
+    good = np.isfinite(c).all(axis=1)
+    miles = haversine_miles(pts[good], c[good])
+    out["compactness"] = float(miles.mean()) if miles.size else None
+    per_territory = np.bincount(view.codes[located][good], miles, view.k)
+    counts = np.bincount(view.codes[located][good], minlength=view.k)
+    out["territory_miles"] = np.where(counts > 0, per_territory / np.maximum(counts, 1), 0.0)
+    view._cache["summary"] = out
+    return out
+
+
+def contiguous_territories(view: PlanView) -> int | None:
+    """How many territories form one piece on the accounts' 6-nearest-neighbour graph."""
+    if "contiguous" in view._cache:
+        return view._cache["contiguous"]
+    assigned = view.codes >= 0
+    out = None
+    if view.k and assigned.sum() >= view.k:
+        data = view.data
+        edges = data.knn_edges()
+        keep = assigned[edges[:, 0]] & assigned[edges[:, 1]]
+        remap = np.cumsum(assigned) - 1
+        problem = DesignProblem(
+            unit_ids=data.frame["id"].to_numpy()[assigned],
+            coords=np.zeros((int(assigned.sum()), 2)),
+            measures=np.zeros((int(assigned.sum()), 1)),
+            measure_names=("none",),
+            n_territories=view.k,
+            edges=remap[edges[keep]],
+        )
+        contiguity = metrics.territory_contiguity(problem, view.codes[assigned])
+        out = None if contiguity is None else int(contiguity.sum())
+    view._cache["contiguous"] = out
+    return out
+
+
+def moved_versus_active(engine: Engine, view: PlanView) -> int | None:
+    """Accounts whose territory differs from the active plan (or CRM owners)."""
+    reference = plan_view(engine, None)
+    if reference is view or reference.plan_id == view.plan_id:
+        return 0
+    ref_ids = np.array((*reference.territory_ids, ""), dtype=object)[reference.codes]
+    own_ids = np.array((*view.territory_ids, ""), dtype=object)[view.codes]
+    return int(((ref_ids != own_ids) & (reference.codes >= 0)).sum())
+
+
+def territory_layer(view: PlanView, scope: Scope, *, kind: str = "convex") -> dict[str, Any]:
+    """Territories as coloured hull polygons with their key figures."""
+    hulls = _hulls(view, "concave" if kind == "concave" else "convex")
+    summary = territory_summary(view)
+    features = []
+    for j, t in enumerate(view.territory_ids):
+        if hulls[j] is None or not scope.sees_territory(t):
+            continue
+        tot = summary["totals"][j]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(hulls[j]),
+                "properties": {
+                    "kind": "territory",
+                    "id": t,
+                    "name": view.data.name_of(t),
+                    "color": territory_color(j),
+                    "accounts": int(tot[2]),
+                    "potential": round(float(tot[0])),
+                    "workload": round(float(tot[1])),
+                    "pipeline": round(float(tot[3])),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def territory_counties(view: PlanView, scope: Scope) -> dict[str, Any]:
+    """Territories as regions of counties: each county takes its accounts' main territory.
+
+    Returns the territories (colour and key figures) and, per county FIPS code that
+    holds visible accounts, ``[territory index, share of the county's accounts, count]``;
+    the page colours the us-atlas counties it already has.
+    """
+    county = view.data.county_index()
+    fips, _ = county_shapes()
+    mask = scope.account_mask(view) & (county >= 0) & (view.codes >= 0)
+    k = max(view.k, 1)
+    c, t = county[mask], view.codes[mask]
+    table = np.bincount(c * k + t, minlength=len(fips) * k).reshape(len(fips), k)
+    counts = table.sum(axis=1)
+    main = table.argmax(axis=1)
+    counties = {
+        fips[i]: [int(main[i]), round(float(table[i, main[i]] / counts[i]), 3), int(counts[i])]
+        for i in np.flatnonzero(counts)
+    }
+    summary = territory_summary(view)
+    territories = []
+    for j, tid in enumerate(view.territory_ids):
+        tot = summary["totals"][j]
+        territories.append(
+            {
+                "id": tid if scope.sees_territory(tid) else "",
+                "name": view.data.name_of(tid) if scope.sees_territory(tid) else "",
+                "color": territory_color(j),
+                "accounts": int(tot[2]) if scope.sees_territory(tid) else 0,
+                "potential": round(float(tot[0])) if scope.sees_territory(tid) else 0,
+                "workload": round(float(tot[1])) if scope.sees_territory(tid) else 0,
+                "pipeline": round(float(tot[3])) if scope.sees_territory(tid) else 0,
+            }
+        )
+    return {"territories": territories, "counties": counties}
+
+
+def rep_layer(view: PlanView, scope: Scope) -> dict[str, Any]:
+    reps_ = view.data.reps
+    lookup = {t: j for j, t in enumerate(view.territory_ids)}
+    features = []
+    for r in reps_.itertuples():
+        if not scope.sees_territory(r.id):
+            continue
+        if pd.isna(r.home_latitude) or pd.isna(r.home_longitude):
+            continue
+        j = lookup.get(r.id, -1)
+        features.append(
+            _feature(
+                float(r.home_longitude),
+                float(r.home_latitude),
+                {
+                    "kind": "rep",
+                    "id": r.id,
+                    "name": r.name,
+                    "city": r.home_city,
+                    "color": territory_color(j) if j >= 0 else "#555",
+                },
+            )
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+# --- tables ---------------------------------------------------------------------------
+def _account_row(view: PlanView, i: int) -> dict[str, Any]:
+    f = view.data.frame
+    j = int(view.codes[i])
+    t = view.territory_ids[j] if j >= 0 else None
+    return {
+        "id": str(f["id"].iat[i]),
+        "name": str(f["name"].iat[i]),
+        "city": None if pd.isna(f["city"].iat[i]) else str(f["city"].iat[i]),
+        "state": None if pd.isna(f["state"].iat[i]) else str(f["state"].iat[i]),
+        "territory": t,
+        "territory_name": view.data.name_of(t) if t else "-",
+        "potential": round(float(view.data.measures[i, 0])),
+        "workload": round(float(view.data.measures[i, 1]), 1),
+        "pipeline": round(float(view.data.measures[i, 3])),
+        "tier": str(view.data.tier[i]),
+        "locked": bool(view.locked[i]),
+    }
+
+
+def search_accounts(
+    view: PlanView,
+    scope: Scope,
+    *,
+    query: str = "",
+    territory: str | None = None,
+    county: str | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """Accounts the user may see, filtered by text (name, id, city, state), territory and
+    county (5-digit FIPS: selecting a county on the map selects its accounts)."""
+    f = view.data.frame
+    mask = scope.account_mask(view)
+    if county:
+        fips, _ = county_shapes()
+        where = fips.index(county) if county in fips else -2
+        mask &= view.data.county_index() == where
+    if territory:
+        j = view.territory_ids.index(territory) if territory in view.territory_ids else -2
+        mask &= view.codes == j
+    q = query.strip().lower()
+    if q:
+        text = (
+            f["name"].astype(str).str.lower().str.contains(q, regex=False)
+            | f["id"].astype(str).str.lower().eq(q)
+            | f["city"].fillna("").astype(str).str.lower().eq(q)
+            | f["state"].fillna("").astype(str).str.lower().eq(q)
+        )
+        mask &= text.to_numpy()
+    idx = np.flatnonzero(mask)
+    order = idx[np.argsort(-view.data.measures[idx, 0], kind="stable")][: max(1, min(limit, 500))]
+    return {"total": int(idx.size), "accounts": [_account_row(view, int(i)) for i in order]}
+
+
+def account_detail(view: PlanView, scope: Scope, account_id: str) -> dict[str, Any]:
+    i = view.data.position.get(account_id)
+    if i is None or not scope.account_mask(view)[i]:
+        # the same answer whether it does not exist or belongs to someone else
+        raise NotFoundError(f"account {account_id!r} not found")
+    row = _account_row(view, i)
+    f = view.data.frame
+    row.update(
+        industry=f["industry"].iat[i] if "industry" in f else None,
+        segment=f["segment"].iat[i] if "segment" in f else None,
+    )
+    return row
+
+
+def balance_rows(view: PlanView, scope: Scope, *, contiguity: bool = False) -> dict[str, Any]:
+    """What the balance panel and dashboard draw: per territory and measure, value vs band.
+
+    ``contiguity`` adds the contiguous-territory count (needs the neighbour graph, which
+    costs a few seconds once for 100k accounts; the dashboard asks, the map panel not).
+    """
+    s = territory_summary(view)
+    rows: list[dict[str, Any]] = []
+    for j, t in enumerate(view.territory_ids):
+        if not scope.sees_territory(t):
+            continue
+        cells: list[dict[str, Any]] = []
+        for i, m in enumerate(MEASURES):
+            mean = float(s["mean"][i])
+            value = float(s["totals"][j][i])
+            dev = value / mean - 1.0 if mean > 0 else 0.0
+            cells.append(
+                {
+                    "measure": m,
+                    "value": value,
+                    "mean": mean,
+                    "deviation": dev,
+                    "within": abs(dev) <= view.tolerance + 1e-9,
+                    "balanced": m in view.measures,
+                }
+            )
+        rows.append(
+            {
+                "id": t,
+                "name": view.data.name_of(t),
+                "color": territory_color(j),
+                "cells": cells,
+                "locked": int((view.locked & (view.codes == j)).sum()),
+                "miles": float(s.get("territory_miles", np.zeros(view.k))[j]),
+            }
+        )
+    maxima = {
+        m: max(
+            [c["value"] for r in rows for c in r["cells"] if c["measure"] == m]
+            + [float(s["mean"][i]) * (1 + view.tolerance) if view.k else 0.0, 1e-9]
+        )
+        for i, m in enumerate(MEASURES)
+    }
+    return {
+        "rows": rows,
+        "maxima": maxima,
+        "tolerance": view.tolerance,
+        "worst": s["worst"],
+        "cv": {m: float(s["cv"][i]) for i, m in enumerate(MEASURES)},
+        "compactness": s.get("compactness"),
+        "contiguous": contiguous_territories(view) if contiguity else None,
+        "k": view.k,
+        "accounts": int((view.codes >= 0).sum()),
+        "unassigned": int((view.codes < 0).sum()),
+        # managers and reps see their rows only, not figures about the whole plan
+        "scoped": scope.territories is not None,
+    }
+
+
+# --- changes --------------------------------------------------------------------------
+def _require_stored(view: PlanView) -> int:
+    if view.plan_id is None:
+        raise ConfigError(
+            "the CRM owners are not a stored plan; save them as a scenario first (Scenarios page)"
+        )
+    if view.status == "archived":
+        raise ConfigError(f"plan {view.plan_id} is archived and cannot change")
+    return view.plan_id
+
+
+def move_accounts(
+    engine: Engine,
+    user: User,
+    *,
+    plan_id: int,
+    account_ids: Sequence[str],
+    to_territory: str,
+    lock: bool,
+) -> int:
+    """Move accounts of a stored plan (planner/admin); audited. Returns accounts changed."""
+    if not user.can_edit:
+        raise PermissionDeniedError(f"a {user.role} may not move accounts")
+    view = plan_view(engine, plan_id)
+    _require_stored(view)
+    if not account_ids:
+        raise ConfigError("select at least one account to move")
+    if to_territory not in view.territory_ids and to_territory not in view.data.rep_names:
+        raise NotFoundError(f"territory {to_territory!r} is not in plan {plan_id}")
+    changed = workspace.move_accounts(
+        engine,
+        plan_id=plan_id,
+        account_ids=list(account_ids),
+        to_territory=to_territory,
+        lock=lock,
+        moved_by=user.email,
+    )
+    workspace.record_event(
+        engine,
+        action="move",
+        user=user,
+        plan_id=plan_id,
+        details={
+            "accounts": list(account_ids)[:200],
+            "count": len(account_ids),
+            "to": to_territory,
+            "locked": lock,
+        },
+    )
+    return changed
+
+
+def undo_move(engine: Engine, user: User, *, plan_id: int) -> int:
+    if not user.can_edit:
+        raise PermissionDeniedError(f"a {user.role} may not undo moves")
+    restored = workspace.undo_last_move(engine, plan_id=plan_id)
+    workspace.record_event(
+        engine, action="undo", user=user, plan_id=plan_id, details={"count": restored}
+    )
+    return restored
+
+
+def _save_plan(
+    engine: Engine,
+    *,
+    name: str,
+    account_ids: Sequence[str],
+    territory_ids: Sequence[str],
+    locked: Sequence[bool],
+    created_by: str | None,
+    parameters: dict[str, Any],
+    report: dict[str, Any],
+    parent_id: int | None,
+) -> int:
+    """Store a plan. SEAM: ``territorial.store.plans.save_plan`` (H3a) when present."""
+    with engine.begin() as conn:
+        plan_id = conn.execute(
+            insert(plans).values(
+                name=name,
+                parent_id=parent_id,
+                created_at=datetime.now(UTC),
+                created_by=created_by,
+                status="draft",
+                parameters=parameters,
+                report=report,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        rows = [
+            {"plan_id": plan_id, "account_id": a, "territory_id": t, "locked": bool(lk)}
+            for a, t, lk in zip(account_ids, territory_ids, locked, strict=True)
+        ]
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(plan_assignments), rows[start : start + 5000])
+    return int(plan_id)
+
+
+def save_owners_as_plan(engine: Engine, user: User, *, name: str) -> int:
+    """Store the CRM owners as a plan so it can be edited and compared."""
+    if not user.can_edit:
+        raise PermissionDeniedError(f"a {user.role} may not create scenarios")
+    view = plan_view(engine, BASELINE)
+    keep = view.codes >= 0
+    plan_id = _save_plan(
+        engine,
+        name=name or "Current owners",
+        account_ids=view.data.frame["id"].to_numpy()[keep].tolist(),
+        territory_ids=[view.territory_ids[j] for j in view.codes[keep]],
+        locked=[False] * int(keep.sum()),
+        created_by=user.email,
+        parameters={
+            "source": "crm owners",
+            "measures": list(MEASURES),
+            "tolerance": DEFAULT_TOLERANCE,
+        },
+        report={},
+        parent_id=None,
+    )
+    workspace.record_event(
+        engine,
+        action="scenario.save",
+        user=user,
+        plan_id=plan_id,
+        details={"name": name, "source": "crm owners"},
+    )
+    return plan_id
+
+
+def activate_plan(engine: Engine, user: User, *, plan_id: int) -> None:
+    """Make ``plan_id`` the active plan (others become drafts). SEAM: H3a's activate_plan."""
+    if not user.can_edit:
+        raise PermissionDeniedError(f"a {user.role} may not activate plans")
+    get_plan(engine, plan_id)
+    store_plans = _optional("territorial.store.plans")
+    if store_plans is not None and hasattr(store_plans, "activate_plan"):
+        store_plans.activate_plan(engine, plan_id=plan_id)
+    else:
+        with engine.begin() as conn:
+            conn.execute(update(plans).where(plans.c.status == "active").values(status="draft"))
+            conn.execute(update(plans).where(plans.c.id == plan_id).values(status="active"))
+    workspace.record_event(engine, action="scenario.activate", user=user, plan_id=plan_id)
+
+
+# --- design jobs ----------------------------------------------------------------------
+@dataclass
+class DesignJob:
+    """A design run in the background; the page polls it."""
+
+    id: str
+    name: str
+    params: dict[str, Any]
+    user_email: str
+    status: str = "queued"  # queued, running, done, failed
+    progress: float = 0.0
+    message: str = "waiting to start"
+    plan_id: int | None = None
+    error: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "progress": round(self.progress, 3),
+            "message": self.message,
+            "plan_id": self.plan_id,
+            "error": self.error,
+        }
+
+
+_jobs: dict[str, DesignJob] = {}
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="territorial-design")
+
+
+@dataclass(frozen=True, slots=True)
+class DesignRequest:
+    """What the scenario form asks for."""
+
+    name: str
+    measures: tuple[str, ...]
+    tolerance: float  # fraction, 0.05 = ±5%
+    n_territories: int | None
+    max_moves: int | None  # accounts allowed to change territory vs the active plan
+    time_limit: float = 20.0  # seconds
+    #: plan the run starts from (its assignments are "current" for the disruption
+    #: limit, its locks are kept); ``None``: the active plan (or the CRM owners)
+    base_plan: int | None = None
+
+    def validate(self) -> DesignRequest:
+        unknown = [m for m in self.measures if m not in MEASURES]
+        if unknown or not self.measures:
+            raise ConfigError(f"choose measures among {', '.join(MEASURES)}; got {unknown}")
+        Balance(self.measures[0], self.tolerance)  # raises on a bad tolerance
+        if self.n_territories is not None and self.n_territories < 1:
+            raise ConfigError("the number of territories must be at least 1")
+        if self.max_moves is not None and self.max_moves < 0:
+            raise ConfigError("the disruption limit must be 0 or more accounts")
+        if not (1 <= self.time_limit <= 600):
+            raise ConfigError("the time limit must be between 1 and 600 seconds")
+        return self
+
+
+def start_design(engine: Engine, user: User, request: DesignRequest) -> DesignJob:
+    """Queue a design run; returns at once with the job the page polls."""
+    if not user.can_edit:
+        raise PermissionDeniedError(f"a {user.role} may not run designs")
+    request.validate()
+    job = DesignJob(
+        uuid.uuid4().hex[:12],
+        request.name,
+        {
+            "measures": list(request.measures),
+            "tolerance": request.tolerance,
+            "n_territories": request.n_territories,
+            "max_moves": request.max_moves,
+            "time_limit": request.time_limit,
+        },
+        user.email,
+    )
+    _jobs[job.id] = job
+    _executor.submit(_job_main, engine, user, request, job)
+    return job
+
+
+def job_status(job_id: str) -> DesignJob:
+    job = _jobs.get(job_id)
+    if job is None:
+        raise NotFoundError(f"design job {job_id!r} not found")
+    return job
+
+
+def _job_main(engine: Engine, user: User, request: DesignRequest, job: DesignJob) -> None:
+    job.status, job.message = "running", "building the design problem"
+
+    def progress(fraction: float, message: str | None = None, *_: Any, **__: Any) -> None:
+        job.progress = max(job.progress, min(float(fraction), 0.99))
+        if message:
+            job.message = str(message)
+
+    try:
+        job.plan_id = _run_design(engine, user, request, progress)
+        job.progress, job.status = 1.0, "done"
+    except Exception as exc:  # shown on the page; the full trace goes to the log
+        log.exception("design job %s failed", job.id)
+        job.status, job.error = "failed", getattr(exc, "message", None) or str(exc)
+        job.message = "failed"
+
+
+def _run_design(
+    engine: Engine,
+    user: User,
+    request: DesignRequest,
+    progress: Callable[..., None],
+) -> int:
+    """Build the problem, solve it and store the result as a draft plan (child of the base).
+
+    SEAM: the problem is built here from the cached account data (territories anchored
+    at the first ``n_territories`` active reps' home bases, current plan = the active
+    plan, its locks kept); ``territorial.design.adapters.problem_from_store`` could
+    replace this block. The solver is ``territorial.design.engine.design`` when it
+    exists, else the balanced heuristic ``design.balanced.solve_balanced``.
+    """
+    current = plan_view(engine, request.base_plan)
+    data = current.data
+    active_reps = data.reps[data.reps["active"].fillna(True).astype(bool)]
+    active_reps = active_reps.dropna(subset=["home_latitude", "home_longitude"])
+    k = request.n_territories or len(active_reps)
+    if k < 1 or k > len(active_reps):
+        raise ConfigError(
+            f"{k} territories asked but {len(active_reps)} active reps have a home base"
+        )
+    anchor = active_reps.iloc[:k]
+    tids = tuple(anchor["id"].astype(str))
+    located = data.located
+    lookup = {t: j for j, t in enumerate(tids)}
+    cur_ids = np.array((*current.territory_ids, ""), dtype=object)[current.codes][located]
+    cur = np.array([lookup.get(t, -1) for t in cur_ids], dtype=np.int64)
+    locked = np.where(current.locked[located], cur, -1)
+    problem = DesignProblem(
+        unit_ids=data.frame["id"].to_numpy()[located],
+        coords=data.frame[["latitude", "longitude"]].to_numpy(dtype=float)[located],
+        measures=data.measures[located],
+        measure_names=tuple(MEASURES),
+        n_territories=k,
+        balance=tuple(Balance(m, request.tolerance) for m in request.measures),
+        weight="potential" if data.measures[located, 0].sum() > 0 else None,
+        centers=anchor[["home_latitude", "home_longitude"]].to_numpy(dtype=float),
+        territory_ids=tids,
+        current=cur,
+        max_moves=request.max_moves,
+        locked=locked,
+    )
+    progress(0.05, f"{problem.n_units} accounts, {k} territories")
+    parameters = {
+        "measures": list(request.measures),
+        "tolerance": request.tolerance,
+        "n_territories": k,
+        "max_moves": request.max_moves,
+        "time_limit": request.time_limit,
+        "base_plan": current.plan_id,
+    }
+    engine_mod = _optional("territorial.design.engine")
+    store_plans = _optional("territorial.store.plans")
+    if engine_mod is not None and hasattr(engine_mod, "design"):
+        # strict=False: a plan that misses the tolerance is still shown (its report
+        # says so) rather than lost; the planner sees the deviations on the dashboard
+        result = engine_mod.design(
+            problem,
+            method="auto",
+            time_limit=request.time_limit,
+            seed=0,
+            progress=progress,
+            strict=False,
+        )
+    else:  # until H3a's engine front door lands: its balanced heuristic directly
+        from territorial.design.balanced import solve_balanced
+
+        result = solve_balanced(problem, time_limit=request.time_limit, seed=0, progress=progress)
+    assignment = np.asarray(result.assignment)
+    method = str(getattr(result, "method", "engine"))
+    parameters["method"] = method
+    progress(0.95, "saving the scenario")
+    report = {
+        "worst_deviation": metrics.worst_deviation(problem, assignment),
+        "moved": metrics.moved_summary(problem, assignment)["units"],
+        "method": method,
+        "feasible": bool(getattr(result, "feasible", True)),
+    }
+    if store_plans is not None and hasattr(result, "to_report_dict"):
+        plan_id = int(
+            store_plans.save_plan(
+                engine,
+                name=request.name,
+                result=result,
+                parameters=parameters,
+                parent_id=current.plan_id,
+                created_by=user.email,
+            )
+        )
+    else:
+        plan_id = _save_plan(
+            engine,
+            name=request.name,
+            account_ids=problem.unit_ids.tolist(),
+            territory_ids=[tids[j] for j in assignment],
+            locked=(locked >= 0).tolist(),
+            created_by=user.email,
+            parameters=parameters,
+            report=report,
+            parent_id=current.plan_id,
+        )
+    outside = "" if report["feasible"] else ", outside the tolerance"
+    progress(0.99, f"saved; worst deviation {report['worst_deviation']:.1%}{outside}")
+    workspace.record_event(
+        engine,
+        action="design",
+        user=user,
+        plan_id=plan_id,
+        details={"name": request.name, **report},
+    )
+    return plan_id
+
+
+# --- comparison -----------------------------------------------------------------------
+def compare_plans(engine: Engine, *, plan_a: int | str, plan_b: int | str) -> dict[str, Any]:
+    """Per territory: accounts and potential in A and B, gained and lost going A → B."""
+    va, vb = plan_view(engine, plan_a), plan_view(engine, plan_b)
+    data = va.data
+    ids_a = np.array((*va.territory_ids, ""), dtype=object)[va.codes]
+    ids_b = np.array((*vb.territory_ids, ""), dtype=object)[vb.codes]
+    potential = data.measures[:, 0]
+    rows = []
+    for t in sorted(set(va.territory_ids) | set(vb.territory_ids), key=data.name_of):
+        in_a, in_b = ids_a == t, ids_b == t
+        gained, lost = in_b & ~in_a, in_a & ~in_b
+        rows.append(
+            {
+                "id": t,
+                "name": data.name_of(t),
+                "accounts_a": int(in_a.sum()),
+                "accounts_b": int(in_b.sum()),
+                "potential_a": float(potential[in_a].sum()),
+                "potential_b": float(potential[in_b].sum()),
+                "gained": int(gained.sum()),
+                "lost": int(lost.sum()),
+                "potential_gained": float(potential[gained].sum()),
+                "potential_lost": float(potential[lost].sum()),
+            }
+        )
+    moved = int(((ids_a != ids_b) & (va.codes >= 0) & (vb.codes >= 0)).sum())
+    return {
+        "a": va,
+        "b": vb,
+        "rows": rows,
+        "moved": moved,
+        "summary_a": balance_rows(va, Scope(None, True), contiguity=True),
+        "summary_b": balance_rows(vb, Scope(None, True), contiguity=True),
+    }
