@@ -1,0 +1,1 @@
+"""Reports: market analysis, charts and plan documents."""
