@@ -1,0 +1,113 @@
+"""``territorial import`` and ``territorial status``: exit codes and what they print."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from territorial.cli import main
+from territorial.cli.app import console, err_console
+from territorial.errors import ValidationError
+from territorial.store import open_store
+from territorial.store.records import entity_counts
+
+
+@pytest.fixture(autouse=True)
+def _wide_consoles() -> Iterator[None]:
+    """Wide Rich output so table cells are not folded in the captured text."""
+    saved = (console._width, err_console._width)
+    console.width = err_console.width = 250
+    yield
+    console._width, err_console._width = saved
+
+
+def run(*argv: str) -> int:
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_import_then_status(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _write(
+        tmp_path / "exports",
+        {
+            "accounts.csv": "id,name,postal_code,owner_id\nA1,Acme,02139,R1\nA2,Beta,99999,R1\n",
+            "reps.csv": "id,name\nR1,Rita\n",
+        },
+    )
+    assert run("import", str(folder), "--database", sqlite_url) == 0
+    out = capsys.readouterr()
+    assert "accounts" in out.out and "import #1" in out.out
+    assert "cannot be located" in out.err  # the warning is shown but does not block
+    assert entity_counts(open_store(sqlite_url))["accounts"] == 2
+
+    assert run("status", "--database", sqlite_url) == 0
+    out = capsys.readouterr().out
+    assert "accounts" in out and "2" in out
+    assert "last import: #1 succeeded" in out
+    assert "schema version:" in out
+    assert "territorial.db" in out
+
+
+def test_rejected_import_lists_every_problem_and_exits_3(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _write(
+        tmp_path / "bad",
+        {"accounts.csv": "id,name,employees\nA1,Acme,many\nA1,Again,-4\n"},
+    )
+    assert run("import", str(folder), "-d", sqlite_url) == ValidationError.exit_code
+    err = capsys.readouterr().err
+    assert "3 problem(s): nothing was imported" in err
+    assert "'many'" in err and "duplicate id (first in row 2)" in err
+    assert "employees is negative" in err
+    assert "the database was not changed" in err
+    assert entity_counts(open_store(sqlite_url))["accounts"] == 0
+
+
+def test_dry_run_and_replace_flags(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _write(tmp_path / "one", {"accounts.csv": "id,name\nA1,Acme\nA2,Beta\n"})
+    assert run("import", str(first), "-d", sqlite_url, "--dry-run") == 0
+    assert "would import" in capsys.readouterr().out
+    assert entity_counts(open_store(sqlite_url))["accounts"] == 0
+    assert run("import", str(first), "-d", sqlite_url) == 0
+    second = _write(tmp_path / "two", {"accounts.csv": "id,name\nA2,Beta\n"})
+    assert run("import", str(second), "-d", sqlite_url, "--replace") == 0
+    assert entity_counts(open_store(sqlite_url))["accounts"] == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["import", "missing-folder"], 2, "does not exist"),
+        (["import", "{folder}", "--kind", "widgets"], 2, "unknown kind 'widgets'"),
+        (["import", "{folder}", "--mapping", "{folder}/nope.yaml"], 2, "does not exist"),
+    ],
+)
+def test_usage_errors(
+    tmp_path: Path,
+    sqlite_url: str,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    code: int,
+    message: str,
+) -> None:
+    folder = _write(tmp_path / "in", {"accounts.csv": "id,name\nA1,Acme\n"})
+    args = [a.format(folder=folder) for a in argv]
+    assert run(*args, "-d", sqlite_url) == code
+    assert message in capsys.readouterr().err
