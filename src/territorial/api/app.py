@@ -1,0 +1,81 @@
+"""The one FastAPI application factory.
+
+``create_app(settings)`` opens (and migrates) the store, builds the routing service,
+installs the error translations and includes the routers: the REST API under
+``/api`` and, when the web workspace is installed, its pages under ``/workspace``.
+Serve it with ``territorial serve`` or ``uvicorn --factory territorial.api.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from territorial.api.errors import install_error_handlers
+from territorial.api.routing import router as routing_router
+from territorial.routing.alerts import AlertWorker, Sender
+from territorial.routing.service import RoutingService
+from territorial.settings import Settings, load_settings
+from territorial.store import open_store
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Territorial's routing service: route leads, accounts and opportunities to territories
+and owners with a full why-trace, manage versions of the territory rules (YAML),
+overrides and absences, and read the append-only audit log of decisions.
+
+Authentication: every call except `/api/health` needs `Authorization: Bearer TOKEN`
+where TOKEN is the server's `TERRITORIAL_API_TOKEN`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    alert_senders: Mapping[str, Sender] | None = None,
+) -> FastAPI:
+    """Build the application. ``engine`` overrides the store of ``settings``.
+
+    ``alert_senders`` (channel -> sender) starts the background alert delivery worker
+    (``territorial serve`` passes the webhook sender); without it alerts stay in the
+    outbox for another worker.
+    """
+    settings = settings or load_settings()
+    engine = engine or open_store(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if alert_senders:
+            worker = AlertWorker(engine, senders=alert_senders)
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="Territorial",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.routing = RoutingService(engine)
+    install_error_handlers(app)
+    app.include_router(routing_router)
+    try:  # the web workspace (H6) is optional
+        from territorial.web.routes import router as web_router
+    except ImportError:
+        log.debug("web workspace not installed; serving the API only")
+    else:
+        app.include_router(web_router)
+    return app

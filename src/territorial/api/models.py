@@ -1,0 +1,264 @@
+"""Request and response models of the routing API (separate Create/Update/Public models)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
+
+#: No NUL characters: PostgreSQL text cannot hold them.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(max_length=255, pattern=NO_NUL)]
+ShortText = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
+
+
+def _not_text(value: Any) -> Any:
+    """Numbers must be JSON numbers: refuse "12" and true where a number is expected."""
+    if isinstance(value, str | bool):
+        raise ValueError("expected a JSON number, not text or a boolean")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates must be ISO text (YYYY-MM-DD), not numbers."""
+    if not isinstance(value, str | date):
+        raise ValueError("expected a date as text YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+Number = Annotated[float, BeforeValidator(_not_text), Field(allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_not_text), Field(ge=0, le=10_000_000)]
+AttributeValue = (
+    Annotated[str, Field(max_length=1000, pattern=NO_NUL)] | StrictInt | Number | StrictBool | None
+)
+Kind = Literal["lead", "account", "opportunity", "contact"]
+
+
+class RecordIn(BaseModel):
+    """A lead, account, opportunity or contact to route. Extra fields go in ``attributes``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Text | None = Field(None, description="CRM id of the record")
+    name: Text | None = Field(None, description="Account name (or the lead's company)")
+    company: Text | None = Field(None, description="Lead's company name")
+    email: Text | None = None
+    website: Text | None = None
+    domain: Text | None = None
+    street: Text | None = None
+    city: Text | None = None
+    state: Text | None = None
+    postal_code: Annotated[str, Field(max_length=16, pattern=NO_NUL)] | None = None
+    country: Text | None = None
+    latitude: Annotated[Number, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[Number, Field(ge=-180, le=180)] | None = None
+    industry: Text | None = None
+    employees: Count | None = None
+    annual_revenue: Annotated[Number, Field(ge=0)] | None = Field(
+        None, description="Dollars per year"
+    )
+    segment: Text | None = None
+    owner_id: Text | None = Field(None, description="Current owner (holdover of opportunities)")
+    account_id: Text | None = Field(None, description="Known account (opportunities, contacts)")
+    is_closed: StrictBool | None = Field(None, description="Opportunities: closed (won or lost)")
+    amount: Annotated[Number, Field(ge=0)] | None = None
+    attributes: (
+        dict[Annotated[str, Field(max_length=64, pattern=NO_NUL)], AttributeValue] | None
+    ) = Field(None, description="Any other field rules may test (e.g. tier)", max_length=100)
+
+
+class RouteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = "lead"
+    record: RecordIn
+
+
+class BatchRouteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = "lead"
+    records: list[RecordIn] = Field(min_length=1, max_length=200_000)
+
+
+class DecisionSummary(BaseModel):
+    """One audit-log entry without its trace."""
+
+    id: int
+    decided_at: datetime
+    rule_set_id: int | None
+    batch_id: str | None
+    record_kind: str
+    record_id: str | None
+    account_id: str | None
+    territory_id: str | None
+    owner_id: str | None
+    reason: str
+
+
+class DecisionPublic(DecisionSummary):
+    """A decision with its why-trace: rules tried, matched, the winner and why."""
+
+    trace: dict[str, Any]
+
+
+class BatchDecision(BaseModel):
+    id: int
+    record_id: str | None
+    account_id: str | None
+    territory_id: str | None
+    owner_id: str | None
+    reason: str
+
+
+class BatchResponse(BaseModel):
+    batch_id: str
+    count: int
+    decisions: list[BatchDecision]
+
+
+class RuleSetCreate(BaseModel):
+    """A rules file (YAML text, see docs/routing.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        min_length=1, max_length=20_000_000, pattern=NO_NUL, description="YAML text"
+    )
+
+
+class RuleSetPublic(BaseModel):
+    id: int
+    name: str
+    status: str
+    digest: str
+    created_at: datetime
+    created_by: str | None
+    activated_at: datetime | None
+    summary: dict[str, Any]
+
+
+class RuleSetDetail(RuleSetPublic):
+    source: str
+
+
+class ProblemOut(BaseModel):
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    reason: str
+    severity: str = "error"
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    problems: list[ProblemOut]
+    summary: dict[str, Any] | None
+    coverage: dict[str, Any] | None
+
+
+class OverrideCreate(BaseModel):
+    """A manual override of one account's territory and/or owner, with reason and expiry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: ShortText
+    territory_id: ShortText | None = None
+    owner_id: ShortText | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
+    expires_on: Day
+
+    @model_validator(mode="after")
+    def _target(self) -> OverrideCreate:
+        if self.territory_id is None and self.owner_id is None:
+            raise ValueError("give territory_id, owner_id or both")
+        if not self.reason.strip():
+            raise ValueError("reason must not be blank")
+        return self
+
+
+class OverridePublic(BaseModel):
+    id: int
+    account_id: str
+    territory_id: str | None
+    owner_id: str | None
+    reason: str
+    expires_on: Day
+    created_at: datetime
+    created_by: str | None
+    revoked_at: datetime | None
+
+
+class AbsenceUpdate(BaseModel):
+    """A rep is out of office from ``start`` to ``end`` (inclusive); pools skip them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: Day
+    end: Day
+    note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> AbsenceUpdate:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class AbsencePublic(BaseModel):
+    rep_id: str
+    start: date
+    end: date
+    note: str | None
+
+
+class AlertPublic(BaseModel):
+    id: int
+    created_at: datetime
+    decision_id: int | None
+    alert: str
+    channel: str
+    target: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class CoveragePublic(BaseModel):
+    accounts: int
+    claimed: int
+    unclaimed_count: int
+    unclaimed: list[str]
+    excluded_count: int
+    excluded: list[str]
+    empty_territories: list[str]
+    per_territory: list[dict[str, Any]]
+    overlaps: list[dict[str, Any]]
+
+
+class SimulationPublic(BaseModel):
+    accounts: int
+    moved: int
+    per_rep: list[dict[str, Any]]
+    moves: list[dict[str, Any]]
+    current_rule_set_id: int | None
+    proposed_rule_set_id: int
+
+
+class Health(BaseModel):
+    status: str
+    version: str

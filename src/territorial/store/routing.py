@@ -1,0 +1,477 @@
+"""Routing tables and their keyword-only data-access functions.
+
+* ``routing_rule_sets``: every uploaded rules file (versions), one of them active;
+* ``routing_decisions``: the append-only audit log of routing decisions with their
+  why-trace (UPDATE and DELETE are refused by database triggers);
+* ``routing_pool_state``: round-robin credit and counters per territory pool member;
+* ``routing_absences``: reps out of office (skipped by pools);
+* ``routing_overrides``: manual overrides with a reason and an expiry date;
+* ``routing_outbox``: alerts to deliver (webhook or e-mail), written in the same
+  transaction as the decision that raised them.
+
+Every function takes an open ``Connection``: the caller owns the transaction, so a
+decision, its pool state and its alerts commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from territorial.errors import ConflictError, NotFoundError
+from territorial.routing.pools import Absence, MemberState
+from territorial.routing.rules import Override
+from territorial.store.tables import ID, metadata
+
+rule_sets = Table(
+    "routing_rule_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("source", Text, nullable=False, doc="the YAML text as uploaded"),
+    Column("digest", String(64), nullable=False, doc="sha256 of source"),
+    Column("status", String(16), nullable=False, doc="'draft', 'active' or 'retired'"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128)),
+    Column("activated_at", DateTime(timezone=True)),
+    Column("summary", JSON, nullable=False, doc="territory and rule counts"),
+)
+
+decisions = Table(
+    "routing_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("rule_set_id", Integer, ForeignKey("routing_rule_sets.id")),
+    Column("batch_id", String(36)),
+    Column("record_kind", String(16), nullable=False),
+    Column("record_id", String(255)),
+    Column("account_id", ID),
+    Column("territory_id", ID),
+    Column("owner_id", ID),
+    Column("reason", Text, nullable=False),
+    Column("trace", JSON, nullable=False),
+)
+Index(None, decisions.c.record_id)
+Index(None, decisions.c.batch_id)
+
+pool_state = Table(
+    "routing_pool_state",
+    metadata,
+    Column("territory_id", ID, primary_key=True),
+    Column("rep_id", ID, primary_key=True),
+    Column("credit", Float, nullable=False),
+    Column("assigned_total", Integer, nullable=False),
+    Column("period_start", Date),
+    Column("assigned_in_period", Integer, nullable=False),
+    Column("last_assigned_at", DateTime(timezone=True)),
+)
+
+absences = Table(
+    "routing_absences",
+    metadata,
+    Column("rep_id", ID, primary_key=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("note", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+overrides = Table(
+    "routing_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ID, nullable=False),
+    Column("territory_id", ID),
+    Column("owner_id", ID),
+    Column("reason", Text, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+Index(None, overrides.c.account_id)
+
+outbox = Table(
+    "routing_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decision_id", Integer, ForeignKey("routing_decisions.id")),
+    Column("alert", String(255), nullable=False),
+    Column("channel", String(16), nullable=False, doc="'webhook' or 'email'"),
+    Column("target", Text, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, doc="'pending', 'delivered' or 'failed'"),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+)
+Index(None, outbox.c.status, outbox.c.next_attempt_at)
+
+ROUTING_TABLES = (rule_sets, decisions, pool_state, absences, overrides, outbox)
+
+
+def _aware(row: Any) -> dict[str, Any]:
+    """A row as a dict with every timestamp in UTC (SQLite hands back naive ones)."""
+    out = dict(row)
+    for key, value in out.items():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            out[key] = value.replace(tzinfo=UTC)
+    return out
+
+
+# --------------------------------------------------------------------------- rule sets
+
+
+def add_rule_set(
+    conn: Connection,
+    *,
+    name: str,
+    source: str,
+    digest: str,
+    summary: Mapping[str, Any],
+    now: datetime,
+    created_by: str | None = None,
+) -> int:
+    """Store a new (draft) version of the rules; returns its id."""
+    result = conn.execute(
+        insert(rule_sets).values(
+            name=name,
+            source=source,
+            digest=digest,
+            status="draft",
+            created_at=now,
+            created_by=created_by,
+            summary=dict(summary),
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def get_rule_set(conn: Connection, *, rule_set_id: int) -> dict[str, Any]:
+    row = conn.execute(select(rule_sets).where(rule_sets.c.id == rule_set_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"rule set {rule_set_id} does not exist")
+    return _aware(row)
+
+
+def list_rule_sets(conn: Connection, *, limit: int = 100) -> list[dict[str, Any]]:
+    cols = [c for c in rule_sets.c if c.name != "source"]
+    rows = conn.execute(select(*cols).order_by(rule_sets.c.id.desc()).limit(limit)).mappings()
+    return [_aware(r) for r in rows]
+
+
+def active_rule_set(conn: Connection) -> dict[str, Any] | None:
+    row = conn.execute(select(rule_sets).where(rule_sets.c.status == "active")).mappings().first()
+    return None if row is None else _aware(row)
+
+
+def active_rule_set_id(conn: Connection) -> int | None:
+    return conn.execute(
+        select(rule_sets.c.id).where(rule_sets.c.status == "active")
+    ).scalar_one_or_none()
+
+
+def activate_rule_set(conn: Connection, *, rule_set_id: int, now: datetime) -> dict[str, Any]:
+    """Make ``rule_set_id`` the active version (the previous one is retired)."""
+    target = get_rule_set(conn, rule_set_id=rule_set_id)
+    if target["status"] == "active":
+        raise ConflictError(f"rule set {rule_set_id} is already active")
+    conn.execute(update(rule_sets).where(rule_sets.c.status == "active").values(status="retired"))
+    conn.execute(
+        update(rule_sets)
+        .where(rule_sets.c.id == rule_set_id)
+        .values(status="active", activated_at=now)
+    )
+    return get_rule_set(conn, rule_set_id=rule_set_id)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def add_decisions(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Append decisions to the audit log; returns their ids in order."""
+    if not rows:
+        return []
+    if len(rows) == 1:
+        result = conn.execute(insert(decisions).values(**rows[0]))
+        return [int(result.inserted_primary_key[0])]  # type: ignore[index]
+    batch_ids = {r.get("batch_id") for r in rows}
+    if len(batch_ids) != 1 or None in batch_ids:
+        return [add_decisions(conn, rows=[r])[0] for r in rows]
+    # One executemany (fast on both databases), then the ids of this batch in insert order:
+    # identity values grow with insertion inside one statement and one transaction.
+    conn.execute(insert(decisions), list(rows))
+    ids = conn.execute(
+        select(decisions.c.id)
+        .where(decisions.c.batch_id == next(iter(batch_ids)))
+        .order_by(decisions.c.id)
+    ).scalars()
+    return [int(i) for i in ids]
+
+
+def get_decision(conn: Connection, *, decision_id: int) -> dict[str, Any]:
+    row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"routing decision {decision_id} does not exist")
+    return _aware(row)
+
+
+def list_decisions(
+    conn: Connection,
+    *,
+    record_id: str | None = None,
+    batch_id: str | None = None,
+    limit: int = 100,
+    with_trace: bool = False,
+) -> list[dict[str, Any]]:
+    """The newest decisions first, optionally for one record or one batch."""
+    cols = list(decisions.c) if with_trace else [c for c in decisions.c if c.name != "trace"]
+    query = select(*cols).order_by(decisions.c.id.desc()).limit(limit)
+    if record_id is not None:
+        query = query.where(decisions.c.record_id == record_id)
+    if batch_id is not None:
+        query = query.where(decisions.c.batch_id == batch_id)
+    return [_aware(r) for r in conn.execute(query).mappings()]
+
+
+# --------------------------------------------------------------------------- pools
+
+
+def load_pool_states(conn: Connection, *, territory_id: str) -> dict[str, MemberState]:
+    query = select(pool_state).where(pool_state.c.territory_id == territory_id)
+    if conn.dialect.name == "postgresql":
+        # Another server process routing into the same pool waits for this transaction.
+        query = query.with_for_update()
+    rows = conn.execute(query)
+    return {
+        r.rep_id: MemberState(
+            credit=r.credit,
+            assigned_total=r.assigned_total,
+            period_start=r.period_start,
+            assigned_in_period=r.assigned_in_period,
+            last_assigned_at=r.last_assigned_at,
+        )
+        for r in rows
+    }
+
+
+def save_pool_states(
+    conn: Connection, *, territory_id: str, states: Mapping[str, MemberState]
+) -> None:
+    """Write the members' new states (insert or update)."""
+    if not states:
+        return
+    existing = set(
+        conn.execute(
+            select(pool_state.c.rep_id).where(
+                pool_state.c.territory_id == territory_id,
+                pool_state.c.rep_id.in_(list(states)),
+            )
+        ).scalars()
+    )
+    for rep, s in states.items():
+        values = {
+            "credit": s.credit,
+            "assigned_total": s.assigned_total,
+            "period_start": s.period_start,
+            "assigned_in_period": s.assigned_in_period,
+            "last_assigned_at": s.last_assigned_at,
+        }
+        if rep in existing:
+            conn.execute(
+                update(pool_state)
+                .where(pool_state.c.territory_id == territory_id, pool_state.c.rep_id == rep)
+                .values(**values)
+            )
+        else:
+            conn.execute(insert(pool_state).values(territory_id=territory_id, rep_id=rep, **values))
+
+
+def set_absence(
+    conn: Connection, *, rep_id: str, start: date, end: date, note: str | None, now: datetime
+) -> None:
+    """Record that ``rep_id`` is out of office from ``start`` to ``end`` (inclusive)."""
+    values = {"start_date": start, "end_date": end, "note": note, "updated_at": now}
+    done = conn.execute(update(absences).where(absences.c.rep_id == rep_id).values(**values))
+    if done.rowcount == 0:
+        conn.execute(insert(absences).values(rep_id=rep_id, **values))
+
+
+def clear_absence(conn: Connection, *, rep_id: str) -> None:
+    conn.execute(absences.delete().where(absences.c.rep_id == rep_id))
+
+
+def load_absences(conn: Connection, *, rep_ids: Iterable[str] | None = None) -> dict[str, Absence]:
+    query = select(absences)
+    if rep_ids is not None:
+        query = query.where(absences.c.rep_id.in_(list(rep_ids)))
+    return {r.rep_id: Absence(r.start_date, r.end_date, r.note or "") for r in conn.execute(query)}
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def add_override(
+    conn: Connection,
+    *,
+    account_id: str,
+    reason: str,
+    expires_on: date,
+    now: datetime,
+    territory_id: str | None = None,
+    owner_id: str | None = None,
+    created_by: str | None = None,
+) -> int:
+    result = conn.execute(
+        insert(overrides).values(
+            account_id=account_id,
+            territory_id=territory_id,
+            owner_id=owner_id,
+            reason=reason,
+            expires_on=expires_on,
+            created_at=now,
+            created_by=created_by,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def get_override(conn: Connection, *, override_id: int) -> dict[str, Any]:
+    row = conn.execute(select(overrides).where(overrides.c.id == override_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"override {override_id} does not exist")
+    return _aware(row)
+
+
+def revoke_override(conn: Connection, *, override_id: int, now: datetime) -> dict[str, Any]:
+    row = get_override(conn, override_id=override_id)
+    if row["revoked_at"] is not None:
+        raise ConflictError(f"override {override_id} was already revoked")
+    conn.execute(update(overrides).where(overrides.c.id == override_id).values(revoked_at=now))
+    return get_override(conn, override_id=override_id)
+
+
+def list_overrides(
+    conn: Connection, *, include_inactive: bool = False, today: date | None = None
+) -> list[dict[str, Any]]:
+    query = select(overrides).order_by(overrides.c.id.desc())
+    if not include_inactive:
+        query = query.where(overrides.c.revoked_at.is_(None))
+        if today is not None:
+            query = query.where(overrides.c.expires_on >= today)
+    return [_aware(r) for r in conn.execute(query).mappings()]
+
+
+def _as_override(row: Any) -> Override:
+    return Override(
+        account=row.account_id,
+        reason=row.reason,
+        expires=row.expires_on,
+        territory=row.territory_id,
+        owner=row.owner_id,
+        id=row.id,
+    )
+
+
+def overrides_for(
+    conn: Connection, *, account_ids: Iterable[str] | None = None
+) -> dict[str, Override]:
+    """Unrevoked overrides by upper-cased account id (the newest wins; expiry checked later)."""
+    query = select(overrides).where(overrides.c.revoked_at.is_(None)).order_by(overrides.c.id)
+    if account_ids is not None:
+        ids = list(account_ids)
+        if not ids:
+            return {}
+        query = query.where(
+            or_(overrides.c.account_id.in_(ids), func.upper(overrides.c.account_id).in_(ids))
+        )
+    return {r.account_id.upper(): _as_override(r) for r in conn.execute(query)}
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+def enqueue_alerts(conn: Connection, *, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Add alerts to the outbox (same transaction as the decisions that raised them)."""
+    if not rows:
+        return
+    conn.execute(
+        insert(outbox),
+        [
+            {
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                "last_error": None,
+                "delivered_at": None,
+                **r,
+            }
+            for r in rows
+        ],
+    )
+
+
+def due_alerts(conn: Connection, *, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+    """Pending alerts whose next attempt is due, oldest first (rows locked on PostgreSQL)."""
+    query = (
+        select(outbox)
+        .where(and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [_aware(r) for r in conn.execute(query).mappings()]
+
+
+def mark_alert(
+    conn: Connection,
+    *,
+    outbox_id: int,
+    status: str,
+    attempts: int,
+    now: datetime,
+    next_attempt_at: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "attempts": attempts, "last_error": error}
+    if status == "delivered":
+        values["delivered_at"] = now
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+
+
+def list_alerts(
+    conn: Connection, *, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(outbox.c.status == status)
+    return [_aware(r) for r in conn.execute(query).mappings()]
