@@ -1,0 +1,1140 @@
+"""Contiguous territory design: every territory connected in the adjacency graph.
+
+``solve_contiguous`` builds a balanced, contiguous plan and improves it until the
+time limit:
+
+1. **Construction.** Seeded multi-source region growing: ``k`` spread seeds
+   (k-means++ on the distances), then the territory with the smallest load takes
+   the nearest free unit on its border, so territories grow connected and about
+   equally heavy. A given ``initial`` plan is repaired instead: the largest piece
+   of every territory is kept and the cut-off pieces regrow from there.
+2. **Local search.** Single-unit shifts and pair swaps across territory borders
+   that keep *both* territories connected (a shift is allowed only when the unit
+   is not an articulation point of its donor territory). The search minimises
+   ``objective + lambda * balance violation``; ``lambda`` grows until every
+   balanced measure is within its tolerance: balance is a hard constraint of the
+   returned plan.
+3. **Centers.** For unit-center objectives the search alternates assignment and
+   re-centering (each territory's center is the member unit minimising its cost),
+   as in Hess's location-allocation heuristic.
+4. **Large-neighbourhood search.** A few neighbouring territories are dissolved
+   and regrown from perturbed seeds, then re-optimised; better plans are kept.
+
+The min-max diameter objective lives in :mod:`territorial.design.diameter`;
+``solve_contiguous`` hands such problems over to it.
+
+Hot loops are numba-compiled; every random choice comes from ``seed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from territorial.design.distances import (
+    graph_distances_from,
+    graph_matrix,
+    point_distance,
+    snap_to_units,
+)
+from territorial.design.problem import BoolArray, DesignProblem, FloatArray, IntArray
+from territorial.design.result import SolverOutcome
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+#: Largest relative worsening the large-neighbourhood walk accepts (at the start).
+ACCEPT_WORSE = 0.005
+
+#: Above this many units the unit-to-unit distance matrix is not kept in memory.
+FULL_MATRIX_UNITS = 4000
+
+
+# --------------------------------------------------------------------------------------
+# Arrays the kernels read
+# --------------------------------------------------------------------------------------
+@dataclass
+class SearchArrays:
+    """The problem as flat arrays for the numba kernels.
+
+    ``indptr``/``indices`` is the adjacency in CSR form, ``bal`` the balanced
+    measures ``(n, m)`` with per-territory bounds ``lo``/``hi`` and ``scale`` (the
+    mean, so violations are fractions of the mean), ``allowed`` ``(n, k)`` merges
+    the allowed matrix, segments and locks, ``locked`` is ``-1`` for free units.
+    """
+
+    n: int
+    k: int
+    indptr: IntArray
+    indices: IntArray
+    bal: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+    scale: FloatArray
+    allowed: BoolArray
+    locked: IntArray
+    current: IntArray
+    max_moves: int
+    move_penalty: float
+    contiguity: bool
+
+
+def adjacency_csr(n: int, edges: IntArray | None) -> tuple[IntArray, IntArray]:
+    """CSR ``(indptr, indices)`` of the undirected adjacency (duplicates and loops dropped)."""
+    if edges is None or len(edges) == 0:
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    e = np.asarray(edges, dtype=np.int64)
+    e = e[e[:, 0] != e[:, 1]]
+    both = np.concatenate([e, e[:, ::-1]])
+    both = np.unique(both, axis=0)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, both[:, 0] + 1, 1)
+    return np.cumsum(indptr), both[:, 1].copy()
+
+
+def search_arrays(problem: DesignProblem) -> SearchArrays:
+    """Flatten ``problem`` for the kernels (balance bounds, merged allowed matrix, locks)."""
+    from territorial.design.problem import balance_bounds
+
+    n, k = problem.n_units, problem.n_territories
+    indptr, indices = adjacency_csr(n, problem.edges)
+    idx = list(problem.balance_index)
+    bal = np.ascontiguousarray(problem.measures[:, idx], dtype=np.float64).reshape(n, len(idx))
+    if problem.segments is not None and problem.territory_segments is not None:
+        # balance is per segment: each segment's territories share that segment's mean
+        lo = np.zeros((k, len(idx)))
+        hi = np.zeros((k, len(idx)))
+        for s in np.unique(problem.territory_segments):
+            tmask = problem.territory_segments == s
+            l_s, h_s = balance_bounds(
+                problem, territory_count=int(tmask.sum()), unit_mask=problem.segments == s
+            )
+            lo[tmask], hi[tmask] = l_s, h_s
+    else:
+        l_all, h_all = balance_bounds(problem)
+        lo = np.tile(l_all, (k, 1))
+        hi = np.tile(h_all, (k, 1))
+    scale = np.maximum(bal.sum(axis=0) / k, 1e-12) if len(idx) else np.ones(0)
+    allowed = np.ones((n, k), dtype=bool) if problem.allowed is None else problem.allowed.copy()
+    if problem.segments is not None and problem.territory_segments is not None:
+        allowed &= problem.segments[:, None] == problem.territory_segments[None, :]
+    locked = np.full(n, -1, dtype=np.int64) if problem.locked is None else problem.locked.copy()
+    for i in np.flatnonzero(locked >= 0):
+        allowed[i] = False
+        allowed[i, locked[i]] = True
+    current = np.full(n, -1, dtype=np.int64) if problem.current is None else problem.current
+    return SearchArrays(
+        n=n,
+        k=k,
+        indptr=indptr,
+        indices=indices,
+        bal=bal,
+        lo=np.ascontiguousarray(lo),
+        hi=np.ascontiguousarray(hi),
+        scale=np.ascontiguousarray(scale, dtype=np.float64),
+        allowed=np.ascontiguousarray(allowed),
+        locked=locked,
+        current=np.ascontiguousarray(current, dtype=np.int64),
+        max_moves=-1 if problem.max_moves is None else int(problem.max_moves),
+        move_penalty=float(problem.move_penalty),
+        contiguity=bool(problem.contiguity),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Distances
+# --------------------------------------------------------------------------------------
+class DistanceOracle:
+    """Rows of unit-to-unit distances, from a full matrix when it fits in memory."""
+
+    def __init__(self, problem: DesignProblem, full: FloatArray | None = None) -> None:
+        self.problem = problem
+        self._graph = graph_matrix(problem) if problem.distance == "graph" else None
+        n = problem.n_units
+        if full is not None:
+            self.full: FloatArray | None = np.asarray(full, dtype=np.float64)
+        elif n <= FULL_MATRIX_UNITS:
+            self.full = self._compute(np.arange(n))
+        else:
+            self.full = None
+
+    def _compute(self, rows: IntArray) -> FloatArray:
+        p = self.problem
+        if self._graph is not None:
+            d = graph_distances_from(p, rows, self._graph)
+            finite = np.isfinite(d)
+            big = d[finite].max() * 10 + 1 if finite.any() else 1.0
+            return np.where(finite, d, big)
+        return point_distance(p, p.coords[rows][:, None, :], p.coords[None, :, :])
+
+    def rows(self, rows: IntArray) -> FloatArray:
+        """``(len(rows), n)`` distances from the given units to every unit."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.full is not None:
+            return self.full[rows]
+        return self._compute(rows)
+
+    def to_points(self, points: FloatArray) -> FloatArray:
+        """``(n, len(points))`` distances from every unit to fixed center points."""
+        p = self.problem
+        if p.distance == "graph":
+            snapped = snap_to_units(p, points)
+            return self.rows(snapped).T.copy()
+        return point_distance(p, p.coords[:, None, :], np.asarray(points)[None, :, :])
+
+
+# --------------------------------------------------------------------------------------
+# numba kernels: connectivity
+# --------------------------------------------------------------------------------------
+@njit(cache=True)
+def _stays_connected(indptr, indices, assign, i, mark, stamp, queue):  # pragma: no cover
+    """True when territory ``assign[i]`` without unit ``i`` is still connected.
+
+    Breadth-first search from one same-territory neighbour of ``i``, never
+    entering ``i``, stopping as soon as every same-territory neighbour of ``i`` has
+    been reached. ``mark``/``stamp`` avoid clearing a visited array per call.
+    """
+    a = assign[i]
+    first = -1
+    need = 0
+    for p in range(indptr[i], indptr[i + 1]):
+        if assign[indices[p]] == a:
+            need += 1
+            if first < 0:
+                first = indices[p]
+    if need <= 1:
+        return need == 1
+    stamp[0] += 1
+    s = stamp[0]
+    # the neighbours to reach get the marker -s; visited ones get +s
+    for p in range(indptr[i], indptr[i + 1]):
+        if assign[indices[p]] == a:
+            mark[indices[p]] = -s
+    mark[i] = s
+    head = 0
+    tail = 0
+    queue[tail] = first
+    tail += 1
+    mark[first] = s
+    found = 1
+    while head < tail:
+        u = queue[head]
+        head += 1
+        for p in range(indptr[u], indptr[u + 1]):
+            v = indices[p]
+            if assign[v] != a or mark[v] == s:
+                continue
+            if mark[v] == -s:
+                found += 1
+                if found == need:
+                    return True
+            mark[v] = s
+            queue[tail] = v
+            tail += 1
+    return False
+
+
+@njit(cache=True)
+def _territory_connected(
+    indptr, indices, assign, t, start, size_t, mark, stamp, queue
+):  # pragma: no cover
+    """True when the ``size_t`` units of territory ``t`` (one of them ``start``) are connected."""
+    if size_t <= 1:
+        return True
+    stamp[0] += 1
+    s = stamp[0]
+    head = 0
+    tail = 0
+    queue[tail] = start
+    tail += 1
+    mark[start] = s
+    while head < tail:
+        u = queue[head]
+        head += 1
+        for p in range(indptr[u], indptr[u + 1]):
+            v = indices[p]
+            if assign[v] == t and mark[v] != s:
+                mark[v] = s
+                queue[tail] = v
+                tail += 1
+    return tail == size_t
+
+
+@njit(cache=True)
+def _pen(x, lo, hi, scale, quad):  # pragma: no cover
+    """Penalty of one total ``x``: excess over ``[lo, hi]`` in means, plus an optional
+    pull ``quad x (deviation from the window's middle)^2`` that steers repairs."""
+    v = 0.0
+    if x > hi:
+        v = (x - hi) / scale
+    elif x < lo:
+        v = (lo - x) / scale
+    if quad > 0.0:
+        dev = (x - 0.5 * (lo + hi)) / scale
+        v += quad * dev * dev
+    return v
+
+
+@njit(cache=True)
+def _violation(S, lo, hi, scale, t, quad=0.0):  # pragma: no cover
+    """Balance violation of territory ``t``: sum over measures of the excess, in means."""
+    v = 0.0
+    for m in range(S.shape[1]):
+        v += _pen(S[t, m], lo[t, m], hi[t, m], scale[m], quad)
+    return v
+
+
+@njit(cache=True)
+def _violation_after(S, lo, hi, scale, t, bal, i, sign, quad=0.0):  # pragma: no cover
+    """Violation of territory ``t`` after adding (``sign=+1``) or removing unit ``i``."""
+    v = 0.0
+    for m in range(S.shape[1]):
+        v += _pen(S[t, m] + sign * bal[i, m], lo[t, m], hi[t, m], scale[m], quad)
+    return v
+
+
+# --------------------------------------------------------------------------------------
+# numba kernels: construction
+# --------------------------------------------------------------------------------------
+@njit(cache=True)
+def _grow(
+    indptr, indices, assign, active, priority, bal, target, allowed, contiguity
+):  # pragma: no cover
+    """Assign every ``-1`` unit to an ``active`` territory by balanced region growing.
+
+    Repeatedly the active territory with the smallest load (largest share of the
+    target over the balanced measures) takes the free unit on its border with the
+    smallest ``priority[u, t]`` (distance to its seed). Units no territory can
+    reach by adjacency are given to an adjacent territory, else the best allowed.
+    """
+    n = assign.shape[0]
+    k = active.shape[0]
+    m = bal.shape[1]
+    S = np.zeros((k, m))
+    for i in range(n):
+        if assign[i] >= 0:
+            for c in range(m):
+                S[assign[i], c] += bal[i, c]
+    blocked = np.zeros(k, dtype=np.bool_)
+    for t in range(k):
+        if not active[t]:
+            blocked[t] = True
+    free = 0
+    for i in range(n):
+        if assign[i] < 0:
+            free += 1
+    while free > 0:
+        # least loaded open territory
+        best_t = -1
+        best_load = np.inf
+        for t in range(k):
+            if blocked[t]:
+                continue
+            load = 0.0
+            for c in range(m):
+                if target[c] > 0:
+                    load = max(load, S[t, c] / target[c])
+            if load < best_load:
+                best_load = load
+                best_t = t
+        if best_t < 0:
+            break
+        t = best_t
+        # nearest free unit on its border (or anywhere without contiguity)
+        best_u = -1
+        best_p = np.inf
+        for u in range(n):
+            if assign[u] >= 0 or not allowed[u, t] or priority[u, t] >= best_p:
+                continue
+            if contiguity:
+                touches = False
+                for p in range(indptr[u], indptr[u + 1]):
+                    if assign[indices[p]] == t:
+                        touches = True
+                        break
+                if not touches:
+                    continue
+            best_p = priority[u, t]
+            best_u = u
+        if best_u < 0:
+            blocked[t] = True
+            continue
+        assign[best_u] = t
+        for c in range(m):
+            S[t, c] += bal[best_u, c]
+        free -= 1
+    # leftovers: enclosed or only reachable through disallowed units
+    changed = True
+    while free > 0 and changed:
+        changed = False
+        for u in range(n):
+            if assign[u] >= 0:
+                continue
+            for p in range(indptr[u], indptr[u + 1]):
+                t = assign[indices[p]]
+                if t >= 0 and active[t] and allowed[u, t]:
+                    assign[u] = t
+                    free -= 1
+                    changed = True
+                    break
+    if free > 0:
+        for u in range(n):
+            if assign[u] >= 0:
+                continue
+            best_t = -1
+            best_p = np.inf
+            for t in range(k):
+                if allowed[u, t] and priority[u, t] < best_p:
+                    best_p = priority[u, t]
+                    best_t = t
+            if best_t < 0:
+                for t in range(k):
+                    if allowed[u, t]:
+                        best_t = t
+                        break
+            assign[u] = best_t
+    return assign
+
+
+# --------------------------------------------------------------------------------------
+# numba kernels: local search for assignment costs (inertia / median)
+# --------------------------------------------------------------------------------------
+@njit(cache=True)
+def _descent(
+    indptr,
+    indices,
+    assign,
+    cost,
+    bal,
+    lo,
+    hi,
+    scale,
+    lam,
+    allowed,
+    locked,
+    current,
+    max_moves,
+    move_penalty,
+    contiguity,
+    order,
+    use_swaps,
+    quad,
+    max_passes,
+):  # pragma: no cover
+    """Improve ``assign`` in place by connectivity-preserving shifts (and swaps).
+
+    Minimises ``sum_i cost[i, assign[i]] + move_penalty * moved + lam * violation``.
+    Returns the number of moves made.
+    """
+    n = assign.shape[0]
+    k = cost.shape[1]
+    m = bal.shape[1]
+    S = np.zeros((k, m))
+    size = np.zeros(k, dtype=np.int64)
+    for i in range(n):
+        size[assign[i]] += 1
+        for c in range(m):
+            S[assign[i], c] += bal[i, c]
+    moved = 0
+    for i in range(n):
+        if current[i] >= 0 and assign[i] != current[i]:
+            moved += 1
+    mark = np.zeros(n, dtype=np.int64)
+    stamp = np.zeros(1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    made = 0
+    for _ in range(max_passes):
+        improved = False
+        for idx in range(n):
+            i = order[idx]
+            if locked[i] >= 0:
+                continue
+            a = assign[i]
+            if size[a] <= 1:
+                continue
+            va = _violation(S, lo, hi, scale, a, quad)
+            va2 = _violation_after(S, lo, hi, scale, a, bal, i, -1.0, quad)
+            best_b = -1
+            best_d = -1e-9 * (abs(cost[i, a]) + 1.0)
+            nb = indptr[i + 1] - indptr[i] if contiguity else k
+            for q in range(nb):
+                b = assign[indices[indptr[i] + q]] if contiguity else q
+                if b == a or not allowed[i, b]:
+                    continue
+                d = cost[i, b] - cost[i, a]
+                if current[i] >= 0:
+                    dm = (1 if b != current[i] else 0) - (1 if a != current[i] else 0)
+                    if max_moves >= 0 and moved + dm > max_moves:
+                        continue
+                    d += move_penalty * dm
+                vb = _violation(S, lo, hi, scale, b, quad)
+                vb2 = _violation_after(S, lo, hi, scale, b, bal, i, 1.0, quad)
+                d += lam * (va2 + vb2 - va - vb)
+                if d < best_d:
+                    best_d = d
+                    best_b = b
+            if best_b < 0:
+                continue
+            if contiguity and not _stays_connected(indptr, indices, assign, i, mark, stamp, queue):
+                continue
+            if current[i] >= 0:
+                moved += (1 if best_b != current[i] else 0) - (1 if a != current[i] else 0)
+            assign[i] = best_b
+            size[a] -= 1
+            size[best_b] += 1
+            for c in range(m):
+                S[a, c] -= bal[i, c]
+                S[best_b, c] += bal[i, c]
+            improved = True
+            made += 1
+        if improved or not use_swaps:
+            if not improved:
+                break
+            continue
+        # swaps: i (territory a) and j (territory b) trade places
+        for idx in range(n):
+            i = order[idx]
+            if locked[i] >= 0:
+                continue
+            a = assign[i]
+            for p in range(indptr[i], indptr[i + 1]):
+                b = assign[indices[p]]
+                if b == a or not allowed[i, b]:
+                    continue
+                va = _violation(S, lo, hi, scale, a, quad)
+                vb = _violation(S, lo, hi, scale, b, quad)
+                for j in range(n):
+                    if assign[j] != b or locked[j] >= 0 or not allowed[j, a]:
+                        continue
+                    if assign[i] != a:
+                        break
+                    touches = not contiguity
+                    for r in range(indptr[j], indptr[j + 1]):
+                        w = indices[r]
+                        if assign[w] == a and w != i:
+                            touches = True
+                            break
+                    if not touches:
+                        continue
+                    d = cost[i, b] - cost[i, a] + cost[j, a] - cost[j, b]
+                    if current[i] >= 0 or current[j] >= 0:
+                        dm = 0
+                        if current[i] >= 0:
+                            dm += (1 if b != current[i] else 0) - (1 if a != current[i] else 0)
+                        if current[j] >= 0:
+                            dm += (1 if a != current[j] else 0) - (1 if b != current[j] else 0)
+                        if max_moves >= 0 and moved + dm > max_moves:
+                            continue
+                        d += move_penalty * dm
+                    va2 = 0.0
+                    vb2 = 0.0
+                    for c in range(m):
+                        xa = S[a, c] - bal[i, c] + bal[j, c]
+                        xb = S[b, c] + bal[i, c] - bal[j, c]
+                        va2 += _pen(xa, lo[a, c], hi[a, c], scale[c], quad)
+                        vb2 += _pen(xb, lo[b, c], hi[b, c], scale[c], quad)
+                    d += lam * (va2 + vb2 - va - vb)
+                    if d >= -1e-9 * (abs(cost[i, a]) + abs(cost[j, b]) + 1.0):
+                        continue
+                    assign[i] = b
+                    assign[j] = a
+                    ok = True
+                    if contiguity:
+                        ok = _territory_connected(
+                            indptr, indices, assign, a, j, size[a], mark, stamp, queue
+                        ) and _territory_connected(
+                            indptr, indices, assign, b, i, size[b], mark, stamp, queue
+                        )
+                    if not ok:
+                        assign[i] = a
+                        assign[j] = b
+                        continue
+                    for c in range(m):
+                        S[a, c] += bal[j, c] - bal[i, c]
+                        S[b, c] += bal[i, c] - bal[j, c]
+                    if current[i] >= 0:
+                        moved += (1 if b != current[i] else 0) - (1 if a != current[i] else 0)
+                    if current[j] >= 0:
+                        moved += (1 if a != current[j] else 0) - (1 if b != current[j] else 0)
+                    improved = True
+                    made += 1
+                    break
+        if not improved:
+            break
+    return made
+
+
+# --------------------------------------------------------------------------------------
+# Python-level helpers shared with diameter.py and exact.py
+# --------------------------------------------------------------------------------------
+def totals(arrays: SearchArrays, assign: IntArray) -> FloatArray:
+    """``(k, m)`` totals of the balanced measures per territory."""
+    S = np.zeros((arrays.k, arrays.bal.shape[1]))
+    np.add.at(S, assign, arrays.bal)
+    return S
+
+
+def violation(arrays: SearchArrays, assign: IntArray) -> float:
+    """Total balance violation of a plan, in means of the measures (0 when balanced)."""
+    S = totals(arrays, assign)
+    over = np.maximum(S - arrays.hi, 0.0) + np.maximum(arrays.lo - S, 0.0)
+    return float((over / arrays.scale).sum()) if S.size else 0.0
+
+
+def is_balanced(arrays: SearchArrays, assign: IntArray, rtol: float = 1e-9) -> bool:
+    """Every balanced measure of every territory within its bounds."""
+    S = totals(arrays, assign)
+    slack = rtol * np.maximum(arrays.scale, 1.0)
+    return bool(((arrays.lo - slack <= S) & (arrays.hi + slack >= S)).all())
+
+
+def components(arrays: SearchArrays, assign: IntArray, t: int) -> list[IntArray]:
+    """Connected pieces of territory ``t`` (unit index arrays), largest first."""
+    members = np.flatnonzero(assign == t)
+    seen: set[int] = set()
+    pieces: list[IntArray] = []
+    for s in members.tolist():
+        if s in seen:
+            continue
+        seen.add(s)
+        stack = [s]
+        piece = [s]
+        while stack:
+            u = stack.pop()
+            for v in arrays.indices[arrays.indptr[u] : arrays.indptr[u + 1]].tolist():
+                if v not in seen and assign[v] == t:
+                    seen.add(v)
+                    stack.append(v)
+                    piece.append(v)
+        pieces.append(np.array(piece, dtype=np.int64))
+    pieces.sort(key=len, reverse=True)
+    return pieces
+
+
+def is_contiguous(arrays: SearchArrays, assign: IntArray) -> bool:
+    """Every non-empty territory is one connected piece."""
+    return all(len(components(arrays, assign, t)) <= 1 for t in range(arrays.k))
+
+
+def spread_seeds(
+    oracle: DistanceOracle,
+    weights: FloatArray,
+    k: int,
+    rng: np.random.Generator,
+    candidates: IntArray | None = None,
+) -> IntArray:
+    """k-means++ seeds: each next seed drawn with probability ~ weight x distance^2."""
+    pool = np.arange(oracle.problem.n_units) if candidates is None else candidates
+    w = np.maximum(weights[pool], 0) + 1e-12
+    first = int(rng.choice(pool, p=w / w.sum()))
+    seeds = [first]
+    dmin = oracle.rows(np.array([first]))[0][pool]
+    for _ in range(1, k):
+        p = w * dmin**2
+        if p.sum() <= 0:
+            p = np.ones_like(p)
+        nxt = int(rng.choice(pool, p=p / p.sum()))
+        seeds.append(nxt)
+        dmin = np.minimum(dmin, oracle.rows(np.array([nxt]))[0][pool])
+    return np.array(seeds, dtype=np.int64)
+
+
+def grow_plan(
+    arrays: SearchArrays,
+    oracle: DistanceOracle,
+    seeds: IntArray,
+    *,
+    assign: IntArray | None = None,
+    active: BoolArray | None = None,
+) -> IntArray:
+    """Region-grow the free units (``-1``) of ``assign`` from ``seeds[t]`` for active ``t``."""
+    n, k = arrays.n, arrays.k
+    a = np.full(n, -1, dtype=np.int64) if assign is None else assign.copy()
+    act = np.ones(k, dtype=bool) if active is None else active
+    locked = arrays.locked >= 0
+    a[locked] = arrays.locked[locked]
+    seeds = np.asarray(seeds, dtype=np.int64).copy()
+    for t in np.flatnonzero(act):
+        mine = np.flatnonzero(a == t)
+        if mine.size:
+            # already holds (locked) units: grow from them
+            if a[seeds[t]] != t:
+                seeds[t] = int(mine[0])
+            continue
+        if a[seeds[t]] >= 0 or not arrays.allowed[seeds[t], t]:
+            free = np.flatnonzero((a < 0) & arrays.allowed[:, t])
+            if free.size == 0:
+                continue
+            seeds[t] = int(free[np.argmin(oracle.rows(seeds[t : t + 1])[0][free])])
+        a[seeds[t]] = t
+    priority = np.full((n, k), np.inf)
+    rows = oracle.rows(seeds[act])
+    priority[:, act] = rows.T
+    target = arrays.bal.sum(axis=0) / k if arrays.bal.shape[1] else np.zeros(0)
+    if arrays.bal.shape[1] == 0:
+        # nothing to balance: grow by unit count
+        bal = np.ones((n, 1))
+        target = np.array([n / k])
+    else:
+        bal = arrays.bal
+    return _grow(
+        arrays.indptr,
+        arrays.indices,
+        a,
+        act,
+        np.ascontiguousarray(priority),
+        bal,
+        target,
+        arrays.allowed,
+        arrays.contiguity,
+    )
+
+
+def repair_plan(arrays: SearchArrays, oracle: DistanceOracle, plan: IntArray) -> IntArray:
+    """Make a given plan contiguous: keep each territory's largest piece, regrow the rest."""
+    a = np.asarray(plan, dtype=np.int64).copy()
+    bad = (a < 0) | (a >= arrays.k)
+    a[bad] = -1
+    seeds = np.zeros(arrays.k, dtype=np.int64)
+    for t in range(arrays.k):
+        pieces = components(arrays, a, t) if arrays.contiguity else [np.flatnonzero(a == t)]
+        if not pieces or len(pieces[0]) == 0:
+            free = np.flatnonzero((a < 0) & arrays.allowed[:, t])
+            seeds[t] = int(free[0]) if free.size else 0
+            continue
+        seeds[t] = int(pieces[0][0])
+        for piece in pieces[1:]:
+            drop = piece[arrays.locked[piece] < 0]
+            a[drop] = -1
+    return grow_plan(arrays, oracle, seeds, assign=a)
+
+
+def balance_plan(
+    arrays: SearchArrays, assign: IntArray, cost: FloatArray, rng: np.random.Generator
+) -> IntArray:
+    """Shift border units until every balanced measure is within its window (in place).
+
+    Alternates plain violation descent with rounds that also pull every total to
+    the middle of its window (which moves imbalance along chains of territories);
+    ``cost`` (small, e.g. scaled distances to seeds) breaks ties toward compact plans.
+    """
+    lam = 1.0
+    for step in range(60):
+        if violation(arrays, assign) <= 1e-12:
+            break
+        quad = 0.0 if step % 2 == 0 else 200.0
+        order = rng.permutation(arrays.n).astype(np.int64)
+        _descent(
+            arrays.indptr,
+            arrays.indices,
+            assign,
+            cost,
+            arrays.bal,
+            arrays.lo,
+            arrays.hi,
+            arrays.scale,
+            lam,
+            arrays.allowed,
+            arrays.locked,
+            arrays.current,
+            arrays.max_moves,
+            arrays.move_penalty,
+            arrays.contiguity,
+            order,
+            True,
+            quad,
+            200,
+        )
+        if step % 10 == 9:
+            lam *= 2.0
+    return assign
+
+
+def moves_ok(arrays: SearchArrays, assign: IntArray) -> bool:
+    """At most ``max_moves`` units differ from the current plan (when a limit is set)."""
+    return arrays.max_moves < 0 or _moved(arrays, assign) <= arrays.max_moves
+
+
+def connectivity_ok(arrays: SearchArrays, assign: IntArray) -> bool:
+    return (not arrays.contiguity) or is_contiguous(arrays, assign)
+
+
+# --------------------------------------------------------------------------------------
+# Inertia / median search
+# --------------------------------------------------------------------------------------
+class _CostModel:
+    """Assignment costs for inertia (``w d^2``) or median (``w d``) objectives."""
+
+    def __init__(
+        self, problem: DesignProblem, oracle: DistanceOracle, distances: FloatArray | None
+    ) -> None:
+        self.problem = problem
+        self.oracle = oracle
+        self.power = 2.0 if problem.objective == "inertia" else 1.0
+        self.w = problem.weights
+        self.fixed: FloatArray | None = None
+        if problem.centers is not None:
+            if distances is not None and distances.shape == (
+                problem.n_units,
+                problem.n_territories,
+            ):
+                dc = distances
+            else:
+                dc = oracle.to_points(problem.centers)
+            self.fixed = np.ascontiguousarray(self.w[:, None] * dc**self.power)
+
+    def centers(self, assign: IntArray) -> IntArray | None:
+        """Best center unit per territory (argmin over members of the territory's cost)."""
+        if self.fixed is not None:
+            return None
+        k = self.problem.n_territories
+        out = np.zeros(k, dtype=np.int64)
+        for t in range(k):
+            members = np.flatnonzero(assign == t)
+            if members.size == 0:
+                continue
+            cand = members
+            if members.size > 400:
+                # large territory: candidates near the weighted mean location
+                d0 = self.oracle.rows(members[:1])[0]
+                cand = members[np.argsort(d0[members])[:400]]
+            rows = self.oracle.rows(cand)[:, members]  # (cand, members)
+            c = (rows**self.power) @ self.w[members]
+            out[t] = cand[int(np.argmin(c))]
+        return out
+
+    def matrix(self, centers: IntArray | None) -> FloatArray:
+        """``(n, k)`` cost of each unit in each territory."""
+        if self.fixed is not None:
+            return self.fixed
+        assert centers is not None
+        d = self.oracle.rows(centers).T
+        return np.ascontiguousarray(self.w[:, None] * d**self.power)
+
+    def objective(self, assign: IntArray, centers: IntArray | None) -> float:
+        cm = self.matrix(centers)
+        return float(cm[np.arange(len(assign)), assign].sum())
+
+
+def _moved(arrays: SearchArrays, assign: IntArray) -> int:
+    cur = arrays.current
+    return int(((cur >= 0) & (assign != cur)).sum())
+
+
+class _Search:
+    """Local search state for inertia/median (one instance per solve)."""
+
+    def __init__(
+        self,
+        problem: DesignProblem,
+        arrays: SearchArrays,
+        oracle: DistanceOracle,
+        model: _CostModel,
+        rng: np.random.Generator,
+    ) -> None:
+        self.problem = problem
+        self.arrays = arrays
+        self.oracle = oracle
+        self.model = model
+        self.rng = rng
+        self.lam = 1.0
+
+    def score(self, assign: IntArray, centers: IntArray | None) -> tuple[float, float]:
+        """(violation, objective + move penalty)."""
+        a = self.arrays
+        obj = self.model.objective(assign, centers) + a.move_penalty * _moved(a, assign)
+        return violation(a, assign), obj
+
+    def _run(self, assign: IntArray, cost: FloatArray, lam: float, quad: float) -> None:
+        a = self.arrays
+        order = self.rng.permutation(a.n).astype(np.int64)
+        _descent(
+            a.indptr,
+            a.indices,
+            assign,
+            cost,
+            a.bal,
+            a.lo,
+            a.hi,
+            a.scale,
+            lam,
+            a.allowed,
+            a.locked,
+            a.current,
+            a.max_moves,
+            a.move_penalty,
+            a.contiguity,
+            order,
+            True,
+            quad,
+            200,
+        )
+
+    def make_feasible(self, assign: IntArray, cost: FloatArray, base: float) -> None:
+        """Drive the balance violation to zero: growing penalty, then a pull to the mean."""
+        a = self.arrays
+        lam = base
+        for step in range(30):
+            if violation(a, assign) <= 1e-12:
+                return
+            # every other round pulls totals toward the middle of their window
+            quad = 0.0 if step % 2 == 0 else 200.0
+            self._run(assign, cost, lam, quad)
+            lam = min(lam * 4.0, base * 1e8)
+        self.lam = lam
+
+    def improve(self, assign: IntArray) -> tuple[IntArray, IntArray | None]:
+        """Descent with adaptive penalty, alternating with re-centering, to a local optimum."""
+        a = self.arrays
+        assign = assign.copy()
+        centers = self.model.centers(assign)
+        best_obj = np.inf
+        for _ in range(50):
+            cost = self.model.matrix(centers)
+            base = max(float(cost[np.arange(a.n), assign].sum()) / max(a.k, 1), 1e-9)
+            # with a balanced start, a penalty of 10 x objective per mean of excess keeps
+            # the descent inside the window; make_feasible raises it when needed
+            self.make_feasible(assign, cost, base * 10)
+            self._run(assign, cost, max(self.lam, base * 1e3), 0.0)
+            if violation(a, assign) > 1e-12:
+                self.make_feasible(assign, cost, base * 10)
+            new_centers = self.model.centers(assign)
+            obj = self.model.objective(assign, new_centers)
+            if new_centers is None or obj >= best_obj - 1e-9 * abs(obj):
+                centers = new_centers
+                break
+            best_obj = obj
+            centers = new_centers
+        return assign, centers
+
+
+def _better(s1: tuple[float, float], s2: tuple[float, float]) -> bool:
+    """Compare (violation, objective) lexicographically with a tolerance on violation."""
+    v1, o1 = s1
+    v2, o2 = s2
+    if (v1 > 1e-12 or v2 > 1e-12) and abs(v1 - v2) > 1e-12:
+        return v1 < v2
+    return o1 < o2 - 1e-9 * abs(o2)
+
+
+def solve_contiguous(
+    problem: DesignProblem,
+    *,
+    time_limit: float,
+    seed: int,
+    initial: IntArray | None = None,
+    progress: Progress | None = None,
+    distances: FloatArray | None = None,
+    max_rounds: int | None = None,
+) -> SolverOutcome:
+    """Balanced, contiguous territories minimising inertia, median or diameter.
+
+    Parameters
+    ----------
+    problem:
+        The design problem; with ``contiguity=False`` the same search runs without
+        the connectivity checks.
+    time_limit:
+        Seconds of wall time to spend (the first plan is returned even if it
+        takes longer).
+    seed:
+        Seed of every random choice. Iteration counts, not the clock, decide the
+        path; the same seed gives the same plan whenever the search stops on its
+        own (``max_rounds``, or no progress in ``1000 k`` rounds after 10 restarts)
+        rather than on the clock.
+    initial:
+        Optional ``(n,)`` plan to start from (repaired when not contiguous).
+    progress:
+        Called as ``progress(fraction_done, message)``.
+    distances:
+        Optional precomputed ``(n, n)`` unit-to-unit distance matrix (or ``(n, k)``
+        unit-to-fixed-center matrix) in the problem's distance unit, e.g. geodesic
+        miles on the ellipsoid.
+    max_rounds:
+        Stop after this many large-neighbourhood rounds even if time is left.
+
+    Returns
+    -------
+    SolverOutcome
+        With ``stats["feasible"]`` telling whether balance and contiguity hold.
+    """
+    if problem.objective == "diameter":
+        from territorial.design.diameter import solve_diameter
+
+        return solve_diameter(
+            problem,
+            time_limit=time_limit,
+            seed=seed,
+            initial=initial,
+            progress=progress,
+            distances=distances,
+            max_rounds=max_rounds,
+        )
+    start = time.perf_counter()
+    deadline = start + time_limit
+    rng = np.random.default_rng(seed)
+    arrays = search_arrays(problem)
+    full = distances if distances is not None and distances.shape[0] == distances.shape[1] else None
+    oracle = DistanceOracle(problem, full=full)
+    model = _CostModel(problem, oracle, distances)
+    search = _Search(problem, arrays, oracle, model, rng)
+    weights = problem.weights
+
+    # 1. construction
+    if initial is not None:
+        assign = repair_plan(arrays, oracle, np.asarray(initial))
+    elif problem.current is not None and (problem.current >= 0).all():
+        assign = repair_plan(arrays, oracle, problem.current)
+    else:
+        assign = grow_plan(arrays, oracle, spread_seeds(oracle, weights, arrays.k, rng))
+    assign, centers = search.improve(assign)
+    best = (assign.copy(), centers)
+    best_score = search.score(assign, centers)
+    rounds = 0
+    accepted = 0
+    restarts = 0
+    if progress:
+        progress(0.0, f"first plan: objective {best_score[1]:.6g}")
+
+    # 2. large-neighbourhood search: dissolve a few neighbouring territories, regrow
+    k = arrays.k
+    tadj = _territory_adjacency(arrays, assign)
+    # the walk starts from the best plan; after a long run without progress it
+    # restarts from a fresh construction (the overall best is kept)
+    walk, walk_score = best, best_score
+    since = 0
+    since_best = 0
+    while time.perf_counter() < deadline and k > 1:
+        if max_rounds is not None and rounds >= max_rounds:
+            break
+        if since_best > 1000 * k and restarts >= 10:
+            break  # converged: stopping here keeps runs reproducible
+        rounds += 1
+        since += 1
+        since_best += 1
+        if since > 40 * k:
+            since = 0
+            fresh = grow_plan(arrays, oracle, spread_seeds(oracle, weights, k, rng))
+            fresh_plan, fresh_centers = search.improve(fresh)
+            walk, walk_score = (fresh_plan, fresh_centers), search.score(fresh_plan, fresh_centers)
+            restarts += 1
+        cur, cur_centers = walk
+        tadj = _territory_adjacency(arrays, cur)
+        t0 = int(rng.integers(k))
+        group = [t0]
+        neigh = list(np.flatnonzero(tadj[t0]))
+        rng.shuffle(neigh)
+        group += [int(t) for t in neigh[: int(rng.integers(1, 3))]]
+        active = np.zeros(k, dtype=bool)
+        active[group] = True
+        trial = cur.copy()
+        free = active[trial] & (arrays.locked < 0)
+        trial[free] = -1
+        seeds = np.zeros(k, dtype=np.int64)
+        for t in group:
+            members = np.flatnonzero(cur == t)
+            if members.size == 0:
+                continue
+            if cur_centers is not None and rng.random() < 0.5:
+                # a random member near the old center
+                d = oracle.rows(cur_centers[t : t + 1])[0][members]
+                near = members[np.argsort(d)[: max(1, len(members) // 3)]]
+                seeds[t] = int(rng.choice(near))
+            else:
+                # heavy units make likely centers: draw proportionally to weight
+                wm = np.maximum(weights[members], 0) + 1e-12
+                seeds[t] = int(rng.choice(members, p=wm / wm.sum()))
+        keep_locked = trial >= 0
+        seeds_ok = all(trial[seeds[t]] in (-1, t) for t in group)
+        if not seeds_ok:
+            continue
+        trial = grow_plan(
+            arrays, oracle, seeds, assign=np.where(keep_locked, trial, -1), active=active
+        )
+        trial, trial_centers = search.improve(trial)
+        score = search.score(trial, trial_centers)
+        if not connectivity_ok(arrays, trial) or not moves_ok(arrays, trial):
+            continue
+        # threshold accepting: early on the walk may take a plan up to 0.5% worse
+        # (the threshold shrinks to zero with the clock), which lets it leave the
+        # basin of a local optimum; the best plan is kept apart
+        elapsed = (time.perf_counter() - start) / max(time_limit, 1e-9)
+        threshold = ACCEPT_WORSE * max(0.0, 1.0 - elapsed)
+        if _better(score, walk_score) or (
+            score[0] <= 1e-12 and score[1] < walk_score[1] * (1.0 + threshold * rng.random())
+        ):
+            if _better(score, walk_score):
+                since = 0
+            walk, walk_score = (trial.copy(), trial_centers), score
+        if _better(score, best_score):
+            best = (trial.copy(), trial_centers)
+            best_score = score
+            accepted += 1
+            since_best = 0
+            if progress:
+                frac = min(1.0, (time.perf_counter() - start) / max(time_limit, 1e-9))
+                progress(frac, f"objective {best_score[1]:.6g}")
+
+    assign, centers = best
+    feasible = (
+        is_balanced(arrays, assign) and connectivity_ok(arrays, assign) and moves_ok(arrays, assign)
+    )
+    if not feasible:
+        log.warning(
+            "contiguous search ended with balance violation %.4g (in means) after %.1f s",
+            best_score[0],
+            time.perf_counter() - start,
+        )
+    return SolverOutcome(
+        assignment=assign.astype(np.int64),
+        objective=float(model.objective(assign, centers)),
+        method="contiguous-local-search+lns" if arrays.contiguity else "local-search+lns",
+        center_units=centers,
+        stats={
+            "feasible": feasible,
+            "lns_rounds": rounds,
+            "lns_accepted": accepted,
+            "restarts": restarts,
+            "moved_units": _moved(arrays, assign),
+            "seconds": time.perf_counter() - start,
+        },
+    )
+
+
+def _territory_adjacency(arrays: SearchArrays, assign: IntArray) -> BoolArray:
+    """``(k, k)`` territories sharing a border (all pairs without adjacency data)."""
+    k = arrays.k
+    if len(arrays.indices) == 0:
+        adj = np.ones((k, k), dtype=bool)
+        np.fill_diagonal(adj, False)
+        return adj
+    src = np.repeat(np.arange(arrays.n), np.diff(arrays.indptr))
+    ta, tb = assign[src], assign[arrays.indices]
+    adj = np.zeros((k, k), dtype=bool)
+    adj[ta, tb] = True
+    np.fill_diagonal(adj, False)
+    return adj
+
+
+__all__ = [
+    "DistanceOracle",
+    "SearchArrays",
+    "adjacency_csr",
+    "balance_plan",
+    "components",
+    "grow_plan",
+    "is_balanced",
+    "is_contiguous",
+    "moves_ok",
+    "repair_plan",
+    "search_arrays",
+    "solve_contiguous",
+    "spread_seeds",
+    "violation",
+]
