@@ -10,11 +10,19 @@ import sys
 
 from rich.markup import escape
 
+# Command modules, in the order `territorial --help` lists them (importing a module
+# registers its commands).
+# isort: off
+from territorial.cli import demo as _demo  # noqa: F401  (the main job end to end)
+from territorial.cli import sample as _sample  # noqa: F401  (sample company)
+from territorial.cli import data as _data  # noqa: F401  (import, status)
+from territorial.cli import score as _score  # noqa: F401  (score, market)
+from territorial.cli import design as _design  # noqa: F401  (design, capacity)
+from territorial.cli import route as _route  # noqa: F401  (route, rules, serve)
+from territorial.cli import users as _users  # noqa: F401  (users add/list)
+# isort: on
 from territorial.cli.app import app, err_console
 from territorial.errors import TerritorialError
-
-# Command modules (import for their side effect of registering commands).
-from territorial.cli import data as _data  # noqa: F401,E402  (sample, import, status)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -282,8 +282,7 @@ class DesignProblem:
             if clash.size:
                 i = int(clash[0])
                 raise InfeasibleError(
-                    f"unit {ids[i]!r} is locked to {tids[self.locked[i]]!r} "
-                    "but not allowed there"
+                    f"unit {ids[i]!r} is locked to {tids[self.locked[i]]!r} but not allowed there"
                 )
 
         if self.segments is not None:

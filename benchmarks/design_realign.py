@@ -1,0 +1,104 @@
+"""Realignment benchmark: after a 10% shift in workload, restore ±5% balance moving few accounts.
+
+Usage::
+
+    .venv/bin/python benchmarks/design_realign.py [--accounts 20000] [--territories 100]
+
+1. Design a plan on a sample-generator book, workload balanced at ±5%.
+2. A 10% shift in workload: ten growth regions (accounts within 250 miles of ten
+   random accounts) gain workload worth 10% of the book, everyone else loses the same
+   in proportion (the total is unchanged), so territories in and around the growth
+   regions fall out of balance.
+3. Realign with ``max_moves`` = 5% of the accounts (and a fresh design for
+   comparison): report moved accounts (% of the book), moved workload, worst
+   deviation before and after, and the objective.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from design_sales import book, machine
+from territorial.design import design, metrics
+from territorial.design.adapters import problem_from_frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=20000)
+    parser.add_argument("--territories", type=int, default=100)
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-moves", type=float, default=0.05, help="fraction of accounts")
+    args = parser.parse_args()
+    units = book(args.accounts, args.seed)
+    k = args.territories
+    balance = ["workload_hours=5%"]
+    problem = problem_from_frames(units, balance=balance, n_territories=k)
+    print(f"machine: {machine()}")
+    t0 = time.monotonic()
+    first = design(problem, method="heuristic", time_limit=args.time_limit, seed=args.seed)
+    print(
+        f"initial plan: {len(units)} accounts, {k} territories, worst deviation "
+        f"{first.worst_deviation:.2%}, {time.monotonic() - t0:.1f} s"
+    )
+    # a 10% shift: growth regions gain 10% of the book's workload, the rest loses it
+    from territorial.design.distances import haversine_miles
+
+    shifted = units.copy()
+    rng = np.random.default_rng(args.seed)
+    pts = shifted[["lat", "lon"]].to_numpy()
+    hubs = pts[rng.choice(len(pts), 10, replace=False)]
+    grow = (haversine_miles(pts[:, None, :], hubs[None, :, :]) < 250).any(axis=1)
+    w = shifted["workload_hours"].to_numpy().copy()
+    shift = 0.10 * w.sum()
+    w[grow] *= 1 + shift / w[grow].sum()
+    w[~grow] *= 1 - shift / w[~grow].sum()
+    shifted["workload_hours"] = w
+    base = problem_from_frames(shifted, balance=balance, n_territories=k)
+    before = metrics.worst_deviation(base, first.assignment)
+    budget = int(args.max_moves * len(units))
+    realigned_problem = base.with_changes(current=first.assignment, max_moves=budget)
+    t0 = time.monotonic()
+    realigned = design(
+        realigned_problem,
+        method="heuristic",
+        time_limit=args.time_limit,
+        seed=args.seed,
+        strict=False,
+    )
+    t_realign = time.monotonic() - t0
+    t0 = time.monotonic()
+    fresh = design(
+        base.with_changes(current=first.assignment),
+        method="heuristic",
+        time_limit=args.time_limit,
+        seed=args.seed,
+        strict=False,
+    )
+    t_fresh = time.monotonic() - t0
+    print(f"after the shift: worst deviation of the old plan {before:.2%}; move budget {budget}")
+    head = f"{'plan':<28} {'moved':>8} {'moved %':>8} {'moved wl %':>10} {'worst dev':>9}"
+    print(f"{head} {'objective (mi^2)':>17} {'time s':>7} {'ok':>3}")
+    total_w = float(w.sum())
+    for name, r, s in (
+        ("realigned (max 5% moves)", realigned, t_realign),
+        ("fresh design", fresh, t_fresh),
+    ):
+        moved = int(r.moved["units"])
+        print(
+            f"{name:<28} {moved:>8} {moved / len(units):>8.2%} "
+            f"{r.moved['workload_hours'] / total_w:>10.2%} {r.worst_deviation:>9.2%} "
+            f"{r.objective:>17.5g} {s:>7.1f} {'yes' if r.feasible else 'NO':>3}"
+        )
+    assert np.all(realigned.assignment >= 0)
+
+
+if __name__ == "__main__":
+    main()
