@@ -4,16 +4,19 @@ Starts ``uvicorn --factory territorial.api.app:create_app`` in a subprocess on a
 throw-away SQLite store (synthetic accounts and rules, activated), then drives it from
 this process:
 
-1. an open-loop generator sends single ``POST /api/route`` requests at ``--rate``
-   requests per second for ``--seconds`` (latency measured from each request's
-   scheduled start, so a slow server cannot hide behind a slow client);
+1. an open-loop generator in this (second) process sends ``--requests`` single
+   ``POST /api/route`` requests at a fixed ``--rate`` per second (latency measured
+   from each request's scheduled start, so a slow server cannot hide behind a slow
+   client), reporting median, p95 and p99;
 2. ``POST /api/route/batch`` with ``--batch`` records, ``--batches`` times.
 
 Every request writes its decision to the audit log. Loopback only; bounded in count
-and time.
+and time. The server runs uvicorn's defaults (``loop="auto"``, ``http="auto"``): uvloop
+and httptools, which are dependencies. The machine and its load average are printed
+at the start and the end so readers can judge the noise.
 
     .venv/bin/python benchmarks/routing_http.py
-    .venv/bin/python benchmarks/routing_http.py --rate 200 --seconds 20 --batch 50000
+    .venv/bin/python benchmarks/routing_http.py --rate 200 --requests 3000 --batch 50000
 """
 
 from __future__ import annotations
@@ -93,16 +96,15 @@ async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, requ
 
 
 async def open_loop(
-    port: int, rate: float, seconds: float, seed: int, connections: int = 32
+    port: int, rate: float, n: int, seed: int, connections: int = 32
 ) -> tuple[list[float], int]:
-    """Send ``rate`` requests per second for ``seconds``; latencies in ms and error count.
+    """Send ``n`` requests at ``rate`` per second; latencies in ms and error count.
 
     A minimal HTTP/1.1 client on asyncio streams (a pool of keep-alive connections) so
     the load generator costs little CPU next to the server. Each request has a fixed
     scheduled start; latency runs from that start (no coordinated omission).
     """
     rng = np.random.default_rng(seed)
-    n = int(rate * seconds)
     requests = []
     for i in range(n):
         body = json.dumps({"kind": "lead", "record": lead(i, rng)}).encode()
@@ -182,6 +184,28 @@ def batch_run(base: str, size: int, repeats: int, seed: int) -> list[tuple[float
     return out
 
 
+def machine_line(when: str) -> str:
+    """Cores, CPU, Python, the server's loop and HTTP parser, and the load average now."""
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    try:
+        import httptools  # noqa: F401
+
+        http = "httptools"
+    except ImportError:
+        http = "h11"
+    one, five, fifteen = os.getloadavg()
+    return (
+        f"machine ({when}): {os.cpu_count()} cores, {cpu_model()}, "
+        f"Python {platform.python_version()}, uvicorn {loop}+{http}, "
+        f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
@@ -189,9 +213,9 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--requests", type=int, default=3000, help="single requests (open loop)")
     parser.add_argument("--batch", type=int, default=50_000, help="records per batch request")
-    parser.add_argument("--batches", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=20_000, help="accounts in the store")
     parser.add_argument("--territories", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
@@ -202,6 +226,7 @@ def main() -> None:
         help="requests sent one at a time first (service time)",
     )
     args = parser.parse_args()
+    print(machine_line("start"), flush=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="territorial-http-"))
     url = f"sqlite:///{workdir / 'territorial.db'}"
@@ -250,7 +275,7 @@ def main() -> None:
         ).raise_for_status()
 
         sequential = asyncio.run(closed_loop(port, args.sequential, args.seed))
-        latencies, errors = asyncio.run(open_loop(port, args.rate, args.seconds, args.seed))
+        latencies, errors = asyncio.run(open_loop(port, args.rate, args.requests, args.seed))
         batches = batch_run(base, args.batch, args.batches, args.seed)
     finally:
         server.terminate()
@@ -260,10 +285,7 @@ def main() -> None:
             server.kill()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(
-        f"machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+    print(machine_line("end"))
     print(
         f"store: SQLite, {args.accounts:,} accounts; rules: {args.territories:,} territories; "
         "every decision written to the audit log"
@@ -272,10 +294,10 @@ def main() -> None:
         ("sequential: requests", f"{len(sequential):,} one at a time, one connection"),
         ("sequential: median latency", f"{statistics.median(sequential):.2f} ms"),
         ("sequential: p99 latency", f"{percentile(sequential, 99):.2f} ms"),
-        ("single: target rate", f"{args.rate:.0f} req/s for {args.seconds:.0f} s (open loop)"),
+        ("single: target rate", f"{args.rate:.0f} req/s, {args.requests:,} requests (open loop)"),
         ("single: requests / errors", f"{len(latencies):,} / {errors}"),
         ("single: median latency", f"{statistics.median(latencies):.2f} ms"),
-        ("single: p90 latency", f"{percentile(latencies, 90):.2f} ms"),
+        ("single: p95 latency", f"{percentile(latencies, 95):.2f} ms"),
         ("single: p99 latency", f"{percentile(latencies, 99):.2f} ms"),
         ("single: max latency", f"{max(latencies):.2f} ms"),
     ]

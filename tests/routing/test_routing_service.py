@@ -284,3 +284,37 @@ def test_alert_delivery_retries_with_backoff_and_never_loses(
 def test_backoff_doubles_up_to_the_cap(attempts: int, seconds: int) -> None:
     got = backoff(attempts, base=timedelta(seconds=30), cap=timedelta(hours=1))
     assert got == timedelta(seconds=seconds)
+
+
+def test_large_batch_is_logged_with_alerts_and_leaves_the_collector_on(
+    service: RoutingService, engine: Engine
+) -> None:
+    """The batch path (one driver-level executemany, collector paused) stores what it says."""
+    import gc
+
+    from territorial.routing.service import GC_PAUSE_RECORDS
+    from territorial.store.routing import decisions as decisions_table
+    from territorial.store.routing import outbox
+
+    n = GC_PAUSE_RECORDS + 5
+    records = [
+        {"id": f"big{i}", "state": "CA", "employees": 10, "tier": "A" if i % 100 == 0 else "B"}
+        for i in range(n)
+    ]
+    assert gc.isenabled()
+    batch_id, decisions = service.route_batch(records, kind="lead")
+    assert gc.isenabled()
+    assert [d.id for d in decisions] == sorted(d.id for d in decisions)
+    assert count(engine, decisions_table) == n
+    assert count(engine, outbox) == len(range(0, n, 100))
+    last = service.decision(decisions[-1].id)
+    assert last["batch_id"] == batch_id and last["decided_at"] == Clock().now
+    assert last["trace"]["record"] == records[-1] and last["reason"] == decisions[-1].reason
+    assert service.explain(decisions[-1].id)["winner"] == "west-pool"
+
+
+def test_single_decision_row_reads_back_as_written(service: RoutingService) -> None:
+    d = service.route({"id": "Ü-1", "state": "NY", "city": "Zürich"}, kind="account")
+    row = service.decision(d.id)
+    assert row["decided_at"] == Clock().now and row["record_id"] == "Ü-1"
+    assert row["trace"] == d.trace

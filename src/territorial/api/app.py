@@ -8,6 +8,7 @@ Serve it with ``territorial serve`` or ``uvicorn --factory territorial.api.app:c
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -51,6 +52,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Compile the active rules and index the accounts before the first request, then
+        # move everything built so far out of the collector's reach: the full collections
+        # the cyclic GC runs now and then would otherwise walk all of it (tens of ms).
+        if app.state.routing.warm():
+            log.info("routing rules compiled and accounts indexed")
+        gc.collect()
+        gc.freeze()
         worker = None
         if alert_senders:
             worker = AlertWorker(engine, senders=alert_senders)
@@ -60,6 +68,7 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            gc.unfreeze()
 
     app = FastAPI(
         title="Territorial",

@@ -13,7 +13,9 @@ from pydantic import (
     StrictBool,
     StrictInt,
     model_validator,
+    with_config,
 )
+from typing_extensions import TypedDict
 
 #: No NUL characters: PostgreSQL text cannot hold them.
 NO_NUL = r"^[^\x00]*$"
@@ -84,11 +86,49 @@ class RouteRequest(BaseModel):
     record: RecordIn
 
 
+@with_config(ConfigDict(extra="forbid", title="BatchRecordIn"))
+class BatchRecordIn(TypedDict, total=False):
+    """One record of a batch: the fields and checks of :class:`RecordIn`.
+
+    A typed dict, not a model: pydantic checks it without building (and then dumping)
+    an object per record, which is most of the cost of a 50,000-record batch.
+    """
+
+    id: Text | None
+    name: Text | None
+    company: Text | None
+    email: Text | None
+    website: Text | None
+    domain: Text | None
+    street: Text | None
+    city: Text | None
+    state: Text | None
+    postal_code: Annotated[str, Field(max_length=16, pattern=NO_NUL)] | None
+    country: Text | None
+    latitude: Annotated[Number, Field(ge=-90, le=90)] | None
+    longitude: Annotated[Number, Field(ge=-180, le=180)] | None
+    industry: Text | None
+    employees: Count | None
+    annual_revenue: Annotated[Number, Field(ge=0)] | None
+    segment: Text | None
+    owner_id: Text | None
+    account_id: Text | None
+    is_closed: StrictBool | None
+    amount: Annotated[Number, Field(ge=0)] | None
+    attributes: (
+        Annotated[
+            dict[Annotated[str, Field(max_length=64, pattern=NO_NUL)], AttributeValue],
+            Field(max_length=100),
+        ]
+        | None
+    )
+
+
 class BatchRouteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Kind = "lead"
-    records: list[RecordIn] = Field(min_length=1, max_length=200_000)
+    records: list[BatchRecordIn] = Field(min_length=1, max_length=200_000)
 
 
 class DecisionSummary(BaseModel):

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -213,19 +214,113 @@ def activate_rule_set(conn: Connection, *, rule_set_id: int, now: datetime) -> d
 # --------------------------------------------------------------------------- decisions
 
 
+def _json_text(value: Any) -> str:
+    """JSON text for a JSON column (what SQLAlchemy's ``JSON`` type would store)."""
+    return orjson.dumps(
+        value, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+    ).decode()
+
+
+_DECISION_COLUMNS = (
+    "decided_at",
+    "rule_set_id",
+    "batch_id",
+    "record_kind",
+    "record_id",
+    "account_id",
+    "territory_id",
+    "owner_id",
+    "reason",
+    "trace",
+)
+
+
+def _insert_sql(conn: Connection) -> str:
+    names = ", ".join(_DECISION_COLUMNS)
+    if conn.dialect.paramstyle == "qmark":
+        marks = ", ".join("?" for _ in _DECISION_COLUMNS)
+    else:  # psycopg: format; the JSON column takes the text with a cast
+        marks = ", ".join("%s::json" if n == "trace" else "%s" for n in _DECISION_COLUMNS)
+    return f"INSERT INTO {decisions.name} ({names}) VALUES ({marks})"
+
+
+def _insert_decision_driver(conn: Connection, row: Mapping[str, Any]) -> int:
+    """One decision through the driver (orjson trace, no statement building); its id."""
+    dialect = conn.dialect
+    values = []
+    for name in _DECISION_COLUMNS:
+        value = row.get(name)
+        if name == "trace":
+            value = _json_text(value)
+        elif value is not None:
+            proc = decisions.c[name].type._cached_bind_processor(dialect)
+            if proc is not None:
+                value = proc(value)
+        values.append(value)
+    if dialect.name == "sqlite":
+        result = conn.exec_driver_sql(_insert_sql(conn), tuple(values))
+        return int(result.lastrowid)
+    result = conn.exec_driver_sql(_insert_sql(conn) + " RETURNING id", tuple(values))
+    return int(result.scalar_one())
+
+
+def _insert_decisions_driver(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One ``executemany`` at the driver level: no per-row statement or parameter work.
+
+    The ``trace`` is serialised here (orjson); timestamps go through the column type's
+    own bind processor, so what is stored is exactly what ``insert(decisions)`` stores.
+    """
+    dialect = conn.dialect
+    procs = [decisions.c[name].type._cached_bind_processor(dialect) for name in _DECISION_COLUMNS]
+    sql = _insert_sql(conn)
+    # Columns shared by the whole batch are processed once.
+    first = rows[0]
+    shared = {}
+    for name, proc in zip(_DECISION_COLUMNS[:4], procs[:4], strict=True):
+        value = first.get(name)
+        if all(r.get(name) is value or r.get(name) == value for r in rows):
+            shared[name] = proc(value) if proc is not None and value is not None else value
+    head = [shared.get(n) for n in _DECISION_COLUMNS[:4]]
+    params = []
+    if len(shared) == 4:
+        for r in rows:
+            params.append(
+                (
+                    *head,
+                    r.get("record_id"),
+                    r.get("account_id"),
+                    r.get("territory_id"),
+                    r.get("owner_id"),
+                    r["reason"],
+                    _json_text(r["trace"]),
+                )
+            )
+    else:
+        for r in rows:
+            values = []
+            for name, proc in zip(_DECISION_COLUMNS, procs, strict=True):
+                value = r.get(name)
+                if name == "trace":
+                    value = _json_text(value)
+                elif proc is not None and value is not None:
+                    value = proc(value)
+                values.append(value)
+            params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
+
+
 def add_decisions(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Append decisions to the audit log; returns their ids in order."""
     if not rows:
         return []
     if len(rows) == 1:
-        result = conn.execute(insert(decisions).values(**rows[0]))
-        return [int(result.inserted_primary_key[0])]  # type: ignore[index]
+        return [_insert_decision_driver(conn, rows[0])]
     batch_ids = {r.get("batch_id") for r in rows}
     if len(batch_ids) != 1 or None in batch_ids:
         return [add_decisions(conn, rows=[r])[0] for r in rows]
     # One executemany (fast on both databases), then the ids of this batch in insert order:
     # identity values grow with insertion inside one statement and one transaction.
-    conn.execute(insert(decisions), list(rows))
+    _insert_decisions_driver(conn, rows)
     ids = conn.execute(
         select(decisions.c.id)
         .where(decisions.c.batch_id == next(iter(batch_ids)))
