@@ -2,7 +2,7 @@
 
 ``create_app(settings)`` opens (and migrates) the store, builds the routing service,
 installs the error translations and includes the routers: the REST API under
-``/api`` and, when the web workspace is installed, its pages under ``/workspace``.
+``/api`` and the web workspace's pages under ``/workspace``.
 Serve it with ``territorial serve`` or ``uvicorn --factory territorial.api.app:create_app``.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from territorial.api.errors import install_error_handlers
@@ -22,6 +23,8 @@ from territorial.routing.alerts import AlertWorker, Sender
 from territorial.routing.service import RoutingService
 from territorial.settings import Settings, load_settings
 from territorial.store import open_store
+from territorial.web.routes import router as web_router
+from territorial.web.services import warm_up as warm_workspace
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ def create_app(
         # the cyclic GC runs now and then would otherwise walk all of it (tens of ms).
         if app.state.routing.warm():
             log.info("routing rules compiled and accounts indexed")
+        # The workspace's account data loads in the background so the first page is fast.
+        warm_workspace(engine)
         gc.collect()
         gc.freeze()
         worker = None
@@ -81,10 +86,11 @@ def create_app(
     app.state.routing = RoutingService(engine)
     install_error_handlers(app)
     app.include_router(routing_router)
-    try:  # the web workspace (H6) is optional
-        from territorial.web.routes import router as web_router
-    except ImportError:
-        log.debug("web workspace not installed; serving the API only")
-    else:
-        app.include_router(web_router)
+    app.include_router(web_router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        """People who open the bare address land in the workspace."""
+        return RedirectResponse("/workspace/", status_code=307)
+
     return app
