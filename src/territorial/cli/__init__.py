@@ -7,6 +7,8 @@ modules below is what adds them to ``territorial --help``.
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import TextIO
 
 from rich.markup import escape
 
@@ -25,8 +27,21 @@ from territorial.cli.app import app, err_console
 from territorial.errors import TerritorialError
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Library warnings (suspect data, tight tolerances) as one readable line on stderr."""
+    err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``territorial`` executable."""
+    warnings.showwarning = _show_warning
     try:
         app(args=argv, standalone_mode=False)
     except TerritorialError as exc:
