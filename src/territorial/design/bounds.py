@@ -23,6 +23,12 @@ pruning device: a territory outside them is scanned whenever a lower bound on it
 cost plus price could beat the row), so the bound never relies on the heuristic's
 restriction. Locked units contribute only their territory.
 
+When the candidate LP is small enough (:data:`territorial.design.lp_assign.LP_COLUMNS`)
+the multipliers come from HiGHS instead of the ascent: the balance-row duals of the
+restricted LP, scored by the same exact full scan, with pricing (full-scan winners outside
+the candidates become columns) until the value is the full LP optimum or time is up
+(:mod:`territorial.design.lp_assign`).
+
 Free centers (centers are units of their territory)
 ---------------------------------------------------
 A capacitated p-median Lagrangian. Relax "every unit in exactly one territory" with
@@ -79,6 +85,10 @@ def fixed_center_bound(
     subs = _segments(problem)
     total = 0.0
     for sub in subs:
+        lp = _lp_bound(sub, deadline)
+        if lp is not None:
+            total += lp
+            continue
         inst = balanced._instance(sub)
         cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, None)
         dual, _ = balanced._lagrangian(inst, cands, None, np.inf, iterations, deadline)
@@ -86,6 +96,27 @@ def fixed_center_bound(
             return None
         total += dual.best_value
     return float(total)
+
+
+def _lp_bound(problem: DesignProblem, deadline: float) -> float | None:
+    """Full-scan dual value at the restricted LP's duals (:mod:`.lp_assign`), when small.
+
+    Valid for any multipliers; with pricing it reaches the full LP optimum. ``None``
+    when the LP is too large or not solved in time (the Lagrangian ascent is used).
+    """
+    from territorial.design import lp_assign
+    from territorial.design.balanced import DEFAULT_CANDIDATES
+
+    width = min(DEFAULT_CANDIDATES + 6, problem.n_territories)  # nearest + reverse + kept
+    if problem.distance == "graph" or problem.n_units * width > lp_assign.LP_COLUMNS:
+        return None
+    left = deadline - time.monotonic()
+    try:
+        bound, _, _, _ = lp_assign.lp_bound_and_plan(problem, time_limit=left, plan=False)
+    except Exception:  # the ascent below is the fallback
+        log.exception("LP bound failed")
+        return None
+    return bound
 
 
 def _segments(problem: DesignProblem) -> list[DesignProblem]:

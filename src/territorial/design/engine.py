@@ -231,12 +231,13 @@ def design(
     if problem.contiguity or problem.objective == "diameter":
         outcome = _run_contiguous(problem, time_limit=time_limit, seed=seed, progress=progress)
     else:
+        from territorial.design import lp_assign
         from territorial.design.balanced import solve_balanced
 
         share = 1.0 if problem.centers is not None or not bound else 1.0 - BOUND_SHARE
-        outcome = solve_balanced(
-            problem, time_limit=time_limit * share, seed=seed, progress=progress
-        )
+        # fixed centers: restricted LP (strong bound, LP-rounded plan) + the heuristic
+        solver = lp_assign.solve_fixed_centers if lp_assign.applicable(problem) else solve_balanced
+        outcome = solver(problem, time_limit=time_limit * share, seed=seed, progress=progress)
     small = problem.n_units * problem.n_territories <= EXACT_SIZE
     if method == "exact" or (method == "auto" and small):
         exact = _run_exact(problem, time_limit=remaining(), initial=outcome, seed=seed)
