@@ -47,6 +47,7 @@ from scipy.spatial import cKDTree
 from territorial.design import distances as dist
 from territorial.design import metrics
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
+from territorial.design.realign import flow_repair
 from territorial.design.result import SolverOutcome
 from territorial.errors import ConfigError
 
@@ -211,6 +212,24 @@ def _move_delta_v(loads, j, j2, a, i, lo, up):
         dv += _viol(loads[j, m] - x, lo[m], up[m]) - _viol(loads[j, m], lo[m], up[m])
         dv += _viol(loads[j2, m] + x, lo[m], up[m]) - _viol(loads[j2, m], lo[m], up[m])
     return dv
+
+
+@numba.njit(cache=True)
+def _move_worsens(loads, j, j2, a, i, lo, up):
+    """Does moving unit ``i`` from ``j`` to ``j2`` raise any territory's band violation?
+
+    (Stricter than the total: an unbalanced plan must not pass its deficit around, which
+    would make the worst territory worse. For a balanced plan the two are the same.)
+    """
+    for m in range(a.shape[1]):
+        x = a[i, m]
+        if x == 0.0:
+            continue
+        if _viol(loads[j, m] - x, lo[m], up[m]) > _viol(loads[j, m], lo[m], up[m]) + EPS:
+            return True
+        if _viol(loads[j2, m] + x, lo[m], up[m]) > _viol(loads[j2, m], lo[m], up[m]) + EPS:
+            return True
+    return False
 
 
 @numba.njit(cache=True)
@@ -587,7 +606,7 @@ def _local_search(
                     continue
                 if max_moves >= 0 and moves + dm > max_moves:
                     continue
-                if _move_delta_v(loads, j, j2, a, i, lo, up) > EPS:
+                if _move_worsens(loads, j, j2, a, i, lo, up):
                     if d < blocked_gain:
                         blocked_gain = d
                         blocked_c = c
@@ -646,9 +665,10 @@ def _local_search(
                     dx = a[i, m] - a[i2, m]
                     nj = loads[j, m] - dx
                     nj2 = loads[j2, m] + dx
-                    vb = _viol(loads[j, m], lo[m], up[m]) + _viol(loads[j2, m], lo[m], up[m])
-                    va = _viol(nj, lo[m], up[m]) + _viol(nj2, lo[m], up[m])
-                    if va > vb + EPS:
+                    if (
+                        _viol(nj, lo[m], up[m]) > _viol(loads[j, m], lo[m], up[m]) + EPS
+                        or _viol(nj2, lo[m], up[m]) > _viol(loads[j2, m], lo[m], up[m]) + EPS
+                    ):
                         ok = False
                         break
                 if ok:
@@ -1069,6 +1089,13 @@ def _improve(
             if viol > 0.9 * before:
                 rho *= 2.0  # slow progress: lean harder on balance
             rho *= 1.5
+    if viol > EPS and realign:
+        # from the current plan: load travels along chains of territories (min-cost flow)
+        moves = flow_repair(
+            cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
+            inst.current, inst.max_moves, moves, repair_penalty,
+            moves_first=inst.max_moves >= 0 and penalty <= 0,
+        )  # fmt: skip
     viol, moves = _repair(
         cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
         inst.current, inst.max_moves, moves, repair_penalty, 200,
@@ -1104,6 +1131,10 @@ def _improve(
             )  # fmt: skip
         stalled = stalled + 1 if viol > before * 0.98 else 0
         log.debug("repair: violation %.4g (swaps %d)", viol, swapped)
+    log.debug(
+        "repair done: violation %.4g worst %.4g moves %d", viol,
+        float(np.maximum(np.maximum(loads - inst.up, inst.lo - loads), 0).max()), moves,
+    )  # fmt: skip
     for _ in range(passes):
         gain, moves = _local_search(
             cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
