@@ -68,7 +68,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test away from the user's ~/.territorial."""
     monkeypatch.setenv("TERRITORIAL_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.delenv("TERRITORIAL_DATABASE_URL", raising=False)

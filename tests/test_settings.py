@@ -23,7 +23,9 @@ def test_settings_read_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert settings.resolved_database_url == "postgresql+psycopg://u@h/db"
 
 
-def test_default_database_is_sqlite_under_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_database_is_sqlite_under_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TERRITORIAL_HOME", str(tmp_path))
     assert load_settings().resolved_database_url == f"sqlite:///{tmp_path / 'territorial.db'}"
 

@@ -22,6 +22,7 @@ from territorial.cli import score as _score  # noqa: F401  (score, market)
 from territorial.cli import design as _design  # noqa: F401  (design, capacity)
 from territorial.cli import route as _route  # noqa: F401  (route, rules, serve)
 from territorial.cli import users as _users  # noqa: F401  (users add/list)
+
 # isort: on
 from territorial.cli.app import app, err_console
 from territorial.errors import TerritorialError

@@ -49,7 +49,8 @@ def settings_for(database: str | None) -> Settings:
 @app.callback()
 def _root(
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More log output (-v info, -vv debug).")
+        int,
+        typer.Option("--verbose", "-v", count=True, help="More log output (-v info, -vv debug)."),
     ] = 0,
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)

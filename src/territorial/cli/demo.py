@@ -7,6 +7,7 @@ individual commands make; this command only strings them together.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Annotated
 
@@ -47,7 +48,7 @@ def demo_command(
     """
     from territorial.design.adapters import problem_from_store
     from territorial.design.engine import design
-    from territorial.errors import ConflictError, ConfigError
+    from territorial.errors import ConfigError, ConflictError
     from territorial.io import import_paths
     from territorial.sample import write_sample_company
     from territorial.scoring import load_config
@@ -106,10 +107,9 @@ def demo_command(
         activate_plan(engine, plan_id=plan_id)
     t = step("design", f"{problem.n_territories} territories, plan #{plan_id} active", t)
 
-    try:
+    # The demo admin may already exist from an earlier demo run.
+    with contextlib.suppress(ConflictError, ConfigError):
         add_user(engine, email=DEMO_ADMIN_EMAIL, role="admin", password=DEMO_ADMIN_PASSWORD)
-    except (ConflictError, ConfigError):
-        pass  # already there from an earlier demo run
 
     counts = entity_counts(engine)
     summary = Table(title="Territorial demo", show_header=False)
