@@ -14,6 +14,7 @@ are inclusive at both ends. Distances are great-circle miles.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,14 +193,15 @@ def _lut_mask(codes: IntArray, rows: IntArray, allowed: BoolArray) -> BoolArray:
 
 
 @dataclass(frozen=True, slots=True)
-class Condition:
-    """Base class; ``field`` names the record field tested."""
+class Condition(ABC):
+    """Abstract base of every condition; ``field`` names the record field tested."""
 
     field: str
 
     @property
+    @abstractmethod
     def kind(self) -> str:
-        raise NotImplementedError
+        """Short name of the condition type, as written in the rules file."""
 
     @property
     def specificity(self) -> int:
@@ -210,14 +212,17 @@ class Condition:
         """Relative cost of ``mask``; a rule checks its cheap conditions first."""
         return 1
 
+    @abstractmethod
     def describe(self) -> str:
-        raise NotImplementedError
+        """The condition in words, for why-traces."""
 
+    @abstractmethod
     def test(self, record: Mapping[str, Any]) -> tuple[bool, str]:
-        raise NotImplementedError
+        """Whether one record passes, with the reason in words."""
 
+    @abstractmethod
     def mask(self, frame: RoutingFrame, rows: IntArray) -> BoolArray:
-        raise NotImplementedError
+        """Vectorised ``test`` over ``rows`` of a whole book."""
 
     def index_keys(self) -> tuple[str, frozenset[str]] | None:
         """``(index name, key values)`` when the condition can only pass for those keys."""
