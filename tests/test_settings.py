@@ -38,3 +38,50 @@ def test_override_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unknown_override_is_rejected() -> None:
     with pytest.raises(ConfigError, match="unknown setting 'colour'"):
         load_settings(colour="red")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, {"smtp_host": None, "smtp_port": 25, "smtp_starttls": False}),
+        (
+            {"TERRITORIAL_SMTP_HOST": "mail.example.com", "TERRITORIAL_SMTP_PORT": "587"},
+            {"smtp_host": "mail.example.com", "smtp_port": 587},
+        ),
+        ({"TERRITORIAL_SMTP_STARTTLS": "yes"}, {"smtp_starttls": True}),
+        ({"TERRITORIAL_SMTP_STARTTLS": "0"}, {"smtp_starttls": False}),
+        (
+            {"TERRITORIAL_SMTP_USERNAME": "router", "TERRITORIAL_SMTP_PASSWORD": "pw"},
+            {"smtp_username": "router", "smtp_password": "pw"},
+        ),
+        ({"TERRITORIAL_SMTP_FROM": "routing@acme.test"}, {"smtp_from": "routing@acme.test"}),
+    ],
+)
+def test_smtp_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: dict[str, object]
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert {name: getattr(settings, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TERRITORIAL_SMTP_PORT": "smtp"}, "TERRITORIAL_SMTP_PORT must be a TCP port number"),
+        ({"TERRITORIAL_SMTP_PORT": "70000"}, "1-65535, not 70000"),
+        ({"TERRITORIAL_SMTP_STARTTLS": "maybe"}, "TERRITORIAL_SMTP_STARTTLS must be true or false"),
+    ],
+)
+def test_bad_smtp_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_smtp_password_is_not_shown() -> None:
+    assert "hunter2" not in repr(load_settings(smtp_password="hunter2"))

@@ -34,6 +34,31 @@ SETTINGS_DOC: dict[str, str] = {
         "TERRITORIAL_SECRET_KEY. Default: a random key kept in HOME/secret.key."
     ),
     "log_level": "Python logging level name. Environment: TERRITORIAL_LOG_LEVEL. Default: WARNING.",
+    "smtp_host": (
+        "SMTP server that delivers e-mail alerts (routing rules' `email:` alerts). "
+        "Environment: TERRITORIAL_SMTP_HOST. Default: none (e-mail alerts stay queued "
+        "in the outbox, webhooks are still delivered)."
+    ),
+    "smtp_port": (
+        "TCP port of the SMTP server. Environment: TERRITORIAL_SMTP_PORT. Default: 25 "
+        "(587 is usual with smtp_starttls)."
+    ),
+    "smtp_from": (
+        "Sender address (From:) of e-mail alerts. Environment: TERRITORIAL_SMTP_FROM. "
+        "Default: territorial@localhost."
+    ),
+    "smtp_username": (
+        "User name to log in to the SMTP server. Environment: TERRITORIAL_SMTP_USERNAME. "
+        "Default: none (no login)."
+    ),
+    "smtp_password": (
+        "Password to log in to the SMTP server (with smtp_username). Environment: "
+        "TERRITORIAL_SMTP_PASSWORD. Default: none."
+    ),
+    "smtp_starttls": (
+        "Upgrade the SMTP connection to TLS with STARTTLS before logging in and sending. "
+        "Environment: TERRITORIAL_SMTP_STARTTLS (true/false, 1/0, yes/no). Default: false."
+    ),
 }
 
 _ENV = {
@@ -42,7 +67,16 @@ _ENV = {
     "api_token": "TERRITORIAL_API_TOKEN",
     "secret_key": "TERRITORIAL_SECRET_KEY",
     "log_level": "TERRITORIAL_LOG_LEVEL",
+    "smtp_host": "TERRITORIAL_SMTP_HOST",
+    "smtp_port": "TERRITORIAL_SMTP_PORT",
+    "smtp_from": "TERRITORIAL_SMTP_FROM",
+    "smtp_username": "TERRITORIAL_SMTP_USERNAME",
+    "smtp_password": "TERRITORIAL_SMTP_PASSWORD",
+    "smtp_starttls": "TERRITORIAL_SMTP_STARTTLS",
 }
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +88,12 @@ class Settings:
     api_token: str | None = None
     secret_key: str | None = None
     log_level: str = "WARNING"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "territorial@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
 
     @property
     def resolved_database_url(self) -> str:
@@ -81,16 +121,37 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _convert(name: str, value: object, *, source: str) -> object:
+    """A raw setting (environment text or keyword) as the type of its field."""
+    if name == "home":
+        return Path(str(value)).expanduser()
+    if name == "smtp_port":
+        if isinstance(value, bool) or not str(value).strip().isdigit():
+            raise ConfigError(f"{source} must be a TCP port number 1-65535, not {value!r}")
+        port = int(str(value).strip())
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"{source} must be a TCP port number 1-65535, not {port}")
+        return port
+    if name == "smtp_starttls":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ConfigError(f"{source} must be true or false (1/0, yes/no), not {value!r}")
+    return value
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; keyword overrides win (``None`` is ignored)."""
     values: dict[str, object] = {}
     for f in fields(Settings):
         env = os.environ.get(_ENV[f.name])
         if env:
-            values[f.name] = Path(env).expanduser() if f.name == "home" else env
+            values[f.name] = _convert(f.name, env, source=_ENV[f.name])
     for key, value in overrides.items():
         if key not in _ENV:
             raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(_ENV))}")
         if value is not None:
-            values[key] = Path(str(value)).expanduser() if key == "home" else value
+            values[key] = _convert(key, value, source=f"setting {key}")
     return Settings(**values)  # type: ignore[arg-type]

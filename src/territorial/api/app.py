@@ -47,7 +47,8 @@ def create_app(
     """Build the application. ``engine`` overrides the store of ``settings``.
 
     ``alert_senders`` (channel -> sender) starts the background alert delivery worker
-    (``territorial serve`` passes the webhook sender); without it alerts stay in the
+    (``territorial serve`` passes the webhook sender, and the SMTP sender when
+    ``settings.smtp_host`` is set); without it alerts stay in the
     outbox for another worker.
     """
     settings = settings or load_settings()

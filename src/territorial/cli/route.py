@@ -154,7 +154,10 @@ def serve_command(
         bool,
         typer.Option(
             "--deliver-alerts/--no-deliver-alerts",
-            help="Deliver webhook alerts from the outbox in the background.",
+            help=(
+                "Deliver alerts from the outbox in the background: webhooks, and e-mail "
+                "when TERRITORIAL_SMTP_HOST is set."
+            ),
         ),
     ] = True,
     database: DatabaseOption = None,
@@ -163,10 +166,10 @@ def serve_command(
     import uvicorn
 
     from territorial.api.app import create_app
-    from territorial.routing.alerts import webhook_sender
+    from territorial.routing.alerts import senders_from_settings
 
     settings = settings_for(database)
-    senders = {"webhook": webhook_sender()} if deliver_alerts else None
+    senders = senders_from_settings(settings) if deliver_alerts else None
     application = create_app(settings, alert_senders=senders)
     err_console.print(f"serving on http://{host}:{port} (API docs at /docs)")
     uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())

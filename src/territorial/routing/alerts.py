@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
+from territorial.settings import Settings
 from territorial.store import routing as store
 
 log = logging.getLogger(__name__)
@@ -48,20 +50,61 @@ def webhook_sender(client: httpx.Client | None = None, *, timeout: float = 5.0) 
     return send
 
 
-def smtp_sender(host: str, port: int = 25, *, sender: str = "territorial@localhost") -> Sender:
-    """Send the alert as a plain-text e-mail through the SMTP server at ``host:port``."""
+def smtp_sender(
+    host: str,
+    port: int = 25,
+    *,
+    sender: str = "territorial@localhost",
+    username: str | None = None,
+    password: str | None = None,
+    starttls: bool = False,
+    timeout: float = 10.0,
+) -> Sender:
+    """Send the alert as a plain-text e-mail through the SMTP server at ``host:port``.
+
+    One connection per alert (alerts are rare; a failed one is retried on its own).
+    With ``starttls`` the connection is upgraded to TLS (certificate checked) before
+    logging in; with ``username`` the sender logs in. Any refusal — connection,
+    TLS, login, a rejected recipient — raises, so the outbox retries it.
+    """
 
     def send(alert: Mapping[str, Any]) -> None:
-        payload = alert["payload"]
-        message = EmailMessage()
-        message["From"] = sender
-        message["To"] = alert["target"]
-        message["Subject"] = f"[Territorial] {alert['alert']}: {payload.get('territory')}"
-        message.set_content("\n".join(f"{k}: {v}" for k, v in payload.items() if v is not None))
-        with smtplib.SMTP(host, port, timeout=10) as smtp:
-            smtp.send_message(message)
+        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+            if starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if username:
+                smtp.login(username, password or "")
+            smtp.send_message(alert_email(alert, sender=sender))
 
     return send
+
+
+def alert_email(alert: Mapping[str, Any], *, sender: str) -> EmailMessage:
+    """The e-mail of one outbox row: subject names the alert and territory, body the decision."""
+    payload = alert["payload"]
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = alert["target"]
+    message["Subject"] = f"[Territorial] {alert['alert']}: {payload.get('territory')}"
+    message.set_content("\n".join(f"{k}: {v}" for k, v in payload.items() if v is not None))
+    return message
+
+
+def senders_from_settings(settings: Settings) -> dict[str, Sender]:
+    """The senders the settings allow: webhooks always, e-mail when ``smtp_host`` is set."""
+    senders: dict[str, Sender] = {"webhook": webhook_sender()}
+    if settings.smtp_host:
+        senders["email"] = smtp_sender(
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    else:
+        log.info("no SMTP host set (TERRITORIAL_SMTP_HOST): e-mail alerts stay queued")
+    return senders
 
 
 def backoff(attempts: int, *, base: timedelta, cap: timedelta) -> timedelta:
