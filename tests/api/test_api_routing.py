@@ -221,3 +221,57 @@ def test_openapi_documents_every_route_and_the_bearer_scheme(client: TestClient)
         "/api/rules/{rule_set_id}/activate",
     } <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize(
+    ("body", "column", "reason"),
+    [
+        (
+            {"records": [{"id": "a"}, {"id": "b", "employees": "12"}]},
+            "records.1.employees",
+            "expected a JSON number",
+        ),
+        ({"records": [{"id": "a"}, {}, {"latitude": 91}]}, "records.2.latitude", "less than"),
+        ({"records": [{"id": "a", "employes": 3}]}, "records.0.employes", "Extra inputs"),
+        ({"kind": "robot", "records": [{}]}, "kind", "Input should be 'lead'"),
+        ({"records": []}, "records", "at least 1 item"),
+        ({}, "records", "Field required"),
+    ],
+)
+def test_batch_validation_errors_name_the_record_and_field(
+    client: TestClient, active: int, body: dict, column: str, reason: str
+) -> None:
+    response = client.post("/api/route/batch", json=body, headers=AUTH)
+    assert response.status_code == 422
+    problem = response.json()["problems"][0]
+    assert problem["column"] == column and reason in problem["reason"]
+    assert column in response.json()["message"]
+    assert client.get("/api/decisions", headers=AUTH).json() == []  # nothing was routed
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "reason"),
+    [
+        (b'{"records": [{"id": "a"},', "application/json", "JSON decode error at character"),
+        (b"", "application/json", "Field required"),
+        (b'{"records": [{"id": "a"}]}', "text/plain", "expected a JSON body"),
+    ],
+)
+def test_unreadable_batch_body_is_a_422(
+    client: TestClient, active: int, content: bytes, content_type: str, reason: str
+) -> None:
+    response = client.post(
+        "/api/route/batch", content=content, headers={**AUTH, "Content-Type": content_type}
+    )
+    assert response.status_code == 422
+    assert reason in response.json()["problems"][0]["reason"]
+
+
+def test_batch_body_is_documented_in_openapi(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/api/route/batch"]["post"]
+    body = operation["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert body["required"] is True and schema["required"] == ["records"]
+    record = schema["properties"]["records"]["items"]
+    assert record["additionalProperties"] is False and "employees" in record["properties"]
+    assert "$ref" not in str(schema)  # self-contained: the handler reads the raw body

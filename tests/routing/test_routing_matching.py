@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from territorial.routing.matching import AccountMatcher, normalize_company, normalize_domain
 
@@ -86,3 +88,71 @@ def test_normalize_company(raw: str, expected: str) -> None:
 )
 def test_normalize_domain(raw: str, expected: str | None) -> None:
     assert normalize_domain(raw) == expected
+
+
+# Text that exercises every branch of the normalisations: case, schemes, paths, ports,
+# www., dots, "@", whitespace of several kinds, punctuation, accents and legal suffixes.
+_TRICKY = st.lists(
+    st.sampled_from([*"abcxyzACMEw09-._@/?:& ,'\t\n\x1cé", "www.", "http://", "Inc", " ltd", "ß"]),
+    max_size=15,
+).map("".join)
+
+
+# Addresses and URLs nearly in canonical form, where a wrong shortcut would show.
+_ADDRESSES = st.from_regex(
+    r"[ \t]?([a-zA-Z0-9._%+ -]{0,6}@)?(https?://)?([wW]{3}\.)?"
+    r"([a-zA-Z0-9-]{0,5}\.){1,3}[a-zA-Z0-9-]{0,4}(/[a-z]{0,3}|:80|\?q)?[ .\n]?",
+    fullmatch=True,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_TRICKY, _ADDRESSES))
+def test_domain_fast_path_agrees_with_the_general_rules(text: str) -> None:
+    from territorial.routing.matching import _normalize_domain_text
+
+    assert normalize_domain(text) == _normalize_domain_text(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TRICKY)
+def test_company_fast_path_agrees_with_the_general_rules(text: str) -> None:
+    # The general rules, spelled out: NFKD accents off, lower, & -> and, punctuation to
+    # spaces, legal suffixes dropped unless nothing else is left.
+    import re
+    import unicodedata
+
+    from territorial.routing.matching import LEGAL_SUFFIXES
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    words = re.sub(r"[^\w\s]", " ", plain.lower().replace("&", " and ")).split()
+    kept = [w for w in words if w not in LEGAL_SUFFIXES]
+    assert normalize_company(text) == (" ".join(kept or words) or None)
+
+
+LEADS = [
+    {"website": "http://WWW.acme.com/pricing"},
+    {"email": "jane@globex.io"},
+    {"email": "jane@gmail.com", "company": "ACME incorporated", "state": "CA"},
+    {"company": "Initech, L.L.C.", "state": "TX", "city": "Austin"},
+    {"company": "initech", "state": "CA"},
+    {"email": "bob@umbrella.com", "state": "MA"},
+    {"email": "bob@umbrella.com"},
+    {"email": "bob@hotmail.com"},
+    {"company": "Initech"},
+    {"company": "Hooli", "email": "x@hooli.com", "website": ""},
+    {"domain": "acme.com", "email": "a@globex.io"},
+    {"name": "Umbrella Group", "state": "WA"},
+    {"company": "Acme", "state": "NY"},  # the name matches but the place differs
+    {},
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(LEADS), min_size=1, max_size=30))
+def test_batch_matching_decides_like_one_lead_at_a_time(leads: list[dict]) -> None:
+    many = MATCHER.match_many(leads)
+    one = [MATCHER.match(lead) for lead in leads]
+    assert [(m.account_id, m.confidence, m.method) for m in many] == [
+        (m.account_id, m.confidence, m.method) for m in one
+    ]

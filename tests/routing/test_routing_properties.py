@@ -79,3 +79,86 @@ def test_winner_is_among_matched_and_ranks_first(rec: dict[str, object]) -> None
         return
     assert one.matched[0] == one.territory.id
     assert len(set(one.matched)) == len(one.matched)
+
+
+# Leads routed as a batch (column-wise, shared parts) and one at a time agree.
+LEAD_RULES = compile_rules(
+    parse_rules(
+        """
+version: 1
+regions:
+  - id: west
+    match: {state: [CA]}
+    territories:
+      - {id: w-big, priority: 10, match: {employees: {min: 500}}, owner: a}
+      - {id: w-all, priority: 30, match: {}, owner: c}
+  - id: south
+    match: {state: [TX]}
+    territories:
+      - id: tx-pool
+        match: {}
+        pool: {strategy: round_robin, members: [p1, p2, p3]}
+  - id: any
+    territories:
+      - {id: named, priority: 1, match: {accounts: [A3]}, owner: g}
+alerts:
+  - {name: hot, kinds: [lead], when: {tier: A}, webhook: "https://hooks.example.com/x"}
+overrides:
+  - {account: L2, owner: zed, reason: test, expires: 2030-01-01}
+"""
+    )
+)
+ACCOUNTS = pd.DataFrame(
+    [
+        {"id": "N1", "name": "Acme Inc", "domain": "acme.com", "state": "CA", "owner_id": "a"},
+        {"id": "A2", "name": "Globex", "domain": "globex.io", "state": "TX", "owner_id": "p2"},
+        {"id": "A3", "name": "Globex", "domain": None, "state": "NY", "employees": 900},
+    ]
+)
+lead = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["L1", "L2", "O1", " L3 ", ""]),
+        "email": st.sampled_from(["x@acme.com", "y@GLOBEX.io", "z@gmail.com", "w@other.org"]),
+        "company": st.sampled_from(["Globex", "ACME, Inc.", "Hooli"]),
+        "state": st.sampled_from(["CA", "TX", "NY", None]),
+        "employees": st.one_of(st.none(), st.integers(0, 2000)),
+        "tier": st.sampled_from(["A", "B", None]),
+    }
+).map(lambda r: {k: v for k, v in r.items() if v is not None})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(lead, min_size=1, max_size=20))
+def test_batch_decisions_equal_one_at_a_time(leads: list[dict[str, object]]) -> None:
+    from datetime import UTC, datetime
+
+    from territorial.routing.decide import PoolBook, decide_batch, decide_one
+    from territorial.routing.matching import AccountMatcher
+
+    matcher = AccountMatcher(ACCOUNTS)
+    by_id = {r["id"]: r for r in ACCOUNTS.to_dict(orient="records")}
+
+    def lookup(ids: object) -> dict[str, dict[str, object]]:
+        return {i: by_id[i] for i in ids if i in by_id}  # type: ignore[attr-defined]
+
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    common = {"kind": "lead", "now": now, "matcher": matcher, "lookup": lookup}
+    batch = decide_batch(LEAD_RULES, leads, pools=PoolBook(), **common)  # type: ignore[arg-type]
+    pools = PoolBook()
+    for lead_record, got in zip(leads, batch, strict=True):
+        one = decide_one(LEAD_RULES, lead_record, pools=pools, **common)  # type: ignore[arg-type]
+        assert (got.record_id, got.account_id, got.territory_id, got.owner_id) == (
+            one.record_id,
+            one.account_id,
+            one.territory_id,
+            one.owner_id,
+        )
+        assert [a.name for a in got.alerts] == [a.name for a in one.alerts]
+        assert got.trace["record"] == lead_record
+        assert got.trace["owner"]["method"] == one.trace["owner"]["method"]
+        match = one.trace["account_match"]
+        assert got.trace["account_match"] == {
+            "account_id": match["account_id"],
+            "confidence": match["confidence"],
+            "method": match["method"],
+        }

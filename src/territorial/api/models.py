@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
+from fastapi.exceptions import RequestValidationError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -12,9 +14,11 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    TypeAdapter,
     model_validator,
     with_config,
 )
+from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypedDict
 
 #: No NUL characters: PostgreSQL text cannot hold them.
@@ -129,6 +133,86 @@ class BatchRouteRequest(BaseModel):
 
     kind: Kind = "lead"
     records: list[BatchRecordIn] = Field(min_length=1, max_length=200_000)
+
+
+_BATCH_REQUEST = TypeAdapter(BatchRouteRequest)
+
+
+def parse_batch(body: bytes, *, content_type: str | None = None) -> BatchRouteRequest:
+    """A :class:`BatchRouteRequest` from its JSON body, parsed in one pass with orjson.
+
+    Bad input raises FastAPI's ``RequestValidationError`` with the same locations
+    FastAPI's own body parsing gives (``body.records.3.employees``), so the 422 answer
+    names the record and the field.
+    """
+    if content_type and not _is_json(content_type):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "content_type",
+                    "loc": ("body",),
+                    "msg": f"expected a JSON body (Content-Type: application/json), "
+                    f"not {content_type!r}",
+                    "input": None,
+                }
+            ]
+        )
+    if not body:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", exc.pos),
+                    "msg": f"JSON decode error at character {exc.pos}: {exc.msg}",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ]
+        ) from exc
+    try:
+        return _BATCH_REQUEST.validate_python(data)
+    except PydanticValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
+
+
+def _is_json(content_type: str) -> bool:
+    """``application/json`` or ``application/*+json``, parameters ignored."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def _inline_refs(schema: Any, defs: dict[str, Any]) -> Any:
+    """A JSON schema with every ``#/$defs/...`` reference replaced by its definition."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline_refs(v, defs) for v in schema]
+    return schema
+
+
+def _batch_request_body() -> dict[str, Any]:
+    schema = _BATCH_REQUEST.json_schema()
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": _inline_refs(schema, schema.get("$defs", {}))}},
+    }
+
+
+#: OpenAPI ``requestBody`` of ``POST /api/route/batch`` (its handler reads the raw body).
+BATCH_REQUEST_BODY: dict[str, Any] = _batch_request_body()
 
 
 class DecisionSummary(BaseModel):

@@ -116,15 +116,27 @@ class RoutingFrame:
         self._codes: dict[tuple[str, int], tuple[IntArray, dict[str, int], np.ndarray]] = {}
         self._numbers: dict[str, npt.NDArray[np.float64]] = {}
         self._id_index: pd.Index | None = None
+        self._attribute_names: frozenset[str] | None = None
 
     def column(self, name: str) -> pd.Series:
         if name in self.frame.columns:
             return self.frame[name]
         if "attributes" in self.frame.columns:
-            values = [
-                (a.get(name) if isinstance(a, Mapping) else None) for a in self.frame["attributes"]
-            ]
-            return pd.Series(values, dtype=object)
+            attributes = self.frame["attributes"].tolist()
+            if self._attribute_names is None:
+                # A rule may test a field no record has: answer that without a pass per rule.
+                names: set[str] = set()
+                for a in attributes:
+                    if type(a) is dict or isinstance(a, Mapping):
+                        names.update(a)
+                self._attribute_names = frozenset(names)
+            if name in self._attribute_names:
+                # ``type(a) is dict`` first: the abstract ``Mapping`` check is slow per row.
+                values = [
+                    a.get(name) if type(a) is dict or isinstance(a, Mapping) else None
+                    for a in attributes
+                ]
+                return pd.Series(values, dtype=object)
         return pd.Series([None] * self.n, dtype=object)
 
     def codes(self, name: str, prefix: int = 0) -> tuple[IntArray, dict[str, int], np.ndarray]:
@@ -157,13 +169,14 @@ class RoutingFrame:
                 )
             else:
                 # Factorise the raw values, then normalise only the distinct ones.
+                # Codes in order of first appearance, as the normalised texts are met.
                 raw_codes, uniques = pd.factorize(self.column(name), use_na_sentinel=True)
-                code_of: dict[str, int] = {}
-                remap = np.full(len(uniques) + 1, -1, dtype=np.int64)
-                for i, text in enumerate(_norm_texts(uniques)):
-                    if text is not None:
-                        remap[i] = code_of.setdefault(text, len(code_of))
-                values = np.array(list(code_of), dtype=object)
+                texts = np.empty(len(uniques), dtype=object)
+                texts[:] = _norm_texts(uniques)
+                text_codes, distinct = pd.factorize(texts, use_na_sentinel=True)
+                remap = np.append(text_codes, -1).astype(np.int64)
+                values = np.asarray(distinct, dtype=object)
+                code_of = {text: i for i, text in enumerate(values.tolist())}
                 self._codes[key] = (remap[raw_codes], code_of, values)
         return self._codes[key]
 

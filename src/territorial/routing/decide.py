@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from territorial.routing.engine import CompiledRules, RouteOutcome
-from territorial.routing.matching import AccountMatch, AccountMatcher
+from territorial.routing.matching import NO_MATCH, AccountMatch, AccountMatcher
 from territorial.routing.pools import Absence, MemberState, OwnerChoice, choose_owner
 from territorial.routing.rules import Alert, Override, TerritoryRule
 
@@ -83,7 +83,7 @@ class Decision:
     owner_id: str | None
     reason: str
     trace: dict[str, Any]
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: Sequence[Alert] = ()
     id: int | None = None
     decided_at: datetime | None = None
     rule_set_id: int | None = None
@@ -313,179 +313,284 @@ def decide_batch(
     Each decision keeps a compact trace (winning rule, number of matching
     territories, owner pick, the record itself); the full why-trace can be replayed
     from it with :func:`decide_one` and the same rule set version.
+
+    Column-wise: the records are not copied. A record's routed form (the record with
+    its kind, account id and matched account's fields, what :func:`prepare_record`
+    gives) is built only where an owner pick or an alert condition needs it.
     """
     pools = pools if pools is not None else PoolBook()
-    prepared: list[dict[str, Any]] = []
-    matches: list[AccountMatch | None] = []
-    want: list[str] = []
-    for record in records:
-        out = dict(record)
+    n = len(records)
+    # 1. Account of each record: given, matched (leads) or itself (accounts).
+    given = [_text_id(r.get("account_id")) for r in records]
+    matches: list[AccountMatch | None] = [None] * n
+    if kind == "lead" and matcher is not None:
+        unmatched = [i for i, a in enumerate(given) if a is None]
+        for i, found in zip(
+            unmatched, matcher.match_many([records[i] for i in unmatched]), strict=True
+        ):
+            matches[i] = found
+            given[i] = found.account_id
+    elif kind == "account":
+        given = [a or _text_id(r.get("id")) for a, r in zip(given, records, strict=True)]
+    account_ids = given
+    # 2. The matched accounts' fields, copied onto their records (opportunities, leads...).
+    extra: dict[int, dict[str, Any]] = {}
+    if kind != "account":
+        wanted = {a for a in account_ids if a is not None}
+        accounts = lookup(sorted(wanted)) if wanted else {}
+        if accounts:
+            for i, account_id in enumerate(account_ids):
+                account = accounts.get(account_id) if account_id is not None else None
+                if account is None:
+                    continue
+                copied: dict[str, Any] = {}
+                for name in ACCOUNT_FIELDS:
+                    value = account.get(name)
+                    if value is not None and not (isinstance(value, float) and value != value):
+                        copied["account_owner_id" if name == "owner_id" else name] = value
+                extra[i] = copied
+
+    def routed(i: int) -> dict[str, Any]:
+        """Record ``i`` as routing evaluates it (see :func:`prepare_record`)."""
+        out = dict(records[i])
         out["kind"] = kind
-        match = None
-        account_id = _text_id(record.get("account_id"))
-        if kind == "lead" and matcher is not None and account_id is None:
-            match = matcher.match(record)
-            account_id = match.account_id
-        elif kind == "account":
-            account_id = account_id or _text_id(record.get("id"))
-        if account_id is not None:
-            out["account_id"] = account_id
-            if kind != "account":
-                want.append(account_id)
-        prepared.append(out)
-        matches.append(match)
-    if want:
-        accounts = lookup(sorted(set(want)))
-        for out in prepared:
-            account_id = out.get("account_id")
-            account = accounts.get(account_id) if account_id and out["kind"] != "account" else None
-            if account is None:
-                continue
-            for name in ACCOUNT_FIELDS:
-                value = account.get(name)
-                if value is not None and not (isinstance(value, float) and value != value):
-                    out["account_owner_id" if name == "owner_id" else name] = value
-    frame = _object_frame(prepared)
-    # Named-account rules and overrides key on the account id when there is one.
-    if "account_id" in frame.columns:
-        ids = frame["account_id"].where(frame["account_id"].notna(), frame.get("id"))
-        frame["id"] = ids.astype(object)
-    elif "id" not in frame.columns:
-        frame["id"] = pd.Series([None] * len(frame), dtype=object)
+        if account_ids[i] is not None:
+            out["account_id"] = account_ids[i]
+        if i in extra:
+            out.update(extra[i])
+        return out
+
+    frame = _batch_frame(records, kind=kind, account_ids=account_ids, extra=extra)
     result = compiled.route_frame(frame, today=now.date(), overrides=overrides)
-    rule_text: dict[int, str] = {}
+
+    # 3. Owner, reason, alerts and the compact trace of each record.
     live_overrides = {
         k.upper(): o
         for k, o in {**compiled.overrides, **(overrides or {})}.items()
         if o.active_on(now.date())
     }
-    decisions = []
     territories_of = result.territory.tolist()
     rules_of = result.rule.tolist()
     matched_of = result.n_matched.tolist()
     excluded_of = result.excluded.tolist()
     overridden_of = result.overridden.tolist()
-    single_owner: dict[str, OwnerChoice] = {}  # a single owner's pick is the same all batch
+    territory_of = {t.id: t for t in compiled.rule_set.territories}
+    rule_text: dict[int, str] = {}
+    # A single owner's pick is the same all batch, and so is the reason of a plain record
+    # (no override, holdover, account owner or match) with the same rule and overlap.
+    single_owner: dict[str, OwnerChoice] = {}
+    plain_owner: dict[str, dict[str, Any]] = {}
+    plain_reason: dict[tuple[int, int, str], str] = {}
+    unmatched_trace = {
+        "account_id": NO_MATCH.account_id,
+        "confidence": NO_MATCH.confidence,
+        "method": NO_MATCH.method,
+    }
     beat_text = "/".join(compiled.options.tie_breakers)
     alerts = compiled.rule_set.alerts
-    for i, routed in enumerate(prepared):
+    holdover_days = compiled.options.holdover_days
+    decisions: list[Decision] = []
+    for i in range(n):
+        record = records[i]
         tid = territories_of[i]
-        territory = compiled.rule_set.territory(tid) if tid is not None else None
-        key = routed.get("account_id") or routed.get("id")
+        territory = territory_of[tid] if tid is not None else None
+        account_id = account_ids[i]
         override = None
-        if live_overrides and key is not None:
-            override = live_overrides.get(str(key).strip().upper())
+        if live_overrides:
+            key = (account_id or record.get("account_id")) or record.get("id")
+            if key is not None:
+                override = live_overrides.get(str(key).strip().upper())
         rule_number = rules_of[i]
         n_matched = matched_of[i]
-        if overridden_of[i] and override is not None:
-            reason = (
-                f"manual override to {territory.label if territory else '-'}: {override.reason} "
-                f"(until {override.expires.isoformat()})"
-            )
-        elif excluded_of[i] is not None:
-            reason = f"excluded by {excluded_of[i]!r}"
-        elif territory is None:
-            reason = "no territory rule matched"
-        else:
-            if rule_number not in rule_text:
-                rule_text[rule_number] = (
-                    f"matched {territory.label} by rule {compiled.clause_text(rule_number)}"
-                )
-            reason = rule_text[rule_number]
-            if n_matched > 1:
-                reason += (
-                    f"; beat {n_matched - 1} other matching territor"
-                    + ("y" if n_matched == 2 else "ies")
-                    + f" ({beat_text})"
-                )
+        excluded = excluded_of[i]
+        overridden = overridden_of[i] and override is not None
+        fields = extra.get(i)
         plain = (
             territory is not None
             and territory.pool is None
             and override is None
             and kind != "opportunity"
-            and "account_owner_id" not in routed
+            and "account_owner_id" not in record
+            and (fields is None or "account_owner_id" not in fields)
         )
+        this: dict[str, Any] | None = None  # the routed record, when needed
         if plain and tid in single_owner:
             choice = single_owner[tid]
         else:
+            this = routed(i)
             choice = pick_owner(
-                routed,
+                this,
                 territory,
                 kind=kind,
                 override=override,
                 pools=pools,
                 load_pool=load_pool,
                 realigned_at=realigned_at,
-                holdover_days=compiled.options.holdover_days,
+                holdover_days=holdover_days,
                 now=now,
             )
             if plain:
                 single_owner[tid] = choice
-        if choice.owner is not None:
-            reason += owner_text(choice)
+        reason_key = (rule_number, n_matched, tid) if plain and not overridden else None
+        reason = plain_reason.get(reason_key) if reason_key is not None else None
+        if reason is None:
+            if overridden:
+                assert override is not None
+                reason = (
+                    f"manual override to {territory.label if territory else '-'}: "
+                    f"{override.reason} (until {override.expires.isoformat()})"
+                )
+            elif excluded is not None:
+                reason = f"excluded by {excluded!r}"
+            elif territory is None:
+                reason = "no territory rule matched"
+            else:
+                if rule_number not in rule_text:
+                    rule_text[rule_number] = (
+                        f"matched {territory.label} by rule {compiled.clause_text(rule_number)}"
+                    )
+                reason = rule_text[rule_number]
+                if n_matched > 1:
+                    reason += (
+                        f"; beat {n_matched - 1} other matching territor"
+                        + ("y" if n_matched == 2 else "ies")
+                        + f" ({beat_text})"
+                    )
+            if choice.owner is not None:
+                reason += owner_text(choice)
+            if reason_key is not None:
+                plain_reason[reason_key] = reason
         match = matches[i]
         if match is not None and match.account_id is not None:
             reason = (
                 f"lead matched account {match.account_id} by {match.method} "
                 f"(confidence {match.confidence:.2f}); " + reason
             )
-        raised = alerts_for(alerts, routed, territory, kind) if alerts else []
+        raised: Sequence[Alert] = ()
+        if alerts and territory is not None:
+            raised = alerts_for(alerts, this if this is not None else routed(i), territory, kind)
         # Compact: the reason, rule set and territory have their own columns; the full
         # trace is replayed from the record on demand (GET /api/decisions/{id}/explain).
-        owner: dict[str, Any] = {"owner": choice.owner, "method": choice.method}
-        if territory is not None and territory.pool is not None:
-            owner["detail"] = choice.detail
-            owner["skipped"] = choice.skipped
-        trace: dict[str, Any] = {
-            "mode": "batch",
-            "rule": rule_number,
-            "matched_territories": n_matched,
-            "owner": owner,
-            "record": records[i],  # JSON values already (API bodies, file rows)
-        }
-        if excluded_of[i] is not None:
-            trace["excluded_by"] = excluded_of[i]
-        if overridden_of[i] and override is not None:
-            trace["override"] = {
-                "account": override.account,
-                "reason": override.reason,
-                "expires": override.expires.isoformat(),
-                "id": override.id,
-            }
-        if raised:
-            trace["alerts"] = [a.name for a in raised]
-        if match is not None:
-            trace["account_match"] = {
+        # The owner and unmatched-lead parts repeat across a batch and are shared objects
+        # (read-only, like the rest of a decision's trace).
+        if plain:
+            owner = plain_owner.get(tid)
+            if owner is None:
+                owner = plain_owner[tid] = {"owner": choice.owner, "method": choice.method}
+        else:
+            owner = {"owner": choice.owner, "method": choice.method}
+            if territory is not None and territory.pool is not None:
+                owner["detail"] = choice.detail
+                owner["skipped"] = choice.skipped
+        account_match: dict[str, Any] | None = None
+        if match is NO_MATCH:
+            account_match = unmatched_trace
+        elif match is not None:
+            account_match = {
                 "account_id": match.account_id,
                 "confidence": round(match.confidence, 3),
                 "method": match.method,
             }
+        if excluded is None and not overridden and not raised:
+            # The common case in one literal (keys in the same order as below).
+            trace: dict[str, Any] = (
+                {
+                    "mode": "batch",
+                    "rule": rule_number,
+                    "matched_territories": n_matched,
+                    "owner": owner,
+                    "record": record,  # JSON values already (API bodies, file rows)
+                }
+                if account_match is None
+                else {
+                    "mode": "batch",
+                    "rule": rule_number,
+                    "matched_territories": n_matched,
+                    "owner": owner,
+                    "record": record,
+                    "account_match": account_match,
+                }
+            )
+        else:
+            trace = {
+                "mode": "batch",
+                "rule": rule_number,
+                "matched_territories": n_matched,
+                "owner": owner,
+                "record": record,
+            }
+            if excluded is not None:
+                trace["excluded_by"] = excluded
+            if overridden:
+                assert override is not None
+                trace["override"] = {
+                    "account": override.account,
+                    "reason": override.reason,
+                    "expires": override.expires.isoformat(),
+                    "id": override.id,
+                }
+            if raised:
+                trace["alerts"] = [a.name for a in raised]
+            if account_match is not None:
+                trace["account_match"] = account_match
+        record_id = record.get("id")
         decisions.append(
             Decision(
-                record_id=_text_id(records[i].get("id")),
-                record_kind=kind,
-                account_id=_text_id(routed.get("account_id")),
-                territory=territory,
-                owner_id=choice.owner,
-                reason=reason,
-                trace=trace,
-                alerts=raised,
+                (record_id.strip() or None) if type(record_id) is str else _text_id(record_id),
+                kind,
+                account_id,
+                territory,
+                choice.owner,
+                reason,
+                trace,
+                raised,
             )
         )
     return decisions
 
 
-def _object_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The records as a frame of object columns (one per field seen, in order of appearance).
+def _batch_frame(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    kind: str,
+    account_ids: Sequence[str | None],
+    extra: Mapping[int, Mapping[str, Any]],
+) -> pd.DataFrame:
+    """The routed records as a frame of object columns, built column by column.
 
-    Column-wise (no per-row pandas work) and without string-dtype inference: the
-    evaluator factorises the text columns itself, and object arrays factorise fastest.
+    One column per field seen (in order of appearance), plus the kind, the account id
+    and the matched accounts' fields, without building a routed dict per record.
+    Object columns without dtype inference: the evaluator factorises text itself, and
+    object arrays factorise fastest. Named-account rules and overrides key on the
+    account id when there is one, so ``id`` holds it.
     """
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
-    columns = {name: pd.Series([r.get(name) for r in records], dtype=object) for name in names}
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+    columns = {name: [r.get(name) for r in records] for name in names}
+    columns["kind"] = [kind] * len(records)
+    given = columns.get("account_id")
+    if given is not None:
+        columns["account_id"] = [
+            a if a is not None else g for a, g in zip(account_ids, given, strict=True)
+        ]
+    elif any(a is not None for a in account_ids):
+        columns["account_id"] = list(account_ids)
+    for i, fields in extra.items():
+        for name, value in fields.items():
+            if name not in columns:
+                columns[name] = [None] * len(records)
+            columns[name][i] = value
+    frame = pd.DataFrame(
+        {name: pd.Series(values, dtype=object) for name, values in columns.items()},
+        index=pd.RangeIndex(len(records)),
+    )
+    if "account_id" in frame.columns:
+        ids = frame["account_id"].where(frame["account_id"].notna(), frame.get("id"))
+        frame["id"] = ids.astype(object)
+    elif "id" not in frame.columns:
+        frame["id"] = pd.Series([None] * len(frame), dtype=object)
+    return frame
 
 
 def _jsonable(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,12 +114,29 @@ LEGAL_SUFFIXES: frozenset[str] = frozenset(
 
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
+#: A name of ASCII letters and digits in words separated by single spaces.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+
+
+#: An address or bare domain already in canonical form (``buyer@acme.com``, ``acme.com``):
+#: lower-case ASCII labels, no scheme, path, port, spaces or surrounding dots. Such a value
+#: normalises to its domain part as is, so the general path below can be skipped.
+_PLAIN_DOMAIN = re.compile(r"(?:[^@\s/?:]*@)?((?:[a-z0-9-]+\.)+[a-z0-9-]+)")
 
 
 def normalize_domain(value: Any) -> str | None:
     """``https://www.Acme.com/about`` -> ``acme.com``; ``None`` when empty or not a domain."""
     if value is None:
         return None
+    if type(value) is str:
+        plain = _PLAIN_DOMAIN.fullmatch(value)
+        if plain is not None and not plain.group(1).startswith("www."):
+            return plain.group(1)
+    return _normalize_domain_text(value)
+
+
+def _normalize_domain_text(value: Any) -> str | None:
+    """The general case of :func:`normalize_domain` (any text, URL or address)."""
     text = str(value).strip().lower()
     if not text:
         return None
@@ -145,6 +162,10 @@ def normalize_company(name: Any) -> str | None:
     """``"ACME, Inc."`` -> ``"acme"``: accents, punctuation, case and legal suffixes removed."""
     if name is None:
         return None
+    if type(name) is str and _PLAIN_NAME.fullmatch(name):
+        words = name.lower().split(" ")  # no punctuation, accents or runs of spaces
+        kept = [w for w in words if w not in LEGAL_SUFFIXES]
+        return " ".join(kept or words)
     text = str(name)
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
@@ -244,28 +265,78 @@ class AccountMatcher:
 
     def match(self, lead: Mapping[str, Any]) -> AccountMatch:
         """Match one lead (fields ``website``/``domain``, ``email``, ``company``/``name``...)."""
+        return self._match(
+            lead,
+            normalize_domain(lead.get("website") or lead.get("domain")),
+            normalize_domain(lead.get("email")),
+            normalize_company(lead.get("company") or lead.get("name")),
+            explain=True,
+        )
+
+    def match_many(self, leads: Sequence[Mapping[str, Any]]) -> list[AccountMatch]:
+        """Match many leads: the account, confidence and method :meth:`match` gives each.
+
+        Without the explanation texts (``detail`` and ``notes`` are empty): a batch keeps
+        only the account, confidence and method and replays the rest on demand. Domains
+        and names are normalised once per distinct value, and the common outcome (no
+        match at all) is one shared object.
+        """
+        domains: dict[str, str | None] = {}
+        names: dict[str, str | None] = {}
+        by_domain, by_name = self.by_domain, self.by_name
+        out: list[AccountMatch] = []
+        for lead in leads:
+            get = lead.get
+            raw = get("website") or get("domain")
+            web = None if raw is None else _memo(domains, raw, normalize_domain)
+            raw = get("email")
+            mail = None if raw is None else _memo(domains, raw, normalize_domain)
+            raw = get("company") or get("name")
+            name = None if raw is None else _memo(names, raw, normalize_company)
+            if (
+                (web is not None and web in by_domain)
+                or (mail is not None and mail in by_domain)
+                or (name is not None and name in by_name)
+            ):
+                out.append(self._match(lead, web, mail, name, explain=False))
+            else:  # nothing to look at: what _match gives without a single hit
+                out.append(NO_MATCH)
+        return out
+
+    def _match(
+        self,
+        lead: Mapping[str, Any],
+        web: str | None,
+        mail: str | None,
+        name: str | None,
+        *,
+        explain: bool,
+    ) -> AccountMatch:
+        """Match a lead from its normalised web domain, e-mail domain and company name.
+
+        ``explain=False`` skips the texts (detail, notes), not the decision.
+        """
         notes: list[str] = []
-        for method, raw, base in (
-            ("web domain", lead.get("website") or lead.get("domain"), 0.97),
-            ("e-mail domain", lead.get("email"), 0.93),
-        ):
-            domain = normalize_domain(raw)
+        for method, domain, base in (("web domain", web, 0.97), ("e-mail domain", mail, 0.93)):
             if not domain:
                 continue
             if domain in self.free_mail:
-                notes.append(f"{domain} is a free-mail domain; ignored")
+                if explain:
+                    notes.append(f"{domain} is a free-mail domain; ignored")
                 continue
             ids = self.by_domain.get(domain)
             if not ids:
-                notes.append(f"no account has the domain {domain}")
+                if explain:
+                    notes.append(f"no account has the domain {domain}")
                 continue
             best, score, same = self._pick(lead, ids)
             confidence = base if len(ids) == 1 else (base - 0.05 if score > 0 else base - 0.12)
+            if not explain:
+                return AccountMatch(best, confidence, method, "", tuple(ids))
             detail = f"{method} {domain} belongs to account {best}"
             if len(ids) > 1:
                 detail += f" ({len(ids)} accounts share it; picked by location {same or 'none'})"
             return AccountMatch(best, confidence, method, detail, tuple(ids), tuple(notes))
-        name = normalize_company(lead.get("company") or lead.get("name"))
         if name:
             ids = self.by_name.get(name)
             if ids:
@@ -278,6 +349,10 @@ class AccountMatcher:
                     confidence = 0.75 if len(ids) == 1 else 0.6
                 else:
                     confidence = 0.45
+                if not explain:
+                    if confidence >= self.threshold:
+                        return AccountMatch(best, confidence, "company name", "", tuple(ids))
+                    return AccountMatch(None, confidence, "none", "", tuple(ids))
                 detail = f"company name {name!r} matches account {best}" + (
                     f" with the same {', '.join(same)}" if same else ""
                 )
@@ -291,5 +366,24 @@ class AccountMatcher:
                 return AccountMatch(
                     None, confidence, "none", "no confident match", tuple(ids), tuple(notes)
                 )
-            notes.append(f"no account is named {name!r}")
+            if explain:
+                notes.append(f"no account is named {name!r}")
+        if not explain:
+            return NO_MATCH
         return AccountMatch(None, 0.0, "none", "no matching account", (), tuple(notes))
+
+
+#: The outcome of :meth:`AccountMatcher.match_many` for a lead that matches nothing.
+NO_MATCH = AccountMatch(None, 0.0, "none", "")
+
+_UNSEEN = object()
+
+
+def _memo(memo: dict[str, str | None], raw: Any, normalize: Callable[[Any], str | None]) -> Any:
+    """``normalize(raw)``, remembered for text values (a batch repeats domains and names)."""
+    if type(raw) is not str:
+        return normalize(raw)
+    value = memo.get(raw, _UNSEEN)
+    if value is _UNSEEN:
+        value = memo[raw] = normalize(raw)
+    return value

@@ -325,27 +325,45 @@ class RoutingService:
                 store.save_pool_states(
                     conn, territory_id=territory_id, states=pools.states[territory_id]
                 )
-            rows = [
-                {
-                    "decided_at": now,
-                    "rule_set_id": active.rule_set_id,
-                    "batch_id": batch_id,
-                    "record_kind": kind,
-                    "record_id": d.record_id,
-                    "account_id": d.account_id,
-                    "territory_id": d.territory_id,
-                    "owner_id": d.owner_id,
-                    "reason": d.reason,
-                    "trace": d.trace,
-                }
-                for d in decisions
-            ]
-            ids = store.add_decisions(conn, rows=rows)
+            if batch_id is not None:
+                ids = store.add_decision_batch(
+                    conn,
+                    decided_at=now,
+                    rule_set_id=active.rule_set_id,
+                    batch_id=batch_id,
+                    record_kind=kind,
+                    record_ids=[d.record_id for d in decisions],
+                    account_ids=[d.account_id for d in decisions],
+                    territory_ids=[d.territory_id for d in decisions],
+                    owner_ids=[d.owner_id for d in decisions],
+                    reasons=[d.reason for d in decisions],
+                    traces=[d.trace for d in decisions],
+                )
+            else:
+                ids = store.add_decisions(
+                    conn,
+                    rows=[
+                        {
+                            "decided_at": now,
+                            "rule_set_id": active.rule_set_id,
+                            "batch_id": None,
+                            "record_kind": kind,
+                            "record_id": d.record_id,
+                            "account_id": d.account_id,
+                            "territory_id": d.territory_id,
+                            "owner_id": d.owner_id,
+                            "reason": d.reason,
+                            "trace": d.trace,
+                        }
+                        for d in decisions
+                    ],
+                )
             alerts = []
+            rule_set_id = active.rule_set_id
             for decision, decision_id in zip(decisions, ids, strict=True):
                 decision.id = decision_id
                 decision.decided_at = now
-                decision.rule_set_id = active.rule_set_id
+                decision.rule_set_id = rule_set_id
                 decision.batch_id = batch_id
                 for alert in decision.alerts:
                     alerts.append(
