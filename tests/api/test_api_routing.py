@@ -275,3 +275,12 @@ def test_batch_body_is_documented_in_openapi(client: TestClient) -> None:
     record = schema["properties"]["records"]["items"]
     assert record["additionalProperties"] is False and "employees" in record["properties"]
     assert "$ref" not in str(schema)  # self-contained: the handler reads the raw body
+
+
+def test_batch_drops_null_fields_like_single_routing(client: TestClient, active: int) -> None:
+    records = [{"id": "N1", "state": "CA", "city": None}, {"id": "N2", "state": "CA"}]
+    result = client.post(
+        "/api/route/batch", json={"kind": "lead", "records": records}, headers=AUTH
+    ).json()
+    first = client.get(f"/api/decisions/{result['decisions'][0]['id']}", headers=AUTH).json()
+    assert first["trace"]["record"] == {"id": "N1", "state": "CA"}

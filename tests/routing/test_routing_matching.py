@@ -23,6 +23,7 @@ ACCOUNTS = pd.DataFrame(
         {"id": "A4", "name": "Initech Ltd", "domain": None, "state": "CA", "city": "Fresno"},
         {"id": "A5", "name": "Umbrella Group", "domain": "umbrella.com", "state": "WA"},
         {"id": "A6", "name": "Umbrella East", "domain": "umbrella.com", "state": "MA"},
+        {"id": "A7", "name": "The Group", "domain": None, "state": "OR"},  # only legal words
     ]
 )
 MATCHER = AccountMatcher(ACCOUNTS, threshold=0.7)
@@ -144,12 +145,34 @@ LEADS = [
     {"domain": "acme.com", "email": "a@globex.io"},
     {"name": "Umbrella Group", "state": "WA"},
     {"company": "Acme", "state": "NY"},  # the name matches but the place differs
+    {"company": "the GROUP"},
     {},
 ]
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(LEADS), min_size=1, max_size=30))
+_TEXT_OR_NOT = st.one_of(
+    _TRICKY,
+    _ADDRESSES,
+    st.sampled_from(
+        ["acme.com", "Globex.io", "globex.io", "umbrella.com", "Umbrella Group", "The Group"]
+    ),
+    st.sampled_from([None, 12, 3.5, float("nan"), True, "x\ud800@acme.com"]),
+)
+_GENERATED = st.fixed_dictionaries(
+    {},
+    optional={
+        "website": _TEXT_OR_NOT,
+        "domain": _TEXT_OR_NOT,
+        "email": _TEXT_OR_NOT,
+        "company": _TEXT_OR_NOT,
+        "name": _TEXT_OR_NOT,
+        "state": st.sampled_from(["CA", "NY", "TX", "MA"]),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(LEADS), _GENERATED), min_size=1, max_size=30))
 def test_batch_matching_decides_like_one_lead_at_a_time(leads: list[dict]) -> None:
     many = MATCHER.match_many(leads)
     one = [MATCHER.match(lead) for lead in leads]

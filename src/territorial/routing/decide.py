@@ -321,7 +321,11 @@ def decide_batch(
     pools = pools if pools is not None else PoolBook()
     n = len(records)
     # 1. Account of each record: given, matched (leads) or itself (accounts).
-    given = [_text_id(r.get("account_id")) for r in records]
+    given: list[str | None] = (
+        [_text_id(r.get("account_id")) for r in records]
+        if any("account_id" in r for r in records)
+        else [None] * n
+    )
     matches: list[AccountMatch | None] = [None] * n
     if kind == "lead" and matcher is not None:
         unmatched = [i for i, a in enumerate(given) if a is None]

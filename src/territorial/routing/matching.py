@@ -16,7 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from territorial.routing.conditions import norm_text
 
@@ -240,6 +244,8 @@ class AccountMatcher:
             name = normalize_company(record.get("name"))
             if name:
                 self.by_name[name].append(account_id)
+        self._domain_keys = pa.array(list(self.by_domain), type=pa.string())
+        self._name_keys = pa.array(list(self.by_name), type=pa.string())
 
     def __len__(self) -> int:
         return len(self.places)
@@ -277,30 +283,33 @@ class AccountMatcher:
         """Match many leads: the account, confidence and method :meth:`match` gives each.
 
         Without the explanation texts (``detail`` and ``notes`` are empty): a batch keeps
-        only the account, confidence and method and replays the rest on demand. Domains
-        and names are normalised once per distinct value, and the common outcome (no
-        match at all) is one shared object.
+        only the account, confidence and method and replays the rest on demand.
+
+        Vectorised: the web and e-mail domains and company names already in canonical
+        form (most of them) are normalised and looked up column-wise with Arrow string
+        kernels; the rest go through :func:`normalize_domain` and
+        :func:`normalize_company`. Only leads with a domain or name some account has are
+        then matched one by one; every other lead gets :data:`NO_MATCH`, what
+        :meth:`match` decides for a lead without a single hit.
         """
-        domains: dict[str, str | None] = {}
-        names: dict[str, str | None] = {}
-        by_domain, by_name = self.by_domain, self.by_name
-        out: list[AccountMatch] = []
-        for lead in leads:
-            get = lead.get
-            raw = get("website") or get("domain")
-            web = None if raw is None else _memo(domains, raw, normalize_domain)
-            raw = get("email")
-            mail = None if raw is None else _memo(domains, raw, normalize_domain)
-            raw = get("company") or get("name")
-            name = None if raw is None else _memo(names, raw, normalize_company)
-            if (
-                (web is not None and web in by_domain)
-                or (mail is not None and mail in by_domain)
-                or (name is not None and name in by_name)
-            ):
-                out.append(self._match(lead, web, mail, name, explain=False))
-            else:  # nothing to look at: what _match gives without a single hit
-                out.append(NO_MATCH)
+        n = len(leads)
+        if n == 0:
+            return []
+        webs = [lead.get("website") or lead.get("domain") for lead in leads]
+        mails = [lead.get("email") for lead in leads]
+        names = [lead.get("company") or lead.get("name") for lead in leads]
+        hit = _domain_hits(webs, self._domain_keys, self.by_domain)
+        hit |= _domain_hits(mails, self._domain_keys, self.by_domain)
+        hit |= _name_hits(names, self._name_keys, self.by_name)
+        out = [NO_MATCH] * n
+        for i in np.flatnonzero(hit).tolist():
+            out[i] = self._match(
+                leads[i],
+                normalize_domain(webs[i]),
+                normalize_domain(mails[i]),
+                normalize_company(names[i]),
+                explain=False,
+            )
         return out
 
     def _match(
@@ -376,14 +385,83 @@ class AccountMatcher:
 #: The outcome of :meth:`AccountMatcher.match_many` for a lead that matches nothing.
 NO_MATCH = AccountMatch(None, 0.0, "none", "")
 
-_UNSEEN = object()
+#: Arrow (RE2) forms of the canonical shapes of ``_PLAIN_DOMAIN`` and ``_PLAIN_NAME``.
+_PLAIN_DOMAIN_RE2 = r"^(?:[^@\s/?:]*@)?(?:[a-z0-9-]+\.)+[a-z0-9-]+$"
+_PLAIN_NAME_RE2 = r"^[A-Za-z0-9]+(?: [A-Za-z0-9]+)*$"
+_LEGAL_SUFFIXES_ARROW = pa.array(sorted(LEGAL_SUFFIXES), type=pa.string())
 
 
-def _memo(memo: dict[str, str | None], raw: Any, normalize: Callable[[Any], str | None]) -> Any:
-    """``normalize(raw)``, remembered for text values (a batch repeats domains and names)."""
-    if type(raw) is not str:
-        return normalize(raw)
-    value = memo.get(raw, _UNSEEN)
-    if value is _UNSEEN:
-        value = memo[raw] = normalize(raw)
-    return value
+def _text_column(values: list[Any]) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
+    """Text values as an Arrow column and the mask of values left to the Python rules.
+
+    Those are values that are not text, or every value when one is not valid UTF-8
+    (lone surrogates).
+    """
+    other = np.fromiter(
+        (v is not None and type(v) is not str for v in values), dtype=bool, count=len(values)
+    )
+    if other.any():
+        values = [None if o else v for v, o in zip(values, other.tolist(), strict=True)]
+    try:
+        return pa.array(values, type=pa.string()), other
+    except (pa.ArrowException, UnicodeError):
+        everything = np.array([v is not None for v in values], dtype=bool) | other
+        return pa.nulls(len(values), type=pa.string()), everything
+
+
+def _mask(array: pa.Array) -> npt.NDArray[np.bool_]:
+    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _fallback_hits(
+    values: list[Any],
+    rows: npt.NDArray[np.bool_],
+    normalize: Callable[[Any], str | None],
+    keys: Mapping[str, Any],
+) -> npt.NDArray[np.bool_]:
+    """Hits of the values the column-wise path does not cover, one by one."""
+    hits = np.zeros(len(values), dtype=bool)
+    for i in np.flatnonzero(rows).tolist():
+        hits[i] = normalize(values[i]) in keys
+    return hits
+
+
+def _domain_hits(
+    values: list[Any], keys: pa.Array, index: Mapping[str, Any]
+) -> npt.NDArray[np.bool_]:
+    """Which values' :func:`normalize_domain` is a key of ``index`` (``keys`` in Arrow)."""
+    column, other = _text_column(values)
+    canonical = pc.match_substring_regex(column, _PLAIN_DOMAIN_RE2)
+    domains = pc.replace_substring_regex(column, r"^[^@]*@", "")
+    canonical = pc.and_(canonical, pc.invert(pc.starts_with(domains, "www.")))
+    plain = _mask(canonical)
+    hits = _mask(pc.is_in(domains, value_set=keys)) & plain
+    rest = (_mask(pc.is_valid(column)) & ~plain) | other
+    if rest.any():
+        hits |= _fallback_hits(values, rest, normalize_domain, index)
+    return hits
+
+
+def _name_hits(
+    values: list[Any], keys: pa.Array, index: Mapping[str, Any]
+) -> npt.NDArray[np.bool_]:
+    """Which values' :func:`normalize_company` is a key of ``index`` (``keys`` in Arrow)."""
+    column, other = _text_column(values)
+    plain = _mask(pc.match_substring_regex(column, _PLAIN_NAME_RE2))
+    # Plain names: lower-case words, legal suffixes dropped unless nothing else is left.
+    words = pc.split_pattern(pc.utf8_lower(pc.if_else(pa.array(plain), column, None)), " ")
+    flat = pc.list_flatten(words)
+    parent = np.asarray(pc.list_parent_indices(words).to_numpy(), dtype=np.int64)
+    suffix = _mask(pc.is_in(flat, value_set=_LEGAL_SUFFIXES_ARROW))
+    kept_count = np.bincount(parent[~suffix], minlength=len(values))
+    keep = ~suffix | (kept_count[parent] == 0)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(parent[keep], minlength=len(values)))])
+    kept = pa.ListArray.from_arrays(
+        pa.array(offsets, type=pa.int32()), flat.filter(pa.array(keep)), mask=pa.array(~plain)
+    )
+    normalised = pc.binary_join(kept, " ")
+    hits = _mask(pc.is_in(normalised, value_set=keys)) & plain
+    rest = (_mask(pc.is_valid(column)) & ~plain) | other
+    if rest.any():
+        hits |= _fallback_hits(values, rest, normalize_company, index)
+    return hits
