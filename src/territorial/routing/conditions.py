@@ -184,7 +184,9 @@ class RoutingFrame:
         """Row numbers whose ``id`` (upper-cased) is one of ``ids``, via a hash index."""
         if self._id_index is None:
             text = self.column("id").astype("string").str.strip().str.upper()
-            self._id_index = pd.Index(text)
+            # Python strings in an object index: its hash table is built once and each
+            # look-up of a few ids is cheap (an Arrow-backed index converts every list).
+            self._id_index = pd.Index(text.to_numpy(dtype=object, na_value=None), dtype=object)
         index = self._id_index
         wanted = list(ids)
         if index.is_unique:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import pandas as pd
@@ -568,9 +569,7 @@ def _batch_frame(
     object arrays factorise fastest. Named-account rules and overrides key on the
     account id when there is one, so ``id`` holds it.
     """
-    names: dict[str, None] = {}
-    for record in records:
-        names.update(dict.fromkeys(record))
+    names = dict.fromkeys(chain.from_iterable(records))  # every field, in order seen
     columns = {name: [r.get(name) for r in records] for name in names}
     columns["kind"] = [kind] * len(records)
     given = columns.get("account_id")
