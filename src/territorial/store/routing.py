@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -307,12 +307,20 @@ def add_decision_batch(
     )
     dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
     texts = [dumps(t, default=str, option=option).decode() for t in traces]
-    params = [
-        head + tail
-        for tail in zip(
-            record_ids, account_ids, territory_ids, owner_ids, reasons, texts, strict=True
+    # Rows built by zip in C: the shared values repeated, then the per-decision ones
+    # (strict: the columns must be of equal length).
+    params = list(
+        zip(
+            *(repeat(v, n) for v in head),
+            record_ids,
+            account_ids,
+            territory_ids,
+            owner_ids,
+            reasons,
+            texts,
+            strict=True,
         )
-    ]
+    )
     per = SQLITE_ROWS_PER_INSERT if conn.dialect.name == "sqlite" else 1
     whole = n - n % per
     if per > 1 and whole:
