@@ -3,6 +3,9 @@
 * ``routing_rule_sets``: every uploaded rules file (versions), one of them active;
 * ``routing_decisions``: the append-only audit log of routing decisions with their
   why-trace (UPDATE and DELETE are refused by database triggers);
+* ``routing_batches`` and ``routing_batch_records``: one row per routed batch and its
+  input records, stored once per batch (zlib-compressed JSON in chunks) instead of
+  once per decision trace; append-only like the decisions;
 * ``routing_pool_state``: round-robin credit and counters per territory pool member;
 * ``routing_absences``: reps out of office (skipped by pools);
 * ``routing_overrides``: manual overrides with a reason and an expiry date;
@@ -15,6 +18,7 @@ decision, its pool state and its alerts commit together or not at all.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from itertools import chain, repeat
@@ -31,6 +35,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -74,10 +79,56 @@ decisions = Table(
     Column("territory_id", ID),
     Column("owner_id", ID),
     Column("reason", Text, nullable=False),
-    Column("trace", JSON, nullable=False),
+    Column(
+        "trace",
+        JSON,
+        nullable=False,
+        doc="the why-trace; a batch decision with a batch_index keeps its record in "
+        "routing_batch_records instead (put back on reading)",
+    ),
+    Column(
+        "batch_index",
+        Integer,
+        doc="position of the record in its batch (routing_batch_records); null for "
+        "single decisions and for batch decisions logged before 0005_routing_batches",
+    ),
 )
 Index(None, decisions.c.record_id)
-Index(None, decisions.c.batch_id)
+# Only decisions logged before 0005_routing_batches are found by batch id through an
+# index; a newer batch's decisions are the id range its routing_batches row names
+# (an index entry per decision was a sixth of the time of logging a batch).
+Index(
+    "ix_routing_decisions_legacy_batch_id",
+    decisions.c.batch_id,
+    sqlite_where=and_(decisions.c.batch_id.is_not(None), decisions.c.batch_index.is_(None)),
+    postgresql_where=and_(decisions.c.batch_id.is_not(None), decisions.c.batch_index.is_(None)),
+)
+
+batches = Table(
+    "routing_batches",
+    metadata,
+    Column("id", String(36), primary_key=True, doc="the batch id of its decisions"),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("rule_set_id", Integer, ForeignKey("routing_rule_sets.id")),
+    Column("record_kind", String(16), nullable=False),
+    Column("size", Integer, nullable=False, doc="records (and decisions) in the batch"),
+    Column("chunk_size", Integer, nullable=False, doc="records per routing_batch_records row"),
+    Column("first_decision_id", Integer, nullable=False, doc="lowest id of its decisions"),
+    Column("last_decision_id", Integer, nullable=False, doc="highest id of its decisions"),
+)
+
+batch_records = Table(
+    "routing_batch_records",
+    metadata,
+    Column("batch_id", String(36), ForeignKey("routing_batches.id"), primary_key=True),
+    Column("chunk", Integer, primary_key=True, doc="records chunk*chunk_size onwards"),
+    Column(
+        "records",
+        LargeBinary,
+        nullable=False,
+        doc="zlib-compressed JSON array of the routed records, as the API received them",
+    ),
+)
 
 pool_state = Table(
     "routing_pool_state",
@@ -134,7 +185,16 @@ outbox = Table(
 )
 Index(None, outbox.c.status, outbox.c.next_attempt_at)
 
-ROUTING_TABLES = (rule_sets, decisions, pool_state, absences, overrides, outbox)
+ROUTING_TABLES = (
+    rule_sets,
+    decisions,
+    batches,
+    batch_records,
+    pool_state,
+    absences,
+    overrides,
+    outbox,
+)
 
 
 def _aware(row: Any) -> dict[str, Any]:
@@ -233,22 +293,23 @@ _DECISION_COLUMNS = (
     "owner_id",
     "reason",
     "trace",
+    "batch_index",
 )
 
 
-#: Decisions per ``INSERT`` statement of a batch on SQLite (900 parameters: under the
+#: Decisions per ``INSERT`` statement of a batch on SQLite (990 parameters: under the
 #: 999 older SQLite builds allow). Fewer, longer statements: about a tenth less time.
 SQLITE_ROWS_PER_INSERT = 90
 
 
-def _insert_sql(conn: Connection, rows: int = 1) -> str:
-    names = ", ".join(_DECISION_COLUMNS)
+def _insert_sql(conn: Connection, rows: int = 1, *, with_id: bool = False) -> str:
+    names = ("id", *_DECISION_COLUMNS) if with_id else _DECISION_COLUMNS
     if conn.dialect.paramstyle == "qmark":
-        marks = ", ".join("?" for _ in _DECISION_COLUMNS)
+        marks = ", ".join("?" for _ in names)
     else:  # psycopg: format; the JSON column takes the text with a cast
-        marks = ", ".join("%s::json" if n == "trace" else "%s" for n in _DECISION_COLUMNS)
+        marks = ", ".join("%s::json" if n == "trace" else "%s" for n in names)
     values = ", ".join([f"({marks})"] * rows)
-    return f"INSERT INTO {decisions.name} ({names}) VALUES {values}"
+    return f"INSERT INTO {decisions.name} ({', '.join(names)}) VALUES {values}"
 
 
 def _insert_decision_driver(conn: Connection, row: Mapping[str, Any]) -> int:
@@ -271,6 +332,15 @@ def _insert_decision_driver(conn: Connection, row: Mapping[str, Any]) -> int:
     return int(result.scalar_one())
 
 
+#: Records per ``routing_batch_records`` row: replaying one decision decompresses and
+#: parses one chunk (a few milliseconds), not the whole batch.
+BATCH_CHUNK_RECORDS = 1000
+
+#: zlib level of the batch records: level 1 compresses JSON records about 8 to 1 at
+#: about 0.6 µs per record; higher levels gain little for twice the time.
+BATCH_RECORDS_ZLIB_LEVEL = 1
+
+
 def add_decision_batch(
     conn: Connection,
     *,
@@ -278,6 +348,7 @@ def add_decision_batch(
     rule_set_id: int | None,
     batch_id: str,
     record_kind: str,
+    records: Sequence[Mapping[str, Any]],
     record_ids: Sequence[str | None],
     account_ids: Sequence[str | None],
     territory_ids: Sequence[str | None],
@@ -287,41 +358,157 @@ def add_decision_batch(
 ) -> list[int]:
     """Append one batch of decisions to the audit log; returns their ids in order.
 
-    Column-wise: the time, rule set, batch id and record kind are shared by the
-    batch and converted once; the rest are parallel sequences, one item per decision
-    (of equal length). One ``executemany`` of plain tuples at the driver level, no
-    per-row statement or parameter work (on SQLite, of statements inserting
-    :data:`SQLITE_ROWS_PER_INSERT` rows each). The ``trace`` is serialised with orjson
-    and the time goes through the column type's own bind processor, so what is stored
-    is exactly what ``insert(decisions)`` stores. Runs inside the caller's transaction.
+    ``records[i]`` is the record decision ``i`` routed, and ``traces[i]["record"]``
+    (when the trace has one) is that record. The records are stored once for the
+    batch (``routing_batch_records``: JSON, zlib-compressed, :data:`BATCH_CHUNK_RECORDS`
+    per row) and each decision row keeps its trace with ``record`` set to null and its
+    ``batch_index``; :func:`get_decision` and :func:`list_decisions` put the record
+    back, so a trace reads back exactly as written. The ``routing_batches`` row names
+    the batch's id range, which is how its decisions are found (no batch id index
+    entry per decision).
+
+    Column-wise: the time, rule set, batch id and record kind are shared by the batch
+    and converted once; the rest are parallel sequences, one item per decision (of
+    equal length). One ``executemany`` of plain tuples at the driver level (on SQLite,
+    of statements inserting :data:`SQLITE_ROWS_PER_INSERT` rows each). Runs inside
+    the caller's transaction.
     """
     n = len(record_ids)
     if not n:
         return []
-    proc = decisions.c.decided_at.type._cached_bind_processor(conn.dialect)
-    head = (
-        proc(decided_at) if proc is not None else decided_at,
-        rule_set_id,
-        batch_id,
-        record_kind,
-    )
+    if len(records) != n:
+        raise ValueError(f"{len(records)} records for {n} decisions")
     dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-    texts = [dumps(t, default=str, option=option).decode() for t in traces]
+
+    def without_record(trace: Mapping[str, Any]) -> str:
+        if "record" in trace:
+            trace = dict(trace)
+            trace["record"] = None  # same key, same place: put back on reading
+        return dumps(trace, default=str, option=option).decode()
+
+    ids = _reserve_ids(conn, n)
+    _insert_rows(
+        conn,
+        head=(decided_at, rule_set_id, batch_id, record_kind),
+        record_ids=record_ids,
+        account_ids=account_ids,
+        territory_ids=territory_ids,
+        owner_ids=owner_ids,
+        reasons=reasons,
+        texts=[without_record(t) for t in traces],
+        batch_indexes=range(n),
+        ids=ids,
+    )
+    if ids is None:
+        ids = _last_ids(conn, batch_id=batch_id, count=n)
+    conn.execute(
+        insert(batches).values(
+            id=batch_id,
+            decided_at=decided_at,
+            rule_set_id=rule_set_id,
+            record_kind=record_kind,
+            size=n,
+            chunk_size=BATCH_CHUNK_RECORDS,
+            first_decision_id=ids[0],
+            last_decision_id=ids[-1],
+        )
+    )
+    compress, level = zlib.compress, BATCH_RECORDS_ZLIB_LEVEL
+    conn.execute(
+        insert(batch_records),
+        [
+            {
+                "batch_id": batch_id,
+                "chunk": start // BATCH_CHUNK_RECORDS,
+                "records": compress(
+                    dumps(records[start : start + BATCH_CHUNK_RECORDS], default=str, option=option),
+                    level,
+                ),
+            }
+            for start in range(0, n, BATCH_CHUNK_RECORDS)
+        ],
+    )
+    return ids
+
+
+def _reserve_ids(conn: Connection, count: int) -> list[int] | None:
+    """On PostgreSQL, ``count`` decision ids taken from the sequence (in order); else None.
+
+    Concurrent writers may take ids in between, so they are taken first and the rows
+    inserted with them. SQLite has one writer at a time: see :func:`_last_ids`.
+    """
+    if conn.dialect.name != "postgresql":
+        return None
+    values = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        (decisions.name, count),
+    ).scalars()
+    return sorted(int(v) for v in values)
+
+
+def _last_ids(conn: Connection, *, batch_id: str, count: int) -> list[int]:
+    """Ids of the ``count`` decisions just inserted on SQLite, in order.
+
+    The transaction holds SQLite's write lock from its first insert on, and
+    ``AUTOINCREMENT`` gives each row the next id, so they are the last ``count`` ids;
+    checked against the rows themselves (a range scan on the primary key).
+    """
+    high = int(conn.execute(select(func.max(decisions.c.id))).scalar_one())
+    low = high - count + 1
+    found = conn.execute(
+        select(func.count()).where(
+            decisions.c.id.between(low, high), decisions.c.batch_id == batch_id
+        )
+    ).scalar_one()
+    if found != count:
+        raise RuntimeError(
+            f"batch {batch_id}: {found} of its {count} decisions in ids {low}..{high}"
+        )
+    return list(range(low, high + 1))
+
+
+def _insert_rows(
+    conn: Connection,
+    *,
+    head: tuple[datetime, int | None, str | None, str],
+    record_ids: Sequence[str | None],
+    account_ids: Sequence[str | None],
+    territory_ids: Sequence[str | None],
+    owner_ids: Sequence[str | None],
+    reasons: Sequence[str],
+    texts: Sequence[str],
+    batch_indexes: Iterable[int | None],
+    ids: Sequence[int] | None = None,
+) -> None:
+    """Decision rows sharing ``(decided_at, rule_set_id, batch_id, record_kind)``, in order.
+
+    With ``ids``, each row gets its id from there. The time goes through the column
+    type's own bind processor, so what is stored is exactly what ``insert(decisions)``
+    stores.
+    """
+    n = len(record_ids)
+    proc = decisions.c.decided_at.type._cached_bind_processor(conn.dialect)
+    decided_at, *rest = head
+    shared = (proc(decided_at) if proc is not None else decided_at, *rest)
     # Rows built by zip in C: the shared values repeated, then the per-decision ones
     # (strict: the columns must be of equal length).
+    columns: list[Iterable[Any]] = [ids] if ids is not None else []
+    columns += [repeat(v, n) for v in shared]
     params = list(
         zip(
-            *(repeat(v, n) for v in head),
+            *columns,
             record_ids,
             account_ids,
             territory_ids,
             owner_ids,
             reasons,
             texts,
+            batch_indexes,
             strict=True,
         )
     )
-    per = SQLITE_ROWS_PER_INSERT if conn.dialect.name == "sqlite" else 1
+    with_id = ids is not None
+    per = SQLITE_ROWS_PER_INSERT if conn.dialect.name == "sqlite" and not with_id else 1
     whole = n - n % per
     if per > 1 and whole:
         # Rows keep their order: statement after statement, row after row within one.
@@ -331,34 +518,31 @@ def add_decision_batch(
         )
         params = params[whole:]
     if params:
-        conn.exec_driver_sql(_insert_sql(conn), params)
-    return _batch_ids(conn, batch_id=batch_id, expected=n)
+        conn.exec_driver_sql(_insert_sql(conn, with_id=with_id), params)
 
 
 def _batch_ids(conn: Connection, *, batch_id: str, expected: int) -> list[int]:
-    """Ids of a batch's decisions in insert order (identity values grow with insertion).
+    """Ids of a batch's decisions logged with whole traces (:func:`add_decisions`), in order.
 
-    The batch's ids are usually one unbroken range, read as ``min``, ``max`` and
-    ``count``; when another writer interleaved (PostgreSQL sequences), they are read.
+    Usually one unbroken range, read as ``min``, ``max`` and ``count``; when another
+    writer interleaved (PostgreSQL sequences), they are read.
     """
+    legacy = and_(decisions.c.batch_id == batch_id, decisions.c.batch_index.is_(None))
     low, high, count = conn.execute(
-        select(func.min(decisions.c.id), func.max(decisions.c.id), func.count()).where(
-            decisions.c.batch_id == batch_id
-        )
+        select(func.min(decisions.c.id), func.max(decisions.c.id), func.count()).where(legacy)
     ).one()
     if count == expected and high - low + 1 == expected:
         return list(range(int(low), int(high) + 1))
-    ids = conn.execute(
-        select(decisions.c.id).where(decisions.c.batch_id == batch_id).order_by(decisions.c.id)
-    ).scalars()
+    ids = conn.execute(select(decisions.c.id).where(legacy).order_by(decisions.c.id)).scalars()
     return [int(i) for i in ids]
 
 
 def add_decisions(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Append decisions to the audit log; returns their ids in order.
+    """Append decisions, each with its whole trace, to the audit log; their ids in order.
 
-    Rows of one batch (same time, rule set, batch id and kind) go in with one
-    :func:`add_decision_batch`; other rows one at a time.
+    Rows of one batch (same time, rule set, batch id and kind) go in with one bulk
+    insert; other rows one at a time. (Routed batches go through
+    :func:`add_decision_batch`, which stores their records once.)
     """
     if not rows:
         return []
@@ -370,26 +554,65 @@ def add_decisions(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> lis
     )
     if len(rows) == 1 or not shared:
         return [_insert_decision_driver(conn, r) for r in rows]
-    return add_decision_batch(
+    batch_id = first["batch_id"]
+    _insert_rows(
         conn,
-        decided_at=first["decided_at"],
-        rule_set_id=first.get("rule_set_id"),
-        batch_id=first["batch_id"],
-        record_kind=first["record_kind"],
+        head=(first["decided_at"], first.get("rule_set_id"), batch_id, first["record_kind"]),
         record_ids=[r.get("record_id") for r in rows],
         account_ids=[r.get("account_id") for r in rows],
         territory_ids=[r.get("territory_id") for r in rows],
         owner_ids=[r.get("owner_id") for r in rows],
         reasons=[r["reason"] for r in rows],
-        traces=[r["trace"] for r in rows],
+        texts=[_json_text(r["trace"]) for r in rows],
+        batch_indexes=repeat(None, len(rows)),
     )
+    return _batch_ids(conn, batch_id=batch_id, expected=len(rows))
+
+
+def batch_records_chunk(conn: Connection, *, batch_id: str, chunk: int) -> list[dict[str, Any]]:
+    """The records of one stored chunk of a batch (see :func:`add_decision_batch`)."""
+    blob = conn.execute(
+        select(batch_records.c.records).where(
+            batch_records.c.batch_id == batch_id, batch_records.c.chunk == chunk
+        )
+    ).scalar_one_or_none()
+    if blob is None:
+        raise NotFoundError(f"records chunk {chunk} of routing batch {batch_id} does not exist")
+    records: list[dict[str, Any]] = orjson.loads(zlib.decompress(blob))
+    return records
+
+
+def _with_records(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Put each batch decision's record back into its trace (one read per chunk)."""
+    wanted = [r for r in rows if r.get("batch_index") is not None and "trace" in r]
+    if not wanted:
+        return rows
+    sizes = dict(
+        conn.execute(
+            select(batches.c.id, batches.c.chunk_size).where(
+                batches.c.id.in_({r["batch_id"] for r in wanted})
+            )
+        ).all()
+    )
+    chunks: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in wanted:
+        trace = row["trace"]
+        if "record" not in trace:
+            continue
+        chunk, offset = divmod(row["batch_index"], sizes[row["batch_id"]])
+        key = (row["batch_id"], chunk)
+        if key not in chunks:
+            chunks[key] = batch_records_chunk(conn, batch_id=key[0], chunk=chunk)
+        trace["record"] = chunks[key][offset]
+    return rows
 
 
 def get_decision(conn: Connection, *, decision_id: int) -> dict[str, Any]:
+    """One decision with its whole trace (a batch decision's record put back)."""
     row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).mappings().first()
     if row is None:
         raise NotFoundError(f"routing decision {decision_id} does not exist")
-    return _aware(row)
+    return _with_records(conn, [_aware(row)])[0]
 
 
 def list_decisions(
@@ -407,7 +630,17 @@ def list_decisions(
         query = query.where(decisions.c.record_id == record_id)
     if batch_id is not None:
         query = query.where(decisions.c.batch_id == batch_id)
-    return [_aware(r) for r in conn.execute(query).mappings()]
+        span = conn.execute(
+            select(batches.c.first_decision_id, batches.c.last_decision_id).where(
+                batches.c.id == batch_id
+            )
+        ).first()
+        if span is None:  # logged before 0005_routing_batches: the batch id index
+            query = query.where(decisions.c.batch_index.is_(None))
+        else:
+            query = query.where(decisions.c.id.between(*span))
+    rows = [_aware(r) for r in conn.execute(query).mappings()]
+    return _with_records(conn, rows) if with_trace else rows
 
 
 # --------------------------------------------------------------------------- pools
