@@ -1,9 +1,10 @@
-"""The batch audit log: records stored once per batch, traces read back exactly.
+"""The batch audit log: traces stored together per batch, read back exactly.
 
-On SQLite and PostgreSQL. A batch decision's row keeps its trace without the record
-(``routing_batch_records`` holds the batch's records); reading it back, listing it and
+On SQLite and PostgreSQL. A batch decision's row holds a marker for its trace
+(``routing_batch_traces`` holds the batch's traces); reading it back, listing it and
 replaying it must give what the decision said when it was made, and what a decision
-logged with its whole trace (the format before ``0005_routing_batches``) gives.
+logged with its whole trace in its row (the format before ``0005_routing_batches``)
+gives.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def test_every_trace_shape_reads_back_exactly(service: RoutingService) -> None:
     assert {"excluded_by", "override", "alerts", "account_match"} <= shapes
     for d, record in zip(decisions, records, strict=True):
         row = service.decision(d.id)
-        # Same content and the same key order (the record back in its place).
+        # Same content and the same key order.
         assert list(row["trace"].items()) == list(d.trace.items())
         assert row["trace"]["record"] == record and row["batch_index"] == decisions.index(d)
         assert (row["batch_id"], row["reason"], row["owner_id"]) == (batch_id, d.reason, d.owner_id)
@@ -153,7 +154,7 @@ def test_batches_span_many_chunks(service: RoutingService, monkeypatch: pytest.M
     batch_id, decisions = service.route_batch(records, kind="account")
     with service.engine.connect() as conn:
         chunks = conn.execute(
-            select(func.count()).where(store.batch_records.c.batch_id == batch_id)
+            select(func.count()).where(store.batch_traces.c.batch_id == batch_id)
         ).scalar_one()
         row = conn.execute(select(store.batches).where(store.batches.c.id == batch_id)).one()
     assert chunks == 3 and (row.size, row.chunk_size) == (11, 4)
@@ -161,7 +162,7 @@ def test_batches_span_many_chunks(service: RoutingService, monkeypatch: pytest.M
     assert [service.decision(d.id)["trace"]["record"] for d in decisions] == records
 
 
-def test_two_batches_keep_their_own_records(service: RoutingService) -> None:
+def test_two_batches_keep_their_own_traces(service: RoutingService) -> None:
     first_id, first = service.route_batch([{"id": "A", "state": "NY"}], kind="lead")
     second_id, second = service.route_batch([{"id": "B", "state": "CA"}] * 2, kind="lead")
     assert service.decision(first[0].id)["trace"]["record"] == {"id": "A", "state": "NY"}
@@ -178,8 +179,8 @@ def test_two_batches_keep_their_own_records(service: RoutingService) -> None:
     [
         "UPDATE routing_batches SET size = 0",
         "DELETE FROM routing_batches",
-        "UPDATE routing_batch_records SET records = records",
-        "DELETE FROM routing_batch_records",
+        "UPDATE routing_batch_traces SET traces = traces",
+        "DELETE FROM routing_batch_traces",
         "UPDATE routing_decisions SET batch_index = 0",
         "UPDATE routing_decisions SET trace = trace",
         "DELETE FROM routing_decisions",

@@ -332,7 +332,6 @@ class RoutingService:
                     rule_set_id=active.rule_set_id,
                     batch_id=batch_id,
                     record_kind=kind,
-                    records=records,
                     record_ids=[d.record_id for d in decisions],
                     account_ids=[d.account_id for d in decisions],
                     territory_ids=[d.territory_id for d in decisions],

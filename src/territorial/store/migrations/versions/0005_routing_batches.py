@@ -1,10 +1,11 @@
-"""Routing batches: a batch's records stored once, decisions keep their index in it.
+"""Routing batches: a batch's traces stored together, decisions keep their index in it.
 
 Adds ``routing_batches`` (one row per routed batch, with the id range of its
-decisions) and ``routing_batch_records`` (its records, zlib-compressed JSON in
-chunks), both append-only like ``routing_decisions``, and
+decisions) and ``routing_batch_traces`` (its decisions' why-traces, zlib-compressed
+JSON in chunks), both append-only like ``routing_decisions``, and
 ``routing_decisions.batch_index``; the batch id index keeps only the decisions logged
-before. Those keep their whole trace (``batch_index`` null) and read back unchanged.
+before. Those keep their whole trace in their row (``batch_index`` null) and read back
+unchanged.
 
 Revision ID: 0005_routing_batches
 Revises: 0003_routing
@@ -21,7 +22,7 @@ down_revision = "0003_routing"
 branch_labels = None
 depends_on = None
 
-_TABLES = ("routing_batches", "routing_batch_records")
+_TABLES = ("routing_batches", "routing_batch_traces")
 
 #: Decisions of a batch logged with their whole trace (before this revision).
 _LEGACY = "batch_id IS NOT NULL AND batch_index IS NULL"
@@ -68,16 +69,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_batches")),
     )
     op.create_table(
-        "routing_batch_records",
+        "routing_batch_traces",
         sa.Column("batch_id", sa.String(length=36), nullable=False),
         sa.Column("chunk", sa.Integer(), nullable=False),
-        sa.Column("records", sa.LargeBinary(), nullable=False),
+        sa.Column("traces", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["routing_batches.id"],
-            name=op.f("fk_routing_batch_records_batch_id_routing_batches"),
+            name=op.f("fk_routing_batch_traces_batch_id_routing_batches"),
         ),
-        sa.PrimaryKeyConstraint("batch_id", "chunk", name=op.f("pk_routing_batch_records")),
+        sa.PrimaryKeyConstraint("batch_id", "chunk", name=op.f("pk_routing_batch_traces")),
     )
     # A plain ADD COLUMN (no table copy): the decisions' append-only triggers stay.
     op.add_column("routing_decisions", sa.Column("batch_index", sa.Integer(), nullable=True))
@@ -105,7 +106,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drops the batch records: batch decisions logged since then lose their record."""
+    """Drops the batch traces: batch decisions logged since then lose their trace."""
     dialect = op.get_bind().dialect.name
     for table in _TABLES:
         if dialect == "sqlite":
@@ -118,5 +119,5 @@ def downgrade() -> None:
     op.drop_index("ix_routing_decisions_legacy_batch_id", table_name="routing_decisions")
     op.create_index(op.f("ix_routing_decisions_batch_id"), "routing_decisions", ["batch_id"])
     op.drop_column("routing_decisions", "batch_index")
-    op.drop_table("routing_batch_records")
+    op.drop_table("routing_batch_traces")
     op.drop_table("routing_batches")
