@@ -137,6 +137,75 @@ class BatchRouteRequest(BaseModel):
 
 _BATCH_REQUEST = TypeAdapter(BatchRouteRequest)
 
+# The fast check of a batch: the fields of ``BatchRecordIn`` without the NUL pattern
+# (for bodies without a ``\u0000`` escape, the only way JSON text holds a NUL) and with
+# numbers checked by pydantic's strict mode instead of a Python function per value.
+# It accepts a subset of what ``BatchRecordIn`` accepts and gives the same values;
+# whatever it refuses is checked again by ``BatchRecordIn``, whose errors are the
+# answer (tests/api/test_api_batch_validation.py holds the two together).
+_FastText = Annotated[str, Field(max_length=255)]
+_FastNumber = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+_FastCount = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+_FastAttributeValue = (
+    Annotated[str, Field(max_length=1000)] | StrictInt | _FastNumber | StrictBool | None
+)
+
+
+@with_config(ConfigDict(extra="forbid", title="FastBatchRecordIn"))
+class _FastBatchRecordIn(TypedDict, total=False):
+    id: _FastText | None
+    name: _FastText | None
+    company: _FastText | None
+    email: _FastText | None
+    website: _FastText | None
+    domain: _FastText | None
+    street: _FastText | None
+    city: _FastText | None
+    state: _FastText | None
+    postal_code: Annotated[str, Field(max_length=16)] | None
+    country: _FastText | None
+    latitude: Annotated[_FastNumber, Field(ge=-90, le=90)] | None
+    longitude: Annotated[_FastNumber, Field(ge=-180, le=180)] | None
+    industry: _FastText | None
+    employees: _FastCount | None
+    annual_revenue: Annotated[_FastNumber, Field(ge=0)] | None
+    segment: _FastText | None
+    owner_id: _FastText | None
+    account_id: _FastText | None
+    is_closed: StrictBool | None
+    amount: Annotated[_FastNumber, Field(ge=0)] | None
+    attributes: (
+        Annotated[
+            dict[Annotated[str, Field(max_length=64)], _FastAttributeValue],
+            Field(max_length=100),
+        ]
+        | None
+    )
+
+
+class _FastBatchRouteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = "lead"
+    records: list[_FastBatchRecordIn] = Field(min_length=1, max_length=200_000)
+
+
+_FAST_BATCH_REQUEST = TypeAdapter(_FastBatchRouteRequest)
+
+
+def _validate_batch(data: Any, *, body: bytes) -> BatchRouteRequest:
+    """``data`` checked by the fast validator when it can be, else by the full one."""
+    if b"\\u0000" not in body:
+        try:
+            fast = _FAST_BATCH_REQUEST.validate_python(data)
+        except PydanticValidationError:
+            pass  # the full check below gives the errors
+        else:
+            return BatchRouteRequest.model_construct(
+                fast.model_fields_set, kind=fast.kind, records=fast.records
+            )
+    return _BATCH_REQUEST.validate_python(data)
+
 
 def parse_batch(body: bytes, *, content_type: str | None = None) -> BatchRouteRequest:
     """A :class:`BatchRouteRequest` from its JSON body, parsed in one pass with orjson.
@@ -176,7 +245,7 @@ def parse_batch(body: bytes, *, content_type: str | None = None) -> BatchRouteRe
             ]
         ) from exc
     try:
-        return _BATCH_REQUEST.validate_python(data)
+        return _validate_batch(data, body=body)
     except PydanticValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
