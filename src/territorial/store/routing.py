@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from itertools import chain, repeat
 from typing import Any
@@ -341,7 +342,7 @@ BATCH_CHUNK_RECORDS = 1000
 BATCH_TRACES_ZLIB_LEVEL = 1
 
 #: The ``trace`` column of a decision whose trace is in ``routing_batch_traces``.
-BATCH_TRACE_MARKER = '{"mode":"batch","stored_in":"routing_batch_traces"}'
+BATCH_TRACE_MARKER = '{"in":"routing_batch_traces"}'
 
 
 def add_decision_batch(
@@ -381,6 +382,8 @@ def add_decision_batch(
         return []
     if len(traces) != n:
         raise ValueError(f"{len(traces)} traces for {n} decisions")
+    # The traces' chunks are built (zlib runs without the GIL) while the rows go in.
+    chunks = _chunk_builder.submit(_trace_chunks, batch_id, traces)
     ids = _reserve_ids(conn, n)
     _insert_rows(
         conn,
@@ -408,23 +411,27 @@ def add_decision_batch(
             last_decision_id=ids[-1],
         )
     )
+    conn.execute(insert(batch_traces), chunks.result())
+    return ids
+
+
+_chunk_builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="routing-traces")
+
+
+def _trace_chunks(batch_id: str, traces: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The ``routing_batch_traces`` rows of a batch: JSON as a whole-trace row stores it."""
     dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
     compress, level, size = zlib.compress, BATCH_TRACES_ZLIB_LEVEL, BATCH_CHUNK_RECORDS
-    conn.execute(
-        insert(batch_traces),
-        [
-            {
-                "batch_id": batch_id,
-                "chunk": start // size,
-                # The same serialisation as a whole-trace row (see _json_text).
-                "traces": compress(
-                    dumps(traces[start : start + size], default=str, option=option), level
-                ),
-            }
-            for start in range(0, n, size)
-        ],
-    )
-    return ids
+    return [
+        {
+            "batch_id": batch_id,
+            "chunk": start // size,
+            "traces": compress(
+                dumps(traces[start : start + size], default=str, option=option), level
+            ),
+        }
+        for start in range(0, len(traces), size)
+    ]
 
 
 def _reserve_ids(conn: Connection, count: int) -> list[int] | None:
@@ -486,35 +493,38 @@ def _insert_rows(
     proc = decisions.c.decided_at.type._cached_bind_processor(conn.dialect)
     decided_at, *rest = head
     shared = (proc(decided_at) if proc is not None else decided_at, *rest)
-    # Rows built by zip in C: the shared values repeated, then the per-decision ones
-    # (strict: the columns must be of equal length).
+    # Rows built in C: zip gives each row (the shared values repeated, then the
+    # per-decision ones; strict: the columns must be of equal length), flattened into
+    # one list of values, then cut into statements of ``per`` rows by zip again.
     columns: list[Iterable[Any]] = [ids] if ids is not None else []
     columns += [repeat(v, n) for v in shared]
-    params = list(
-        zip(
-            *columns,
-            record_ids,
-            account_ids,
-            territory_ids,
-            owner_ids,
-            reasons,
-            texts,
-            batch_indexes,
-            strict=True,
+    values = list(
+        chain.from_iterable(
+            zip(
+                *columns,
+                record_ids,
+                account_ids,
+                territory_ids,
+                owner_ids,
+                reasons,
+                texts,
+                batch_indexes,
+                strict=True,
+            )
         )
     )
+    width = len(values) // n
     with_id = ids is not None
     per = SQLITE_ROWS_PER_INSERT if conn.dialect.name == "sqlite" and not with_id else 1
-    whole = n - n % per
-    if per > 1 and whole:
+    if per > 1:
         # Rows keep their order: statement after statement, row after row within one.
-        conn.exec_driver_sql(
-            _insert_sql(conn, per),
-            [tuple(chain.from_iterable(params[i : i + per])) for i in range(0, whole, per)],
-        )
-        params = params[whole:]
-    if params:
-        conn.exec_driver_sql(_insert_sql(conn, with_id=with_id), params)
+        statements = list(zip(*[iter(values)] * (per * width), strict=False))  # whole ones
+        if statements:
+            conn.exec_driver_sql(_insert_sql(conn, per), statements)
+        values = values[len(statements) * per * width :]
+    if values:
+        rows = list(zip(*[iter(values)] * width, strict=True))
+        conn.exec_driver_sql(_insert_sql(conn, with_id=with_id), rows)
 
 
 def _batch_ids(conn: Connection, *, batch_id: str, expected: int) -> list[int]:
