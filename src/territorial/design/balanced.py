@@ -1062,8 +1062,12 @@ def _improve(
     realign: bool = False,
     passes: int = 30,
     spread_rounds: int = 200,
+    repair: bool = True,
 ) -> tuple[IntArray, float, int]:
-    """Repair balance then local search. Returns (col, violation left, moves used)."""
+    """Repair balance then local search. Returns (col, violation left, moves used).
+
+    ``repair=False`` only searches locally (a plan already balanced by an exact step).
+    """
     p = inst.problem
     k = p.n_territories
     t_start = time.monotonic()
@@ -1072,7 +1076,7 @@ def _improve(
     moves = int(((inst.current >= 0) & (_assignment_of(cands, col) != inst.current)).sum())
     order = rng.permutation(p.n_units).astype(np.int64)
     viol = _violation(loads, inst)
-    if viol > EPS and not realign:
+    if viol > EPS and not realign and repair:
         # quadratic-penalty sweeps, penalty growing until the band holds or nothing moves
         finite = cands.cost[:, 0][np.isfinite(cands.cost[:, 0])]
         scale = float(np.median(finite)) if finite.size else 1.0
@@ -1089,22 +1093,23 @@ def _improve(
             if viol > 0.9 * before:
                 rho *= 2.0  # slow progress: lean harder on balance
             rho *= 1.5
-    if viol > EPS and realign:
+    if viol > EPS and realign and repair:
         # from the current plan: load travels along chains of territories (min-cost flow)
         moves = flow_repair(
             cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
             inst.current, inst.max_moves, moves, repair_penalty,
             moves_first=inst.max_moves >= 0 and penalty <= 0,
         )  # fmt: skip
-    viol, moves = _repair(
-        cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
-        inst.current, inst.max_moves, moves, repair_penalty, 200,
-    )  # fmt: skip
+    if repair:
+        viol, moves = _repair(
+            cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
+            inst.current, inst.max_moves, moves, repair_penalty, 200,
+        )  # fmt: skip
     limit = max(1, p.n_units // 50)
     stalled = 0
     # balance is a hard constraint: the repair may run past the soft deadline
     hard_deadline = deadline + max(2.0, 0.2 * (deadline - t_start))
-    for _ in range(spread_rounds):
+    for _ in range(spread_rounds if repair else 0):
         if viol <= EPS or time.monotonic() > hard_deadline or stalled >= 4:
             break
         before = viol

@@ -23,11 +23,10 @@ pruning device: a territory outside them is scanned whenever a lower bound on it
 cost plus price could beat the row), so the bound never relies on the heuristic's
 restriction. Locked units contribute only their territory.
 
-When the candidate LP is small enough (:data:`territorial.design.lp_assign.LP_COLUMNS`)
-the multipliers come from HiGHS instead of the ascent: the balance-row duals of the
-restricted LP, scored by the same exact full scan, with pricing (full-scan winners outside
-the candidates become columns) until the value is the full LP optimum or time is up
-(:mod:`territorial.design.lp_assign`).
+The multipliers come from HiGHS instead of the ascent where it can: the balance-row duals
+of the column-generation LP (:mod:`territorial.design.lp_assign`), scored by the same
+exact full scan, with pricing until the value is the full LP optimum or time is up; the
+ascent is the fallback.
 
 Free centers (centers are units of their territory)
 ---------------------------------------------------
@@ -99,16 +98,14 @@ def fixed_center_bound(
 
 
 def _lp_bound(problem: DesignProblem, deadline: float) -> float | None:
-    """Full-scan dual value at the restricted LP's duals (:mod:`.lp_assign`), when small.
+    """Full-scan dual value at the column-generation LP's duals (:mod:`.lp_assign`).
 
-    Valid for any multipliers; with pricing it reaches the full LP optimum. ``None``
-    when the LP is too large or not solved in time (the Lagrangian ascent is used).
+    Valid for any multipliers; when pricing finishes it is the full LP optimum. ``None``
+    for graph distances or when the LP is not solved in time (the ascent is used).
     """
     from territorial.design import lp_assign
-    from territorial.design.balanced import DEFAULT_CANDIDATES
 
-    width = min(DEFAULT_CANDIDATES + 6, problem.n_territories)  # nearest + reverse + kept
-    if problem.distance == "graph" or problem.n_units * width > lp_assign.LP_COLUMNS:
+    if problem.distance == "graph" or problem.n_territories < 2:
         return None
     left = deadline - time.monotonic()
     try:

@@ -51,6 +51,8 @@ Progress = Callable[[float, str], None]
 
 #: Largest relative worsening the large-neighbourhood walk accepts (at the start).
 ACCEPT_WORSE = 0.005
+#: With a round cap, an unbalanced search may run this many times the cap before giving up.
+INFEASIBLE_ROUNDS = 50
 
 #: Above this many units the unit-to-unit distance matrix is not kept in memory.
 FULL_MATRIX_UNITS = 4000
@@ -1011,7 +1013,13 @@ def solve_contiguous(
     since = 0
     since_best = 0
     while time.perf_counter() < deadline and k > 1:
-        if max_rounds is not None and rounds >= max_rounds:
+        # with a round cap, an unbalanced plan is not an answer: keep searching (still a
+        # bounded, reproducible count of rounds) until the band holds
+        if (
+            max_rounds is not None
+            and rounds >= max_rounds
+            and (best_score[0] <= 1e-12 or rounds >= INFEASIBLE_ROUNDS * max_rounds)
+        ):
             break
         if since_best > 1000 * k and restarts >= 10:
             break  # converged: stopping here keeps runs reproducible

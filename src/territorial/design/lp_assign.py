@@ -1,36 +1,52 @@
-"""Fixed-center design through a restricted LP: a strong bound and an LP-rounded plan.
+"""Fixed-center design through column generation: the LP bound and an LP-rounded plan.
 
 With fixed centers (rep homes), no contiguity and an inertia/median objective, design
 is a generalised assignment problem with two-sided balance rows::
 
     min sum_ij c_ij x_ij   s.t.  sum_j x_ij = 1,   lo_m <= sum_i a_im x_ij <= up_m,   x >= 0.
 
-1. **Restricted LP.** Each unit keeps the candidate columns of the heuristic
-   (:func:`territorial.design.balanced._candidates`: its ``C`` nearest centers, reverse
-   candidates, locked/allowed rules). The sparse LP (``n C`` columns, ``n`` equality rows,
-   ``2 k m`` balance rows) is solved by HiGHS (``scipy.optimize.linprog``).
-2. **Bound on the full problem.** The balance-row duals are Lagrange multipliers; the
-   dual function ``g(lam) = sum_i min_j (c_ij + lam_j . a_i) - sum_jm (lam+ up - lam- lo)``
-   is evaluated **exactly over every allowed territory** (all ``n x k`` pairs, a numba
-   scan) with the true band ``1 +- t_m``. Weak duality makes ``g`` a valid lower bound for
-   any ``lam``: it never relies on the candidate restriction. Units whose full-scan winner
-   is outside their candidates get that column and the LP is re-solved (column
-   generation) while time allows; when no such unit is left, ``g`` equals the full LP.
-3. **Plan.** Integral LP columns are kept; a basic solution has at most ``~2 k m``
-   fractional units, rounded to their largest share; the balance repair and local search of
-   :mod:`territorial.design.balanced` finish it. The heuristic runs in the time left and
-   the better plan (and the larger bound) is kept.
+Its LP relaxation has ``n k`` columns (20 million at 100k accounts and 200 homes), far
+too many to hand to an LP solver, but at the optimum almost every unit sits wholly in
+one territory. The LP is solved by column generation in two levels:
+
+1. **Groups.** Units are cut into compact groups of ~:data:`GROUP_SIZE` by recursive
+   coordinate bisection on their balanced load. A group's cost to a territory is its
+   weight times the distance from its centroid (for squared distances the spread inside
+   the group adds the same constant to every territory, so it does not change the
+   solution). The group LP starts from each group's nearest territories and the groups
+   nearest each territory, and prices **every** territory each round until no column has
+   a negative reduced cost. Its balance-row duals are the first multipliers.
+2. **Units.** Every unit gets the columns its group uses in the group LP's solution
+   (so the restricted LP is feasible: the group solution is one of its points) and its
+   best territory under the multipliers. The restricted LP (HiGHS, ``scipy.optimize
+   .linprog``; units with one column leave in presolve) gives new duals; an **exact scan
+   of every unit against every allowed territory** (:func:`dual_bound`, numba) prices the
+   columns, and units with a negative reduced cost get their best column. When none is
+   left the restricted LP's optimum is the full LP's.
+3. **Bound.** The dual function ``g(lam) = sum_i min_j (c_ij + lam_j . a_i) - sum_jm
+   (lam+ up - lam- lo)`` at the balance-row duals, from the same exact scan with the true
+   band ``1 +- t_m``, is a valid lower bound for any ``lam`` (weak duality); it never
+   relies on the candidate restriction, and at the end of pricing it equals the LP.
+4. **Plan.** A basic LP solution has at most ``2 k m`` fractional units: each goes to its
+   largest share, then the balance repair and local search of
+   :mod:`territorial.design.balanced` finish the plan. The heuristic runs in any time
+   left and the better plan (and the larger bound) is kept.
+
+Both LPs carry a slack per balance row: a restriction that cannot reach the band
+first minimises its slack (phase 1, pricing the columns that bring load where it is
+missing), then the true cost with the slack fixed at zero (phase 2).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from territorial.design import balanced
 from territorial.design import distances as dist
@@ -39,33 +55,22 @@ from territorial.design.result import SolverOutcome
 
 log = logging.getLogger(__name__)
 
-#: Column-generation rounds after the first LP.
-PRICING_ROUNDS = 3
-#: Stop pricing once fewer than this share of the units have a better column outside.
-PRICING_STOP = 0.001
-#: Largest number of LP columns (unit x candidate pairs) the LP path accepts: HiGHS
-#: (interior point + crossover) takes ~10 s at 180k columns on 2 cores and did not finish
-#: 1.8M columns (100k units x 18) in 120 s, so larger problems keep the heuristic.
-LP_COLUMNS = 400_000
-#: Price of one unit of balance slack (only when the restricted LP is infeasible),
-#: in median unit costs per unit per territory.
-ELASTIC_PRICE = 100.0
-
-
-def applicable(problem: DesignProblem) -> bool:
-    """Fixed centers, inertia/median, geometric distances, no contiguity/segments/realign."""
-    return (
-        problem.centers is not None
-        and problem.objective in ("inertia", "median")
-        and not problem.contiguity
-        and problem.distance != "graph"
-        and problem.segments is None
-        and problem.current is None
-        and problem.max_moves is None
-        and len(problem.balance) > 0
-        and problem.n_units * min(balanced.DEFAULT_CANDIDATES + 6, problem.n_territories)
-        <= LP_COLUMNS
-    )
+#: Column-generation rounds (each level).
+PRICING_ROUNDS = 12
+#: Stop pricing the unit LP once fewer than this share of units have a better column.
+PRICING_STOP = 0.0002
+#: ... or once the restricted LP (an upper value of the LP) is this close to the bound.
+LP_GAP_STOP = 3e-4
+#: Units per group in the group LP that gives the first multipliers.
+GROUP_SIZE = 10
+#: Largest dense group x territory matrix priced each round (entries).
+MAX_GROUP_MATRIX = 40_000_000
+#: New columns per group and pricing round.
+GROUP_NEW = 3
+#: The coarsest group level has at most this many columns (groups x territories).
+DENSE_COLUMNS = 60_000
+#: Each finer group level has this many times more groups.
+LEVEL_FACTOR = 10
 
 
 @numba.njit(parallel=True, cache=True)
@@ -126,73 +131,494 @@ def dual_bound(
     return balanced._dual_value(best_v, lam, lo, up), best_j, best_v
 
 
-def _solve_lp(
-    inst: balanced._Instance,
-    cand: IntArray,
-    cost: FloatArray,
-    time_limit: float,
-    elastic: bool = False,
-) -> tuple[FloatArray, FloatArray, float, IntArray, IntArray] | None:
-    """Restricted LP over the finite candidate columns; (x, lam, value, rows, cols)."""
-    t_start = time.monotonic()
-    n, k = inst.problem.n_units, inst.problem.n_territories
-    mb = inst.a.shape[1]
-    ii, tt = np.nonzero((cand >= 0) & np.isfinite(cost))
-    jj = cand[ii, tt]
-    nc = len(ii)
-    c = cost[ii, tt]
-    scale = float(np.median(np.abs(c))) or 1.0
-    a_eq = sp.csr_matrix((np.ones(nc), (ii, np.arange(nc))), shape=(n, nc))
-    rows, cols, vals = [], [], []
-    for m in range(mb):
-        am = inst.a[ii, m]
-        rows += [jj * mb + m, k * mb + jj * mb + m]
-        cols += [np.arange(nc)] * 2
-        vals += [am, -am]
-    a_ub = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(2 * k * mb, nc)
+def _n_groups(problem: DesignProblem) -> int:
+    n, k = problem.n_units, problem.n_territories
+    return int(min(n, max(4 * k, n // GROUP_SIZE), MAX_GROUP_MATRIX // max(k, 1)))
+
+
+def applicable(problem: DesignProblem) -> bool:
+    """Fixed centers, inertia/median, geometric distances, no contiguity/segments/realign."""
+    return (
+        problem.centers is not None
+        and problem.objective in ("inertia", "median")
+        and not problem.contiguity
+        and problem.distance != "graph"
+        and problem.segments is None
+        and problem.current is None
+        and problem.max_moves is None
+        and len(problem.balance) > 0
+        and problem.n_territories > 1
     )
-    b_ub = np.concatenate([np.tile(inst.up, k), -np.tile(inst.lo, k)])
-    # elastic rows: a slack per balance row at a steep price keeps a restricted LP feasible
-    # (its duals are capped by the price; the bound is evaluated exactly anyway)
-    nr = 2 * k * mb if elastic else 0
-    c_all = c / scale
-    if elastic:
-        a_ub = sp.hstack([a_ub, -sp.identity(nr, format="csr")], format="csr")
-        a_eq = sp.hstack([a_eq, sp.csr_matrix((n, nr))], format="csr")
-        price = ELASTIC_PRICE * float(n) / max(k, 1)
-        c_all = np.concatenate([c_all, np.full(nr, price)])
-    res = linprog(
-        c_all, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n), bounds=(0, None),
-        method="highs-ipm", options={"time_limit": max(time_limit, 0.1), "presolve": True},
-    )  # fmt: skip
-    if res.status == 2 and not elastic:  # infeasible restriction: price the slack
-        left = time_limit - (time.monotonic() - t_start)
-        return _solve_lp(inst, cand, cost, left, elastic=True) if left > 0.1 else None
-    if res.status != 0 or res.x is None:
-        log.info("restricted LP not solved: %s", res.message)
+
+
+@dataclass
+class _LPSolution:
+    x: FloatArray  # per column
+    lam: FloatArray  # (k, m) balance multipliers (upper minus lower duals)
+    u: FloatArray  # per assignment row
+    value: float  # restricted LP optimum (phase 1: the slack left)
+    slack: float  # total elastic slack used
+
+
+class _MasterLP:
+    """A restricted master LP kept alive in HiGHS: columns are added, the basis is reused.
+
+    Rows: one "columns sum to one" row per assignment row (units or groups), then one
+    ranged balance row ``lo_m <= sum a_im x_ij <= up_m`` per territory and measure, each
+    with two slack columns. **Phase 1** minimises the slack (every real column costs
+    nothing) while pricing adds columns that restore feasibility; **phase 2** fixes the
+    slack at zero and minimises the true cost (divided by ``scale``). No big-M price, so
+    the duals of phase 2 are the LP's own.
+    """
+
+    def __init__(
+        self,
+        n_rows: int,
+        inst: balanced._Instance,
+        scale: float,
+        *,
+        feasible: bool = False,
+        warm: bool = True,
+    ) -> None:
+        """``feasible``: the first columns hold a solution (skip phase 1); ``warm``: re-solve
+        by primal simplex from the last basis (else interior point every time)."""
+        import highspy
+
+        self.k = inst.problem.n_territories
+        self.mb = inst.a.shape[1]
+        self.n_rows = n_rows
+        self.scale = scale
+        self.h = highspy.Highs()
+        h = self.h
+        h.setOptionValue("output_flag", False)
+        # the first solve by interior point (+ crossover, for a basis), then warm simplex
+        h.setOptionValue("solver", "ipm")
+        nb = self.k * self.mb
+        lower = np.concatenate([np.ones(n_rows), np.tile(inst.lo, self.k)])
+        upper = np.concatenate([np.ones(n_rows), np.tile(inst.up, self.k)])
+        h.addRows(
+            n_rows + nb, lower, upper, 0, np.zeros(n_rows + nb, np.int32),
+            np.zeros(0, np.int32), np.zeros(0),
+        )  # fmt: skip
+        idx = (n_rows + np.arange(nb)).astype(np.int32)
+        for sign in (1.0, -1.0):
+            h.addCols(
+                nb, np.ones(nb), np.zeros(nb), np.full(nb, highspy.kHighsInf), nb,
+                np.arange(nb, dtype=np.int32), idx, np.full(nb, sign),
+            )  # fmt: skip
+        self.n_slack = 2 * nb
+        self.phase = 1
+        self.warm = warm
+        self.row = np.zeros(0, dtype=np.int64)
+        self.terr = np.zeros(0, dtype=np.int64)
+        self.cost = np.zeros(0)
+        if feasible:
+            self.to_phase_two()
+
+    def add(self, row: IntArray, terr: IntArray, cost: FloatArray, load: FloatArray) -> None:
+        import highspy
+
+        nc = len(row)
+        if nc == 0:
+            return
+        per = 1 + self.mb
+        index = np.empty((nc, per), dtype=np.int32)
+        value = np.empty((nc, per))
+        index[:, 0] = row
+        value[:, 0] = 1.0
+        for m in range(self.mb):
+            index[:, 1 + m] = self.n_rows + terr * self.mb + m
+            value[:, 1 + m] = load[:, m]
+        scaled = cost / self.scale
+        self.h.addCols(
+            nc, scaled if self.phase == 2 else np.zeros(nc), np.zeros(nc),
+            np.full(nc, highspy.kHighsInf), nc * per, (np.arange(nc) * per).astype(np.int32),
+            index.ravel(), value.ravel(),
+        )  # fmt: skip
+        self.row = np.concatenate([self.row, row])
+        self.terr = np.concatenate([self.terr, terr])
+        self.cost = np.concatenate([self.cost, scaled])
+
+    def to_phase_two(self) -> None:
+        """Slack fixed at zero, true costs on every column."""
+        ns, nc = self.n_slack, len(self.row)
+        h = self.h
+        h.changeColsBounds(ns, np.arange(ns, dtype=np.int32), np.zeros(ns), np.zeros(ns))
+        h.changeColsCost(ns, np.arange(ns, dtype=np.int32), np.zeros(ns))
+        h.changeColsCost(nc, np.arange(ns, ns + nc, dtype=np.int32), self.cost)
+        self.phase = 2
+
+    def to_phase_one(self) -> None:
+        """Slack free at unit price, every real column free of cost."""
+        import highspy
+
+        ns, nc = self.n_slack, len(self.row)
+        h = self.h
+        h.changeColsBounds(
+            ns, np.arange(ns, dtype=np.int32), np.zeros(ns), np.full(ns, highspy.kHighsInf)
+        )
+        h.changeColsCost(ns, np.arange(ns, dtype=np.int32), np.ones(ns))
+        h.changeColsCost(nc, np.arange(ns, ns + nc, dtype=np.int32), np.zeros(nc))
+        self.phase = 1
+
+    def infeasible(self) -> bool:
+        import highspy
+
+        return bool(self.h.getModelStatus() == highspy.HighsModelStatus.kInfeasible)
+
+    def solve(self, time_limit: float) -> _LPSolution | None:
+        import highspy
+
+        h = self.h
+        h.setOptionValue("time_limit", max(float(time_limit), 0.1))
+        h.run()
+        if self.warm:
+            # new columns leave the basis primal feasible: primal simplex resumes from it
+            h.setOptionValue("solver", "simplex")
+            h.setOptionValue("simplex_strategy", 4)
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            log.info("restricted LP not solved: %s", h.modelStatusToString(h.getModelStatus()))
+            return None
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
+        scale = self.scale if self.phase == 2 else 1.0
+        y = np.asarray(sol.row_dual) * scale
+        return _LPSolution(
+            x=x[self.n_slack :],
+            lam=-y[self.n_rows :].reshape(self.k, self.mb),
+            u=y[: self.n_rows],
+            value=float(h.getInfo().objective_function_value) * scale,
+            slack=float(x[: self.n_slack].sum()),
+        )
+
+
+#: Pricing: (solution, phase) -> rows and territories of the columns to add.
+Pricer = Callable[[_LPSolution, int], tuple[IntArray, IntArray, FloatArray]]
+
+
+def _generate(
+    lp: _MasterLP,
+    pricer: Pricer,
+    load_of: Callable[[IntArray], FloatArray],
+    deadline: float,
+    name: str,
+    on_phase_two: Callable[[_LPSolution], bool] | None = None,
+) -> tuple[_LPSolution, IntArray, IntArray] | None:
+    """Column generation through phase 1 (feasibility) and phase 2 (cost).
+
+    Returns the last phase-2 solution with the columns it was solved over, or ``None``
+    when no feasible restricted LP was reached in time. ``on_phase_two`` sees every
+    phase-2 solution and may stop the loop early (returning ``True``).
+    """
+    sol = None
+    for rnd in range(4 * PRICING_ROUNDS):
+        out = lp.solve(deadline - time.monotonic())
+        if out is None and lp.phase == 2 and sol is None and lp.infeasible():
+            lp.to_phase_one()  # the start was not feasible after all (rules, rounding)
+            continue
+        if out is None:
+            break
+        if lp.phase == 1 and out.slack <= 1e-9:
+            lp.to_phase_two()
+            continue
+        if lp.phase == 2:
+            sol = (out, lp.row.copy(), lp.terr.copy())
+            if on_phase_two is not None and on_phase_two(out):
+                break
+        rows, terrs, costs = pricer(out, lp.phase)
+        log.info(
+            "%s LP round %d (phase %d): %d columns, value %.6g, slack %.3g, %d new",
+            name, rnd, lp.phase, len(lp.row), out.value, out.slack, len(rows),
+        )  # fmt: skip
+        if rows.size == 0 or time.monotonic() > deadline:
+            break
+        lp.add(rows, terrs, costs, load_of(rows))
+    return sol
+
+
+def _unique_pairs(row: IntArray, terr: IntArray, k: int) -> tuple[IntArray, IntArray]:
+    key = np.unique(row.astype(np.int64) * k + terr)
+    return key // k, key % k
+
+
+def _level_sizes(n: int, k: int) -> list[int]:
+    """Group counts from coarsest (dense: every territory a column) to finest."""
+    finest = int(min(n, max(4 * k, n // GROUP_SIZE), MAX_GROUP_MATRIX // max(k, 1)))
+    sizes = [int(min(finest, max(DENSE_COLUMNS // max(k, 1), 1)))]
+    while sizes[-1] * LEVEL_FACTOR < finest:
+        sizes.append(sizes[-1] * LEVEL_FACTOR)
+    if sizes[-1] < finest:
+        sizes.append(finest)
+    return sizes
+
+
+def _nested_groups(points: FloatArray, load: FloatArray, sizes: list[int]) -> list[IntArray]:
+    """Nested compact parts of equal load, finest first cut from the units.
+
+    Returns, per level (coarsest first), the group of every unit; each level's groups are
+    unions of the next level's (coordinate bisection of the finer groups' centroids), so a
+    coarse solution split evenly over its parts is a solution of the finer level.
+    """
+    n = len(points)
+    load = load if load.sum() > 0 else np.ones(n)
+    unit_group = np.arange(n)
+    pts: FloatArray = points
+    ld: FloatArray = load
+    out: list[IntArray] = []
+    for g in reversed(sizes):
+        parts: list[IntArray] = []
+        balanced._bisect(pts, ld, np.arange(len(pts)), g, parts)
+        of = np.empty(len(pts), dtype=np.int64)
+        for q, members in enumerate(parts):
+            of[members] = q
+        unit_group = of[unit_group]
+        out.append(unit_group)
+        cnt = np.bincount(unit_group, minlength=g).astype(np.float64)
+        pts = np.zeros((g, points.shape[1]))
+        np.add.at(pts, unit_group, points)
+        pts /= np.maximum(cnt, 1.0)[:, None]
+        ld = np.bincount(unit_group, weights=load, minlength=g).astype(np.float64)
+    return out[::-1]
+
+
+def _aggregate(
+    inst: balanced._Instance, cands: balanced._Candidates, group: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """(loads per group, group x territory cost) with disallowed pairs at infinity.
+
+    A group's cost to a territory is its weight times the distance from its centroid: for
+    squared distances the spread inside the group adds the same constant to every
+    territory, so the group LP's solution does not depend on it.
+    """
+    p = inst.problem
+    k = p.n_territories
+    g = int(group.max()) + 1
+    size = np.bincount(group, minlength=g).astype(np.float64)
+    weight = np.bincount(group, weights=cands.weights, minlength=g)
+    load = np.zeros((g, inst.a.shape[1]))
+    np.add.at(load, group, inst.a)
+    centroid = np.zeros((g, cands.unit_pts.shape[1]))
+    np.add.at(centroid, group, cands.unit_pts)
+    centroid /= np.maximum(size, 1.0)[:, None]
+    chord = np.sqrt(((centroid[:, None, :] - cands.center_pts[None, :, :]) ** 2).sum(axis=2))
+    d = dist.chord_to_miles(chord) if cands.sphere else chord
+    full = weight[:, None] * d**cands.power
+    if p.allowed is not None or (inst.locked >= 0).any():
+        # a territory some member may not take is priced out of the group (multipliers only)
+        ok = np.ones((g, k), dtype=bool)
+        if p.allowed is not None:
+            bad = np.zeros((g, k))
+            np.add.at(bad, group, ~p.allowed)
+            ok &= bad == 0
+        li = np.flatnonzero(inst.locked >= 0)
+        if li.size:
+            lock = np.zeros((g, k), dtype=bool)
+            lock[group[li], inst.locked[li]] = True
+            ok &= ~lock.any(axis=1, keepdims=True) | lock
+        full = np.where(ok, full, np.inf)
+    return load, full
+
+
+def _group_lp(
+    inst: balanced._Instance,
+    cands: balanced._Candidates,
+    group: IntArray,
+    start: tuple[IntArray, IntArray] | None,
+    deadline: float,
+    stats: dict[str, float],
+) -> tuple[_LPSolution, IntArray, IntArray] | None:
+    """One group level priced over every territory; (solution, group per column, territory).
+
+    ``start`` holds the columns inherited from the coarser level; without it every
+    territory is a column (the coarsest level is small enough to be dense).
+    """
+    k = inst.problem.n_territories
+    load, full = _aggregate(inst, cands, group)
+    g = len(load)
+    if start is None:
+        row, terr = np.repeat(np.arange(g), k), np.tile(np.arange(k), g)
+    else:
+        row, terr = start
+    keep = np.isfinite(full[row, terr])
+    row, terr = row[keep], terr[keep]
+    finite = full[row, terr]
+    scale = float(np.median(finite[finite > 0])) if (finite > 0).any() else 1.0
+    lp = _MasterLP(g, inst, scale, feasible=True)  # dense, or the coarser level's solution
+    lp.add(row, terr, finite, load[row])
+    allowed = np.isfinite(full)
+    allowed[row, terr] = False  # present columns are never added twice
+    q = min(GROUP_NEW, k - 1)
+
+    def pricer(out: _LPSolution, phase: int) -> tuple[IntArray, IntArray, FloatArray]:
+        reduced = load @ out.lam.T - out.u[:, None]
+        if phase == 2:
+            reduced += full
+        reduced = np.where(allowed, reduced, np.inf)
+        tol = 1e-7 * np.maximum(np.abs(out.u), 1.0)
+        # up to GROUP_NEW columns per group, most negative reduced cost first
+        best = np.argpartition(reduced, q, axis=1)[:, :q]
+        val = np.take_along_axis(reduced, best, axis=1)
+        gi, ci = np.nonzero(val < -tol[:, None])
+        gj = best[gi, ci]
+        allowed[gi, gj] = False
+        stats["group_rounds"] = stats.get("group_rounds", 0) + 1
+        return gi, gj, full[gi, gj]
+
+    return _generate(lp, pricer, lambda r: load[r], deadline, f"group({g})")
+
+
+def _inherit(
+    coarse: IntArray, fine: IntArray, row: IntArray, terr: IntArray, x: FloatArray
+) -> tuple[IntArray, IntArray]:
+    """Columns of the finer level: every fine group takes the columns its coarse group uses.
+
+    ``coarse`` and ``fine`` give each unit's group at the two levels (fine nests in coarse).
+    """
+    n_fine = int(fine.max()) + 1
+    parent = np.empty(n_fine, dtype=np.int64)
+    parent[fine] = coarse
+    use = x > 1e-9
+    ug, ut = row[use], terr[use]
+    order = np.argsort(parent, kind="stable")
+    start = np.searchsorted(parent[order], np.arange(int(coarse.max()) + 2))
+    count = start[ug + 1] - start[ug]
+    first = np.repeat(start[ug], count)
+    offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return order[first + offset], np.repeat(ut, count)
+
+
+#: Units the rounding MIP may move (fractional ones and the nearest-tied others).
+MIP_FREE_UNITS = 4_000
+#: Alternative territories per free unit in the rounding MIP (besides its LP ones).
+MIP_COLUMNS = 3
+#: Relative gap (on the whole plan's objective) at which the rounding MIP stops.
+MIP_GAP = 1e-3
+#: Slack on the rounding MIP's balance rows (the instance band is 1e-9 inside the true one).
+ROOM = 1e-10
+#: Price of the rounding MIP's balance slack, in median unit costs per unit's worth of load.
+MIP_SLACK_PRICE = 1e3
+
+
+def _dedupe(
+    row: IntArray, terr: IntArray, val: FloatArray, k: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """One entry per (row, territory) pair: the first one."""
+    _, first = np.unique(row.astype(np.int64) * k + terr, return_index=True)
+    return row[first], terr[first], val[first]
+
+
+def _round_by_mip(
+    inst: balanced._Instance,
+    cands: balanced._Candidates,
+    lp: _LPSolution,
+    row: IntArray,
+    terr: IntArray,
+    cost: FloatArray,
+    assignment: IntArray,
+    share: FloatArray,
+    *,
+    time_limit: float,
+) -> tuple[IntArray, int, bool] | None:
+    """Balanced integer plan next to the LP: a small MIP over the units the LP leaves open.
+
+    Every unit whose LP share is whole stays put, except the ones with the cheapest
+    alternative (smallest reduced cost), up to :data:`MIP_FREE_UNITS`; the free units choose
+    among their columns of reduced cost within the same threshold, with the balance rows
+    holding exactly (HiGHS branch and bound, ``scipy.optimize.milp``). ``None`` when the MIP
+    finds no balanced plan in time (the repair of :mod:`.balanced` takes over).
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    p = inst.problem
+    n, k = p.n_units, p.n_territories
+    mb = inst.a.shape[1]
+    in_lp = lp.x > 1e-9
+    frac = share < 1 - 1e-6
+    # alternatives: the unit's nearest territories (the heuristic's candidate rows), priced
+    # by the LP's duals: reduced cost c_ij + lam_j . a_i - u_i (>= 0 at the LP optimum)
+    cand = cands.cand
+    valid = (cand >= 0) & np.isfinite(cands.cost) & (cand != assignment[:, None])
+    safe = np.maximum(cand, 0)
+    rc_c = cands.cost + (inst.a[:, None, :] * lp.lam[safe]).sum(axis=2) - lp.u[:, None]
+    rc_c = np.where(valid, np.maximum(rc_c, 0.0), np.inf)
+    rc_c[inst.locked >= 0] = np.inf
+    unit_alt = rc_c.min(axis=1)
+    # the reduced-cost threshold that frees about MIP_FREE_UNITS units
+    budget = max(MIP_FREE_UNITS - int(frac.sum()), 0)
+    finite = np.sort(unit_alt[np.isfinite(unit_alt) & ~frac])
+    thr = float(finite[min(budget, len(finite)) - 1]) if budget and len(finite) else 0.0
+    free = frac | (unit_alt <= thr)
+    # columns: the LP's own (with share) and each free unit's cheapest alternatives
+    lp_take = free[row] & in_lp
+    fu = np.flatnonzero(free)
+    q = min(MIP_COLUMNS, rc_c.shape[1])
+    alt_col = np.argsort(rc_c[fu], axis=1)[:, :q]
+    alt_rc = np.take_along_axis(rc_c[fu], alt_col, axis=1)
+    ok = np.isfinite(alt_rc)
+    ai = np.repeat(fu, q).reshape(len(fu), q)[ok]
+    c_row = np.concatenate([row[lp_take], ai])
+    c_terr = np.concatenate([terr[lp_take], cand[ai, alt_col[ok]]])
+    c_rc = np.concatenate([np.zeros(int(lp_take.sum())), alt_rc[ok]])
+    c_row, c_terr, c_rc = _dedupe(c_row, c_terr, c_rc, p.n_territories)
+    c_cost = cands.exact_cost(c_row, c_terr)
+    units = np.flatnonzero(free)
+    fixed = ~free
+    base = np.zeros((k, mb))
+    np.add.at(base, assignment[fixed], inst.a[fixed])
+    local = np.full(n, -1, dtype=np.int64)
+    local[units] = np.arange(len(units))
+    nc = len(c_row)
+    a_eq = sp.csr_matrix((np.ones(nc), (local[c_row], np.arange(nc))), shape=(len(units), nc))
+    rows = np.concatenate([c_terr * mb + m for m in range(mb)])
+    vals = np.concatenate([inst.a[c_row, m] for m in range(mb)])
+    a_bal = sp.csr_matrix((vals, (rows, np.tile(np.arange(nc), mb))), shape=(k * mb, nc))
+    scale = float(np.median(c_cost[c_cost > 0])) if (c_cost > 0).any() else 1.0
+    # room left by the fixed units; the LP holds its rows only to within the solver's
+    # tolerance, so the rows get a hair (ROOM) of slack: a fixed load 1e-11 past the band
+    # must leave zero room, not an infeasible negative one
+    up_room = np.maximum(inst.up - base, 0.0) + ROOM
+    lo_room = np.minimum(inst.lo - base, up_room) - ROOM
+    # one more column fixed at 1 carries the fixed units' cost, so the relative gap is
+    # measured on the whole plan's objective, not on the free units' share of it
+    fixed_cost = float((cost * lp.x)[~free[row]].sum())
+    # elastic balance rows (slack at a steep price) keep the MIP feasible whatever the
+    # granularity; a plan that needs slack goes to the balance repair afterwards
+    nb = k * mb
+    price = MIP_SLACK_PRICE * n / max(k, 1)
+    eye = sp.identity(nb, format="csr")
+    res = milp(
+        np.concatenate([c_cost / scale, [fixed_cost / scale], np.full(2 * nb, price)]),
+        constraints=[
+            LinearConstraint(
+                sp.hstack([a_eq, sp.csr_matrix((a_eq.shape[0], 1 + 2 * nb))], format="csr"),
+                1.0,
+                1.0,
+            ),
+            LinearConstraint(
+                sp.hstack([a_bal, sp.csr_matrix((nb, 1)), eye, -eye], format="csr"),
+                lo_room.ravel(),
+                up_room.ravel(),
+            ),
+        ],
+        integrality=np.r_[np.ones(nc + 1), np.zeros(2 * nb)],
+        bounds=Bounds(
+            np.r_[np.zeros(nc), 1.0, np.zeros(2 * nb)],
+            np.r_[np.ones(nc + 1), np.full(2 * nb, np.inf)],
+        ),
+        options={"time_limit": max(time_limit, 0.1), "mip_rel_gap": MIP_GAP, "presolve": True},
+    )
+    if res.x is None:
+        log.info("rounding MIP: no plan (%s)", res.message)
         return None
-    if res.x[nc:].max(initial=0.0) > 1e-7:
-        log.info("restricted LP needs elastic slack %.3g", float(res.x[nc:].max()))
-    marg = np.asarray(res.ineqlin.marginals) * scale  # <= 0: d objective / d b_ub
-    mu = -marg[: k * mb].reshape(k, mb)
-    nu = -marg[k * mb :].reshape(k, mb)
-    return np.asarray(res.x[:nc]), mu - nu, float(res.fun) * scale, ii, tt
-
-
-def _add_columns(
-    cands: balanced._Candidates, units: IntArray, terr: IntArray
-) -> balanced._Candidates:
-    """One more column per unit in ``units`` holding ``terr`` (widens the arrays)."""
-    n = cands.cand.shape[0]
-    extra_c = np.full((n, 1), -1, dtype=np.int64)
-    extra_v = np.full((n, 1), np.inf)
-    extra_c[units, 0] = terr
-    extra_v[units, 0] = cands.exact_cost(units, terr)
-    # keep the dynamic column last (balanced._col_of writes there)
-    cands.cand = np.ascontiguousarray(np.hstack([cands.cand[:, :-1], extra_c, cands.cand[:, -1:]]))
-    cands.cost = np.ascontiguousarray(np.hstack([cands.cost[:, :-1], extra_v, cands.cost[:, -1:]]))
-    return cands
+    pick = res.x[:nc] > 0.5
+    out = assignment.copy()
+    out[c_row[pick]] = c_terr[pick]
+    slack = float(res.x[nc + 1 :].sum())
+    log.info(
+        "rounding MIP: %d free units, %d columns, slack %.3g: %s",
+        len(units), nc, slack, res.message,
+    )  # fmt: skip
+    return out, len(units), slack <= 1e-9
 
 
 def lp_bound_and_plan(
@@ -201,65 +627,107 @@ def lp_bound_and_plan(
     """(valid lower bound, balanced-or-best plan, its violation, stats) by the LP path."""
     t0 = time.monotonic()
     deadline = t0 + time_limit
+    n, k = problem.n_units, problem.n_territories
     inst = balanced._instance(problem)
     cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, None)
     stats: dict[str, float] = {}
-    bound: float | None = None
-    sol = None
-    n_cols = int(((cands.cand >= 0) & np.isfinite(cands.cost)).sum())
-    if n_cols > LP_COLUMNS:
-        return None, None, np.inf, stats
-    for rnd in range(PRICING_ROUNDS + 1):
-        left = deadline - time.monotonic()
-        if left < 0.2 * time_limit and sol is not None:
-            break
-        out = _solve_lp(inst, cands.cand, cands.cost, left * (0.6 if plan else 0.9))
+    first = cands.cost[:, 0]
+    typical = float(np.median(first[np.isfinite(first)])) if np.isfinite(first).any() else 1.0
+    sizes = _level_sizes(n, k)
+    levels = _nested_groups(cands.unit_pts, inst.a.sum(axis=1), sizes)
+    start = None
+    gsol = None
+    for depth, group in enumerate(levels):
+        until = t0 + 0.4 * time_limit * (depth + 1) / len(levels)
+        out = _group_lp(inst, cands, group, start, until, stats)
         if out is None:
             break
-        sol = out
-        lp_value = out[2]
-        value, best_j, best_v = dual_bound(inst, cands, out[1])
-        bound = value if bound is None else max(bound, value)
-        stats.update(lp_rounds=rnd + 1, lp_value=lp_value, lp_seconds=time.monotonic() - t0)
-        # pricing: units whose full-scan winner is not a candidate column
-        in_cand = (cands.cand == best_j[:, None]).any(axis=1)
-        # compare with the unit's best candidate value: only strictly better ones matter
-        cand_v = np.where(
-            cands.cand >= 0,
-            cands.cost + (inst.a[:, None, :] * out[1][np.maximum(cands.cand, 0)]).sum(axis=2),
-            np.inf,
-        ).min(axis=1)
-        missing = np.flatnonzero(~in_cand & (best_v < cand_v - 1e-9 * np.abs(cand_v)))
-        stats["priced_columns"] = stats.get("priced_columns", 0) + len(missing)
-        log.info(
-            "LP round %d: restricted LP %.6g, full dual %.6g, %d new columns (%.1f s)",
-            rnd, lp_value, value, len(missing), time.monotonic() - t0,
-        )  # fmt: skip
-        if missing.size <= PRICING_STOP * problem.n_units and rnd > 0:
-            break  # a handful of columns left: the exact bound is already within a hair
-        if missing.size == 0:
-            break
-        cands = _add_columns(cands, missing, best_j[missing])
-    if sol is None:
+        gsol, g_row, g_terr = out
+        solved = group
+        if depth + 1 < len(levels):
+            start = _inherit(group, levels[depth + 1], g_row, g_terr, gsol.x)
+    if gsol is None:
         return None, None, np.inf, stats
+    stats["group_seconds"] = time.monotonic() - t0
+    stats["group_levels"] = len(levels)
+    bound, best_j, _ = dual_bound(inst, cands, gsol.lam)
+    row, terr = _inherit(solved, np.arange(n), g_row, g_terr, gsol.x)
+    row, terr = _unique_pairs(
+        np.concatenate([row, np.arange(n)]), np.concatenate([terr, best_j]), k
+    )
+    # the scan's winners respect locks and allowed territories; the groups' columns may not
+    allowed_ok = (
+        np.ones(len(row), dtype=bool) if problem.allowed is None else problem.allowed[row, terr]
+    )
+    locked_ok = (inst.locked[row] < 0) | (inst.locked[row] == terr)
+    row, terr = row[allowed_ok & locked_ok], terr[allowed_ok & locked_ok]
+    # the group solution split over its units is a solution, unless rules dropped columns
+    lp = _MasterLP(
+        n, inst, max(typical, 1e-12), feasible=bool((allowed_ok & locked_ok).all()), warm=False
+    )
+    lp.add(row, terr, cands.exact_cost(row, terr), inst.a[row])
+    zero = np.zeros(n)
+    allowed_m = problem.allowed if problem.allowed is not None else np.ones((1, 1), dtype=bool)
+
+    def pricer(out: _LPSolution, phase: int) -> tuple[IntArray, IntArray, FloatArray]:
+        nonlocal bound
+        if phase == 1:  # cheapest way back into the band: zero-cost scan
+            best_j, best_v = np.empty(n, dtype=np.int64), np.empty(n)
+            _full_scan(
+                cands.unit_pts, cands.center_pts, zero, inst.a, np.ascontiguousarray(out.lam),
+                cands.power, cands.sphere, dist.EARTH_RADIUS_MI, allowed_m,
+                problem.allowed is not None, inst.locked, best_j, best_v,
+            )  # fmt: skip
+        else:
+            value, best_j, best_v = dual_bound(inst, cands, out.lam)
+            bound = max(bound, value)
+            stats.update(
+                lp_value=out.value, lp_columns=len(lp.row), lp_seconds=time.monotonic() - t0
+            )
+        tol = 1e-7 * np.maximum(np.abs(out.u), 1.0)
+        neg = np.flatnonzero(best_v < out.u - tol)
+        stats["lp_rounds"] = stats.get("lp_rounds", 0) + 1
+        stats["priced_columns"] = stats.get("priced_columns", 0) + len(neg)
+        if phase == 2 and (
+            neg.size <= PRICING_STOP * n
+            or out.value - bound <= LP_GAP_STOP * abs(out.value)
+            or deadline - time.monotonic() < (0.3 if plan else 0.05) * time_limit
+        ):
+            neg = neg[:0]
+        return neg, best_j[neg], cands.exact_cost(neg, best_j[neg])
+
+    sol = _generate(lp, pricer, lambda r: inst.a[r], deadline, "unit")
+    if sol is None:
+        return bound, None, np.inf, stats
     if not plan:
         return bound, None, np.inf, stats
-    x, _, _, ii, tt = sol
-    n = problem.n_units
-    share = np.full(n, -1.0)
-    pick = np.zeros(n, dtype=np.int64)
-    order = np.argsort(x, kind="stable")  # largest share written last wins
-    pick[ii[order]] = tt[order]
-    share[ii[order]] = x[order]
+    final, row, terr = sol
+    order = np.argsort(final.x, kind="stable")  # the largest share, written last, wins
+    assignment = np.full(n, -1, dtype=np.int64)
+    share = np.zeros(n)
+    assignment[row[order]] = terr[order]
+    share[row[order]] = final.x[order]
+    missing = assignment < 0
+    assignment[missing] = best_j[missing]
     stats["fractional_units"] = int((share < 1 - 1e-6).sum())
-    col = pick.astype(np.int64)
+    left = deadline - time.monotonic()
+    rounded = _round_by_mip(
+        inst, cands, final, row, terr, cands.exact_cost(row, terr), assignment, share,
+        time_limit=0.5 * left,
+    )  # fmt: skip
+    balanced_now = False
+    if rounded is not None:
+        assignment, stats["mip_free_units"], balanced_now = rounded
+        stats["mip_seconds"] = time.monotonic() - t0
+    cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, assignment)
+    col = balanced._col_of(cands, assignment)
     rng = np.random.default_rng(seed)
     col, viol, _ = balanced._improve(
-        inst, cands, col, rng, repair_penalty=0.0, penalty=0.0, deadline=deadline
-    )
-    assignment = balanced._assignment_of(cands, col)
+        inst, cands, col, rng, repair_penalty=0.0, penalty=0.0, deadline=deadline,
+        repair=not balanced_now, realign=rounded is not None and not balanced_now,
+    )  # fmt: skip
     stats["lp_plan_seconds"] = time.monotonic() - t0
-    return bound, assignment, viol, stats
+    return bound, balanced._assignment_of(cands, col), viol, stats
 
 
 def solve_fixed_centers(
