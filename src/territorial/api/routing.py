@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from starlette.background import BackgroundTask
 
 from territorial.api.deps import RoutingDep, TokenDep, reject_unknown_query
 from territorial.api.errors import ERROR_RESPONSES
@@ -142,7 +143,13 @@ def route_batch(
                 for d in decisions
             ],
         }
-        return Response(_json(payload), media_type="application/json")
+        content = _json(payload)
+    # About a million objects (records, decisions, traces) are freed after the answer
+    # is sent rather than before: a microsecond per record less to wait for.
+    garbage: list[Any] = [request, records, decisions, payload]
+    return Response(
+        content, media_type="application/json", background=BackgroundTask(garbage.clear)
+    )
 
 
 def _json(payload: Any) -> bytes:
