@@ -284,3 +284,19 @@ def test_batch_drops_null_fields_like_single_routing(client: TestClient, active:
     ).json()
     first = client.get(f"/api/decisions/{result['decisions'][0]['id']}", headers=AUTH).json()
     assert first["trace"]["record"] == {"id": "N1", "state": "CA"}
+
+
+def test_large_batch_answer_leaves_the_collector_on(client: TestClient, active: int) -> None:
+    """The batch endpoint pauses the collector until its objects are freed, then resumes."""
+    import gc
+
+    from territorial.api.routing import GC_PAUSE_BYTES
+
+    records = [{"id": f"gc-{i}", "state": "CA", "company": "x" * 200} for i in range(600)]
+    body = {"kind": "lead", "records": records}
+    assert len(str(body)) > GC_PAUSE_BYTES and gc.isenabled()
+    response = client.post("/api/route/batch", json=body, headers=AUTH)
+    assert response.status_code == 200 and response.json()["count"] == 600
+    assert gc.isenabled()
+    bad = client.post("/api/route/batch", json={**body, "kind": "nope"}, headers=AUTH)
+    assert bad.status_code == 422 and gc.isenabled()
