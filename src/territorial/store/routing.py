@@ -4,7 +4,7 @@
 * ``routing_decisions``: the append-only audit log of routing decisions with their
   why-trace (UPDATE and DELETE are refused by database triggers);
 * ``routing_batches`` and ``routing_batch_traces``: one row per routed batch and the
-  why-traces of its decisions (each with its record), zlib-compressed JSON in chunks
+  why-traces of its decisions (each with its record), zstd-compressed JSON in chunks
   instead of one JSON text per decision row; append-only like the decisions;
 * ``routing_pool_state``: round-robin credit and counters per territory pool member;
 * ``routing_absences``: reps out of office (skipped by pools);
@@ -18,9 +18,9 @@ decision, its pool state and its alerts commit together or not at all.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import cache
 from itertools import chain, repeat
 from typing import Any
 
@@ -126,8 +126,10 @@ batch_traces = Table(
         "traces",
         LargeBinary,
         nullable=False,
-        doc="zlib-compressed JSON array of the decisions' why-traces (each with its record)",
+        doc="JSON array of the decisions' why-traces (each with its record), as one zstd "
+        "frame (RFC 8878)",
     ),
+    Column("traces_bytes", Integer, nullable=False, doc="length of the JSON, uncompressed"),
 )
 
 pool_state = Table(
@@ -336,9 +338,9 @@ def _insert_decision_driver(conn: Connection, row: Mapping[str, Any]) -> int:
 #: parses one chunk (a few milliseconds), not the whole batch.
 BATCH_CHUNK_RECORDS = 1000
 
-#: zlib level of the batch traces: level 1 compresses them about 10 to 1 at well under
-#: a microsecond per decision; higher levels gain little for twice the time.
-BATCH_TRACES_ZLIB_LEVEL = 1
+#: zstd level of the batch traces. Level 1 compresses them about 19 to 1 at about
+#: 0.3 µs per decision (zlib's fastest level: 11 to 1 at 0.9 µs).
+BATCH_TRACES_ZSTD_LEVEL = 1
 
 #: The ``trace`` column of a decision whose trace is in ``routing_batch_traces``.
 BATCH_TRACE_MARKER = '{"in":"routing_batch_traces"}'
@@ -363,7 +365,7 @@ def add_decision_batch(
     A row per decision (time, rule set, batch id and index, record, account,
     territory, owner and reason); the batch's why-traces, which repeat a lot, are
     stored together: ``routing_batch_traces``, JSON arrays of
-    :data:`BATCH_CHUNK_RECORDS` traces, zlib-compressed. A decision row's ``trace`` is
+    :data:`BATCH_CHUNK_RECORDS` traces, zstd-compressed. A decision row's ``trace`` is
     :data:`BATCH_TRACE_MARKER`; :func:`get_decision` and :func:`list_decisions` read
     the trace back in its place, exactly as written. The ``routing_batches`` row names
     the batch's id range, which is how its decisions are found (no batch id index entry
@@ -414,20 +416,30 @@ def add_decision_batch(
     return ids
 
 
+@cache
+def _zstd(level: int) -> Any:
+    """Arrow's zstd codec (pyarrow is a dependency; its wheels ship zstd)."""
+    import pyarrow
+
+    return pyarrow.Codec("zstd", compression_level=level)
+
+
 def _trace_chunks(batch_id: str, traces: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The ``routing_batch_traces`` rows of a batch: JSON as a whole-trace row has it."""
     dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-    compress, level, size = zlib.compress, BATCH_TRACES_ZLIB_LEVEL, BATCH_CHUNK_RECORDS
-    return [
-        {
-            "batch_id": batch_id,
-            "chunk": start // size,
-            "traces": compress(
-                dumps(traces[start : start + size], default=str, option=option), level
-            ),
-        }
-        for start in range(0, len(traces), size)
-    ]
+    codec, size = _zstd(BATCH_TRACES_ZSTD_LEVEL), BATCH_CHUNK_RECORDS
+    rows = []
+    for start in range(0, len(traces), size):
+        text = dumps(traces[start : start + size], default=str, option=option)
+        rows.append(
+            {
+                "batch_id": batch_id,
+                "chunk": start // size,
+                "traces": codec.compress(text, asbytes=True),
+                "traces_bytes": len(text),
+            }
+        )
+    return rows
 
 
 def _reserve_ids(conn: Connection, count: int) -> list[int] | None:
@@ -571,14 +583,17 @@ def add_decisions(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> lis
 
 def batch_traces_chunk(conn: Connection, *, batch_id: str, chunk: int) -> list[dict[str, Any]]:
     """The why-traces of one stored chunk of a batch (see :func:`add_decision_batch`)."""
-    blob = conn.execute(
-        select(batch_traces.c.traces).where(
+    row = conn.execute(
+        select(batch_traces.c.traces, batch_traces.c.traces_bytes).where(
             batch_traces.c.batch_id == batch_id, batch_traces.c.chunk == chunk
         )
-    ).scalar_one_or_none()
-    if blob is None:
+    ).first()
+    if row is None:
         raise NotFoundError(f"traces chunk {chunk} of routing batch {batch_id} does not exist")
-    traces: list[dict[str, Any]] = orjson.loads(zlib.decompress(blob))
+    text = _zstd(BATCH_TRACES_ZSTD_LEVEL).decompress(
+        row.traces, decompressed_size=row.traces_bytes, asbytes=True
+    )
+    traces: list[dict[str, Any]] = orjson.loads(text)
     return traces
 
 

@@ -1,7 +1,7 @@
 """Routing batches: a batch's traces stored together, decisions keep their index in it.
 
 Adds ``routing_batches`` (one row per routed batch, with the id range of its
-decisions) and ``routing_batch_traces`` (its decisions' why-traces, zlib-compressed
+decisions) and ``routing_batch_traces`` (its decisions' why-traces, zstd-compressed
 JSON in chunks), both append-only like ``routing_decisions``, and
 ``routing_decisions.batch_index``; the batch id index keeps only the decisions logged
 before. Those keep their whole trace in their row (``batch_index`` null) and read back
@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.String(length=36), nullable=False),
         sa.Column("chunk", sa.Integer(), nullable=False),
         sa.Column("traces", sa.LargeBinary(), nullable=False),
+        sa.Column("traces_bytes", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["routing_batches.id"],
