@@ -55,6 +55,10 @@ from territorial.design.result import SolverOutcome
 
 log = logging.getLogger(__name__)
 
+#: Share of the time limit the LP path takes (the heuristic gets the rest, if needed).
+LP_SHARE = 0.85
+#: An LP-path plan this close to the bound is returned without running the heuristic.
+GOOD_GAP = 0.02
 #: Column-generation rounds (each level).
 PRICING_ROUNDS = 12
 #: Stop pricing the unit LP once fewer than this share of units have a better column.
@@ -179,9 +183,12 @@ class _MasterLP:
         *,
         feasible: bool = False,
         warm: bool = True,
+        narrow: bool = False,
     ) -> None:
         """``feasible``: the first columns hold a solution (skip phase 1); ``warm``: re-solve
-        by primal simplex from the last basis (else interior point every time)."""
+        by primal simplex from the last basis (else interior point every time); ``narrow``:
+        the balance rows :data:`NARROW` of the tolerance inside the band (see :meth:`narrow`).
+        """
         import highspy
 
         self.k = inst.problem.n_territories
@@ -209,6 +216,8 @@ class _MasterLP:
         self.n_slack = 2 * nb
         self.phase = 1
         self.warm = warm
+        if narrow:
+            self.narrow(inst, NARROW)
         self.row = np.zeros(0, dtype=np.int64)
         self.terr = np.zeros(0, dtype=np.int64)
         self.cost = np.zeros(0)
@@ -261,6 +270,14 @@ class _MasterLP:
         h.changeColsCost(nc, np.arange(ns, ns + nc, dtype=np.int32), np.zeros(nc))
         self.phase = 1
 
+    def narrow(self, inst: balanced._Instance, share: float) -> None:
+        """Balance rows ``share`` of the way in from the band (for a plan with room)."""
+        nb = self.k * self.mb
+        lo = np.tile(1.0 - (1.0 - inst.lo) * (1.0 - share), self.k)
+        up = np.tile(1.0 + (inst.up - 1.0) * (1.0 - share), self.k)
+        for r in range(nb):  # (no vector form for rows in highspy)
+            self.h.changeRowBounds(self.n_rows + r, float(lo[r]), float(up[r]))
+
     def infeasible(self) -> bool:
         import highspy
 
@@ -271,6 +288,11 @@ class _MasterLP:
 
         h = self.h
         h.setOptionValue("time_limit", max(float(time_limit), 0.1))
+        if not self.warm:
+            # a fresh dual simplex after presolve (units with one column leave): on the
+            # unit LP it beats both a warm primal simplex over every row and IPM+crossover
+            h.clearSolver()
+            h.setOptionValue("solver", "simplex")
         h.run()
         if self.warm:
             # new columns leave the basis primal feasible: primal simplex resumes from it
@@ -426,6 +448,7 @@ def _group_lp(
     start: tuple[IntArray, IntArray] | None,
     deadline: float,
     stats: dict[str, float],
+    narrow: bool = False,
 ) -> tuple[_LPSolution, IntArray, IntArray] | None:
     """One group level priced over every territory; (solution, group per column, territory).
 
@@ -443,7 +466,8 @@ def _group_lp(
     row, terr = row[keep], terr[keep]
     finite = full[row, terr]
     scale = float(np.median(finite[finite > 0])) if (finite > 0).any() else 1.0
-    lp = _MasterLP(g, inst, scale, feasible=True)  # dense, or the coarser level's solution
+    # dense, or the coarser level's solution: feasible from the start
+    lp = _MasterLP(g, inst, scale, feasible=True, narrow=narrow)
     lp.add(row, terr, finite, load[row])
     allowed = np.isfinite(full)
     allowed[row, terr] = False  # present columns are never added twice
@@ -487,16 +511,17 @@ def _inherit(
     return order[first + offset], np.repeat(ut, count)
 
 
-#: Units the rounding MIP may move (fractional ones and the nearest-tied others).
-MIP_FREE_UNITS = 4_000
+#: Per territory, the rounding MIP frees this many members (cheapest way out) and this
+#: many outsiders (cheapest way in), besides the LP's fractional units.
+MIP_PER_TERRITORY = 8
 #: Alternative territories per free unit in the rounding MIP (besides its LP ones).
 MIP_COLUMNS = 3
 #: Relative gap (on the whole plan's objective) at which the rounding MIP stops.
 MIP_GAP = 1e-3
 #: Slack on the rounding MIP's balance rows (the instance band is 1e-9 inside the true one).
 ROOM = 1e-10
-#: Price of the rounding MIP's balance slack, in median unit costs per unit's worth of load.
-MIP_SLACK_PRICE = 1e3
+#: The plan's LP band is this share of the tolerance narrower than the true band.
+NARROW = 0.1
 
 
 def _dedupe(
@@ -518,13 +543,14 @@ def _round_by_mip(
     share: FloatArray,
     *,
     time_limit: float,
-) -> tuple[IntArray, int, bool] | None:
+) -> tuple[IntArray, int] | None:
     """Balanced integer plan next to the LP: a small MIP over the units the LP leaves open.
 
-    Every unit whose LP share is whole stays put, except the ones with the cheapest
-    alternative (smallest reduced cost), up to :data:`MIP_FREE_UNITS`; the free units choose
-    among their columns of reduced cost within the same threshold, with the balance rows
-    holding exactly (HiGHS branch and bound, ``scipy.optimize.milp``). ``None`` when the MIP
+    Every unit whose LP share is whole stays put, except, per territory, the members with
+    the cheapest alternative and the outsiders cheapest to bring in (reduced costs under
+    the LP's duals, :data:`MIP_PER_TERRITORY` each); the free units choose among their LP
+    columns, their cheapest alternatives and those ways in, with the balance rows
+    holding (HiGHS branch and bound, ``scipy.optimize.milp``). ``None`` when the MIP
     finds no balanced plan in time (the repair of :mod:`.balanced` takes over).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -543,12 +569,24 @@ def _round_by_mip(
     rc_c = np.where(valid, np.maximum(rc_c, 0.0), np.inf)
     rc_c[inst.locked >= 0] = np.inf
     unit_alt = rc_c.min(axis=1)
-    # the reduced-cost threshold that frees about MIP_FREE_UNITS units
-    budget = max(MIP_FREE_UNITS - int(frac.sum()), 0)
-    finite = np.sort(unit_alt[np.isfinite(unit_alt) & ~frac])
-    thr = float(finite[min(budget, len(finite)) - 1]) if budget and len(finite) else 0.0
-    free = frac | (unit_alt <= thr)
-    # columns: the LP's own (with share) and each free unit's cheapest alternatives
+    # freedom spread over every territory (a global threshold would free units only where
+    # alternatives are cheap, the dense metros): per territory, its MIP_PER_TERRITORY
+    # members with the cheapest way out and the outsiders with the cheapest way in
+    ranked = np.lexsort((unit_alt, assignment))
+    start = np.searchsorted(assignment[ranked], np.arange(k))
+    rank = np.arange(n) - start[assignment[ranked]]
+    out_units = ranked[(rank < MIP_PER_TERRITORY) & np.isfinite(unit_alt[ranked])]
+    ii, cc = np.nonzero(np.isfinite(rc_c))
+    tt = cand[ii, cc]
+    order = np.lexsort((rc_c[ii, cc], tt))
+    ii, cc, tt = ii[order], cc[order], tt[order]
+    rank_in = np.arange(len(tt)) - np.searchsorted(tt, tt)
+    pick = rank_in < MIP_PER_TERRITORY
+    in_units, in_cols = ii[pick], cc[pick]
+    free = frac.copy()
+    free[out_units] = True
+    free[in_units] = True
+    # columns: the LP's own (with share), each free unit's cheapest alternatives, the ways in
     lp_take = free[row] & in_lp
     fu = np.flatnonzero(free)
     q = min(MIP_COLUMNS, rc_c.shape[1])
@@ -556,9 +594,9 @@ def _round_by_mip(
     alt_rc = np.take_along_axis(rc_c[fu], alt_col, axis=1)
     ok = np.isfinite(alt_rc)
     ai = np.repeat(fu, q).reshape(len(fu), q)[ok]
-    c_row = np.concatenate([row[lp_take], ai])
-    c_terr = np.concatenate([terr[lp_take], cand[ai, alt_col[ok]]])
-    c_rc = np.concatenate([np.zeros(int(lp_take.sum())), alt_rc[ok]])
+    c_row = np.concatenate([row[lp_take], ai, in_units])
+    c_terr = np.concatenate([terr[lp_take], cand[ai, alt_col[ok]], cand[in_units, in_cols]])
+    c_rc = np.concatenate([np.zeros(int(lp_take.sum())), alt_rc[ok], rc_c[in_units, in_cols]])
     c_row, c_terr, c_rc = _dedupe(c_row, c_terr, c_rc, p.n_territories)
     c_cost = cands.exact_cost(c_row, c_terr)
     units = np.flatnonzero(free)
@@ -581,30 +619,22 @@ def _round_by_mip(
     # one more column fixed at 1 carries the fixed units' cost, so the relative gap is
     # measured on the whole plan's objective, not on the free units' share of it
     fixed_cost = float((cost * lp.x)[~free[row]].sum())
-    # elastic balance rows (slack at a steep price) keep the MIP feasible whatever the
-    # granularity; a plan that needs slack goes to the balance repair afterwards
-    nb = k * mb
-    price = MIP_SLACK_PRICE * n / max(k, 1)
-    eye = sp.identity(nb, format="csr")
+    # the LP was solved on a band NARROW inside the true one, so its rounding (every free
+    # unit to its largest share) already fits the true band: the MIP starts feasible
     res = milp(
-        np.concatenate([c_cost / scale, [fixed_cost / scale], np.full(2 * nb, price)]),
+        np.concatenate([c_cost / scale, [fixed_cost / scale]]),
         constraints=[
             LinearConstraint(
-                sp.hstack([a_eq, sp.csr_matrix((a_eq.shape[0], 1 + 2 * nb))], format="csr"),
-                1.0,
-                1.0,
+                sp.hstack([a_eq, sp.csr_matrix((a_eq.shape[0], 1))], format="csr"), 1.0, 1.0
             ),
             LinearConstraint(
-                sp.hstack([a_bal, sp.csr_matrix((nb, 1)), eye, -eye], format="csr"),
+                sp.hstack([a_bal, sp.csr_matrix((k * mb, 1))], format="csr"),
                 lo_room.ravel(),
                 up_room.ravel(),
             ),
         ],
-        integrality=np.r_[np.ones(nc + 1), np.zeros(2 * nb)],
-        bounds=Bounds(
-            np.r_[np.zeros(nc), 1.0, np.zeros(2 * nb)],
-            np.r_[np.ones(nc + 1), np.full(2 * nb, np.inf)],
-        ),
+        integrality=np.ones(nc + 1),
+        bounds=Bounds(np.r_[np.zeros(nc), 1.0], np.ones(nc + 1)),
         options={"time_limit": max(time_limit, 0.1), "mip_rel_gap": MIP_GAP, "presolve": True},
     )
     if res.x is None:
@@ -613,12 +643,8 @@ def _round_by_mip(
     pick = res.x[:nc] > 0.5
     out = assignment.copy()
     out[c_row[pick]] = c_terr[pick]
-    slack = float(res.x[nc + 1 :].sum())
-    log.info(
-        "rounding MIP: %d free units, %d columns, slack %.3g: %s",
-        len(units), nc, slack, res.message,
-    )  # fmt: skip
-    return out, len(units), slack <= 1e-9
+    log.info("rounding MIP: %d free units, %d columns: %s", len(units), nc, res.message)
+    return out, len(units)
 
 
 def lp_bound_and_plan(
@@ -639,7 +665,7 @@ def lp_bound_and_plan(
     gsol = None
     for depth, group in enumerate(levels):
         until = t0 + 0.4 * time_limit * (depth + 1) / len(levels)
-        out = _group_lp(inst, cands, group, start, until, stats)
+        out = _group_lp(inst, cands, group, start, until, stats, narrow=plan)
         if out is None:
             break
         gsol, g_row, g_terr = out
@@ -662,9 +688,11 @@ def lp_bound_and_plan(
     locked_ok = (inst.locked[row] < 0) | (inst.locked[row] == terr)
     row, terr = row[allowed_ok & locked_ok], terr[allowed_ok & locked_ok]
     # the group solution split over its units is a solution, unless rules dropped columns
+    # (with ``plan`` every level solves the narrowed band, which the bound does not use)
     lp = _MasterLP(
-        n, inst, max(typical, 1e-12), feasible=bool((allowed_ok & locked_ok).all()), warm=False
-    )
+        n, inst, max(typical, 1e-12), feasible=bool((allowed_ok & locked_ok).all()),
+        warm=False, narrow=plan,
+    )  # fmt: skip
     lp.add(row, terr, cands.exact_cost(row, terr), inst.a[row])
     zero = np.zeros(n)
     allowed_m = problem.allowed if problem.allowed is not None else np.ones((1, 1), dtype=bool)
@@ -713,18 +741,17 @@ def lp_bound_and_plan(
     left = deadline - time.monotonic()
     rounded = _round_by_mip(
         inst, cands, final, row, terr, cands.exact_cost(row, terr), assignment, share,
-        time_limit=0.5 * left,
+        time_limit=min(0.5 * left, 0.15 * time_limit),
     )  # fmt: skip
-    balanced_now = False
     if rounded is not None:
-        assignment, stats["mip_free_units"], balanced_now = rounded
+        assignment, stats["mip_free_units"] = rounded
         stats["mip_seconds"] = time.monotonic() - t0
     cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, assignment)
     col = balanced._col_of(cands, assignment)
     rng = np.random.default_rng(seed)
     col, viol, _ = balanced._improve(
         inst, cands, col, rng, repair_penalty=0.0, penalty=0.0, deadline=deadline,
-        repair=not balanced_now, realign=rounded is not None and not balanced_now,
+        repair=rounded is None,
     )  # fmt: skip
     stats["lp_plan_seconds"] = time.monotonic() - t0
     return bound, balanced._assignment_of(cands, col), viol, stats
@@ -740,7 +767,7 @@ def solve_fixed_centers(
     deadline = t0 + time_limit
     try:
         bound, assignment, viol, stats = lp_bound_and_plan(
-            problem, time_limit=0.75 * time_limit, seed=seed
+            problem, time_limit=LP_SHARE * time_limit, seed=seed
         )
     except Exception:  # the LP path is an accelerator: never lose the run over it
         log.exception("LP assignment path failed; using the heuristic")
@@ -753,7 +780,7 @@ def solve_fixed_centers(
             assignment=assignment, objective=obj, method="lp-rounding+local-search",
             lower_bound=bound, stats={**stats, "balanced": bool(ok), "violation": viol},
         )  # fmt: skip
-        good = ok and bound is not None and obj - bound <= 0.01 * obj
+        good = ok and bound is not None and obj - bound <= GOOD_GAP * obj
         left = deadline - time.monotonic()
         if good or left < 0.15 * time_limit:
             if progress is not None:
