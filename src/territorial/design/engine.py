@@ -235,8 +235,16 @@ def design(
         from territorial.design.balanced import solve_balanced
 
         share = 1.0 if problem.centers is not None or not bound else 1.0 - BOUND_SHARE
-        # fixed centers: restricted LP (strong bound, LP-rounded plan) + the heuristic
-        solver = lp_assign.solve_fixed_centers if lp_assign.applicable(problem) else solve_balanced
+        from territorial.design import realign_lp
+
+        # realignment: fewest-moves LP + rounding MIP (+ the heuristic); fixed centers:
+        # column-generation LP (strong bound, LP-rounded plan) + the heuristic
+        if realign_lp.applicable(problem):
+            solver = realign_lp.solve_realign
+        elif lp_assign.applicable(problem):
+            solver = lp_assign.solve_fixed_centers
+        else:
+            solver = solve_balanced
         outcome = solver(problem, time_limit=time_limit * share, seed=seed, progress=progress)
     small = problem.n_units * problem.n_territories <= EXACT_SIZE
     if method == "exact" or (method == "auto" and small):

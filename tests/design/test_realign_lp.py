@@ -1,0 +1,80 @@
+"""Fewest-moves realignment: close to the true minimum of moves, never over the budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _design_fixtures import random_book
+from ortools.linear_solver import pywraplp
+
+from territorial.design import design, metrics, realign_lp
+from territorial.design.problem import DesignProblem
+
+
+def _shifted(n: int, k: int, seed: int) -> tuple[DesignProblem, np.ndarray]:
+    """A balanced plan, then revenue grows 40% in the left third of the plane."""
+    problem = random_book(n, k, seed=seed, tol=0.05)
+    first = design(problem, method="heuristic", time_limit=10, seed=seed)
+    assert first.feasible
+    measures = problem.measures.copy()
+    left = problem.coords[:, 0] < 33
+    measures[left, 1] *= 1.4
+    return problem.with_changes(measures=measures), first.assignment
+
+
+def _fewest_moves(problem: DesignProblem, current: np.ndarray) -> int:
+    """The true minimum number of moves back into the band (exact MIP, every territory)."""
+    n, k = problem.n_units, problem.n_territories
+    s = pywraplp.Solver.CreateSolver("SCIP")
+    x = [[s.BoolVar(f"x{i}_{j}") for j in range(k)] for i in range(n)]
+    for i in range(n):
+        s.Add(sum(x[i]) == 1)
+    for b, m in zip(problem.balance, problem.balance_index, strict=True):
+        col = problem.measures[:, m]
+        mean = col.sum() / k
+        for j in range(k):
+            load = sum(float(col[i]) * x[i][j] for i in range(n))
+            s.Add(load <= mean * (1 + b.tolerance))
+            s.Add(load >= mean * (1 - b.tolerance))
+    s.Minimize(sum(x[i][j] for i in range(n) for j in range(k) if j != current[i]))
+    s.SetTimeLimit(60_000)
+    assert s.Solve() == pywraplp.Solver.OPTIMAL
+    return round(s.Objective().Value())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_restores_balance_with_close_to_the_fewest_moves(seed: int) -> None:
+    problem, current = _shifted(150, 5, seed)
+    assert not metrics.WITHIN_BALANCE(problem, current)
+    fewest = _fewest_moves(problem, current)
+    realign = problem.with_changes(current=current, max_moves=int(1.5 * fewest) + 3)
+    assert realign_lp.applicable(realign)
+    out = realign_lp.solve_realign(realign, time_limit=20, seed=0)
+    moved = int((out.assignment != current).sum())
+    assert metrics.WITHIN_BALANCE(realign, out.assignment)
+    assert fewest <= moved <= int(1.5 * fewest) + 3
+
+
+def test_a_budget_below_the_minimum_is_still_respected() -> None:
+    problem, current = _shifted(150, 5, 3)
+    fewest = _fewest_moves(problem, current)
+    budget = max(fewest // 2, 1)
+    out = realign_lp.solve_realign(
+        problem.with_changes(current=current, max_moves=budget), time_limit=15, seed=0
+    )
+    assert int((out.assignment != current).sum()) <= budget
+    # what balance would take is reported
+    assert out.stats.get("balanced_plan_moves", -1) >= fewest
+
+
+def test_design_routes_realignment_through_the_fewest_moves_path() -> None:
+    problem, current = _shifted(150, 5, 4)
+    fewest = _fewest_moves(problem, current)
+    result = design(
+        problem.with_changes(current=current, max_moves=int(1.5 * fewest) + 3),
+        method="heuristic",
+        time_limit=20,
+        seed=0,
+    )
+    assert result.feasible
+    assert int(result.moved["units"]) <= int(1.5 * fewest) + 3
