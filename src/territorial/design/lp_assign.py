@@ -543,6 +543,7 @@ def _round_by_mip(
     share: FloatArray,
     *,
     time_limit: float,
+    per_territory: int = 0,
 ) -> tuple[IntArray, int] | None:
     """Balanced integer plan next to the LP: a small MIP over the units the LP leaves open.
 
@@ -575,13 +576,14 @@ def _round_by_mip(
     ranked = np.lexsort((unit_alt, assignment))
     start = np.searchsorted(assignment[ranked], np.arange(k))
     rank = np.arange(n) - start[assignment[ranked]]
-    out_units = ranked[(rank < MIP_PER_TERRITORY) & np.isfinite(unit_alt[ranked])]
+    per = per_territory or MIP_PER_TERRITORY
+    out_units = ranked[(rank < per) & np.isfinite(unit_alt[ranked])]
     ii, cc = np.nonzero(np.isfinite(rc_c))
     tt = cand[ii, cc]
     order = np.lexsort((rc_c[ii, cc], tt))
     ii, cc, tt = ii[order], cc[order], tt[order]
     rank_in = np.arange(len(tt)) - np.searchsorted(tt, tt)
-    pick = rank_in < MIP_PER_TERRITORY
+    pick = rank_in < per
     in_units, in_cols = ii[pick], cc[pick]
     free = frac.copy()
     free[out_units] = True
@@ -743,6 +745,14 @@ def lp_bound_and_plan(
         inst, cands, final, row, terr, cands.exact_cost(row, terr), assignment, share,
         time_limit=min(0.5 * left, 0.15 * time_limit),
     )  # fmt: skip
+    if rounded is None and deadline - time.monotonic() > 0.1 * time_limit:
+        # big units (a fractional one can be a good share of a territory) may need a wider
+        # neighbourhood to fit the band once rounded
+        rounded = _round_by_mip(
+            inst, cands, final, row, terr, cands.exact_cost(row, terr), assignment, share,
+            time_limit=min(0.5 * (deadline - time.monotonic()), 0.15 * time_limit),
+            per_territory=4 * MIP_PER_TERRITORY,
+        )  # fmt: skip
     if rounded is not None:
         assignment, stats["mip_free_units"] = rounded
         stats["mip_seconds"] = time.monotonic() - t0

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Weight of the distance tie-break in a move's cost (in moves per median candidate cost).
 DISTANCE_WEIGHT = 1e-3
+#: Nearest territories offered to each unit (besides its current one and reverse ones).
+CANDIDATES = 8
 
 
 def applicable(problem: DesignProblem) -> bool:
@@ -72,7 +74,7 @@ class _MoveCandidates(balanced._Candidates):
 def _move_candidates(inst: balanced._Instance, centers: IntArray | None) -> _MoveCandidates:
     p = inst.problem
     assert p.current is not None
-    c = balanced._candidates(inst, centers, balanced.DEFAULT_CANDIDATES, p.current)
+    c = balanced._candidates(inst, centers, CANDIDATES, p.current)
     first = c.cost[:, 0]
     typical = (
         float(np.median(first[np.isfinite(first) & (first > 0)])) if (first > 0).any() else 1.0
@@ -142,7 +144,7 @@ def solve_realign(
     stats: dict[str, float] = {}
     candidate: SolverOutcome | None = None
     try:
-        candidate = _fewest_moves(problem, deadline=t0 + 0.6 * time_limit, seed=seed, stats=stats)
+        candidate = _fewest_moves(problem, deadline=t0 + 0.75 * time_limit, seed=seed, stats=stats)
     except Exception:  # an accelerator: never lose the run over it
         log.exception("fewest-moves realignment failed; using the heuristic")
     left = max(deadline - time.monotonic(), 0.01)
@@ -187,7 +189,7 @@ def _fewest_moves(
     if centers is not None and (centers < 0).any():
         return None  # an empty territory: no center to measure from
     mc = _move_candidates(inst, centers)
-    out = _lp(inst, mc, 0.6 * (deadline - time.monotonic()))
+    out = _lp(inst, mc, 0.7 * (deadline - time.monotonic()))
     if out is None:
         return None
     lp, row, terr = out
