@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 #: Weight of the distance tie-break in a move's cost (in moves per median candidate cost).
 DISTANCE_WEIGHT = 1e-3
 #: Nearest territories offered to each unit (besides its current one and reverse ones).
-CANDIDATES = 8
+CANDIDATES = 12
 
 
 def applicable(problem: DesignProblem) -> bool:
