@@ -13,7 +13,7 @@ from territorial.design.problem import Balance, DesignProblem, balance_bounds, p
 from territorial.design.result import SolverOutcome
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str) -> object:
     # adapters pull in pandas; load them on first use
     if name in ("problem_from_frames", "problem_from_store"):
         from territorial.design import adapters

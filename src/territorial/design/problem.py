@@ -345,7 +345,7 @@ class DesignProblem:
 
         values = {f.name: getattr(self, f.name) for f in dc_fields(self) if f.init}
         values.update(changes)
-        return DesignProblem(**values)  # type: ignore[arg-type]
+        return DesignProblem(**values)
 
 
 def balance_bounds(

@@ -203,23 +203,23 @@ def flow_repair(
             f = float(flow[g])
             if f <= 1e-9:
                 break
-            j, j2 = int(g_src[g]), int(g_dst[g])
+            t_from, t_to = int(g_src[g]), int(g_dst[g])
             done = 0.0
             for t in range(bounds_g[g], bounds_g[g + 1]):
                 r = order[t]
                 i = int(ri[r])
-                if taken[i] or cand[i, col[i]] != j:
+                if taken[i] or cand[i, col[i]] != t_from:
                     continue
                 si = float(s[i])
                 if done + 0.5 * si > f:
                     continue
-                d_move = int(current[i] >= 0 and j2 != current[i]) - int(
-                    current[i] >= 0 and j != current[i]
+                d_move = int(current[i] >= 0 and t_to != current[i]) - int(
+                    current[i] >= 0 and t_from != current[i]
                 )
                 if max_moves >= 0 and moves + d_move > max_moves:
                     continue
-                loads[j] -= a[i]
-                loads[j2] += a[i]
+                loads[t_from] -= a[i]
+                loads[t_to] += a[i]
                 col[i] = rc[r]
                 moves += d_move
                 taken[i] = True
