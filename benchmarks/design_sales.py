@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python benchmarks/design_sales.py                 # 10k accounts / 50 territories
     .venv/bin/python benchmarks/design_sales.py --sizes 10000:50 100000:200
     .venv/bin/python benchmarks/design_sales.py --sizes 1000000:1000 --h3 6
+    .venv/bin/python benchmarks/design_sales.py --sizes 1000000:1000 --groups 100000
 
 Books come from the sample generator (``territorial.sample.generate_company``:
 accounts at real US places, population-weighted). Two measures are balanced at
@@ -72,7 +73,13 @@ def book(accounts: int, seed: int):  # type: ignore[no-untyped-def]
 
 
 def run_case(
-    accounts: int, k: int, mode: str, time_limit: float, seed: int, h3_res: int | None
+    accounts: int,
+    k: int,
+    mode: str,
+    time_limit: float,
+    seed: int,
+    h3_res: int | None,
+    groups: int | None = None,
 ) -> dict:
     import pandas as pd
 
@@ -81,7 +88,24 @@ def run_case(
 
     t0 = time.monotonic()
     units = book(accounts, seed)
-    if h3_res is not None:
+    if groups is not None:
+        from territorial.design.geography import compact_groups
+
+        label = compact_groups(
+            units["lat"].to_numpy(), units["lon"].to_numpy(), units["workload_hours"].to_numpy(),
+            min(groups, len(units)),
+        )  # fmt: skip
+        g = units.assign(cell=label).groupby("cell")
+        units = pd.DataFrame(
+            {
+                "id": [f"G{c}" for c in g.size().index],
+                "lat": g["lat"].mean().to_numpy(),
+                "lon": g["lon"].mean().to_numpy(),
+                "accounts": g["accounts"].sum().to_numpy(),
+                "workload_hours": g["workload_hours"].sum().to_numpy(),
+            }
+        )
+    elif h3_res is not None:
         import h3
 
         cell = [
@@ -145,11 +169,18 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--h3", type=int, default=None, help="aggregate accounts into H3 cells")
+    parser.add_argument(
+        "--groups",
+        type=int,
+        default=None,
+        help="aggregate accounts into this many compact groups of equal workload",
+    )
     parser.add_argument("--case", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         accounts, k, mode = int(args.case[0]), int(args.case[1]), args.case[2]
-        print(json.dumps(run_case(accounts, k, mode, args.time_limit, args.seed, args.h3)))
+        out = run_case(accounts, k, mode, args.time_limit, args.seed, args.h3, args.groups)
+        print(json.dumps(out))
         return
     print(f"machine: {machine()}")
     print(
@@ -159,7 +190,7 @@ def main() -> None:
     header = (
         f"{'accounts':>9} {'units':>8} {'k':>5} {'centers':>7} {'time s':>7} {'peak MB':>8} "
         f"{'worst dev':>9} {'objective (mi^2)':>22} {'lower bound':>14} {'gap':>7} {'ok':>3} "
-        f"{'gap@centers':>11}"
+        f"{'gap@centers':>11} {'prep s':>7}"
     )
     print(header)
     for size in args.sizes:
@@ -179,6 +210,8 @@ def main() -> None:
             ]
             if args.h3 is not None:
                 cmd += ["--h3", str(args.h3)]
+            if args.groups is not None:
+                cmd += ["--groups", str(args.groups)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 print(
@@ -194,7 +227,8 @@ def main() -> None:
             print(
                 f"{r['accounts']:>9} {r['units']:>8} {r['k']:>5} {mode:>7} {r['seconds']:>7.1f} "
                 f"{r['peak_mb']:>8.0f} {r['worst_deviation']:>9.2%} {r['objective']:>22.5g} "
-                f"{lb:>14} {gap:>7} {'yes' if r['feasible'] else 'NO':>3} {at_centers:>11}",
+                f"{lb:>14} {gap:>7} {'yes' if r['feasible'] else 'NO':>3} {at_centers:>11} "
+                f"{r['generate_seconds']:>7.1f}",
                 flush=True,
             )
 

@@ -96,3 +96,27 @@ def test_delaunay_joins_duplicate_points_with_zero_length():
 )
 def test_geodesic_miles_known_values(p, q, miles):
     assert float(geodesic_miles(p[0], p[1], q[0], q[1])) == pytest.approx(miles, abs=1e-4)
+
+
+def test_compact_groups_have_equal_load_and_are_compact() -> None:
+    from territorial.design.geography import compact_groups
+
+    rng = np.random.default_rng(0)
+    lat = np.concatenate([rng.normal(40.7, 0.05, 3000), rng.uniform(30, 48, 1000)])
+    lon = np.concatenate([rng.normal(-74.0, 0.05, 3000), rng.uniform(-120, -75, 1000)])
+    load = rng.lognormal(0, 0.3, len(lat))
+    groups = compact_groups(lat, lon, load, 40)
+    assert set(groups.tolist()) == set(range(40))
+    per = np.bincount(groups, weights=load)
+    # equal load up to one point's load (the cut falls between two points)
+    assert per.max() - per.min() <= 2 * load.max() + 1e-9
+    # the dense city is cut into several groups, not lumped into one (unlike a grid cell)
+    assert len(set(groups[:3000].tolist())) >= 25
+    assert np.array_equal(groups, compact_groups(lat, lon, load, 40))
+
+
+def test_compact_groups_rejects_a_bad_count() -> None:
+    from territorial.design.geography import compact_groups
+
+    with pytest.raises(ConfigError, match="n_groups"):
+        compact_groups(np.zeros(3), np.zeros(3), np.ones(3), 4)
