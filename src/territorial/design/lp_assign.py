@@ -524,6 +524,24 @@ ROOM = 1e-10
 NARROW = 0.1
 
 
+def assignment_matrices(
+    n_rows: int, row: IntArray, terr: IntArray, load: FloatArray, k: int
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Sparse rows of an assignment LP/MIP over columns ``(row, terr)`` with ``load`` each.
+
+    ``a_eq`` (``n_rows x columns``): one "columns sum to one" row per assignment row;
+    ``a_bal`` (``k m x columns``): the balance row of territory ``j`` and measure ``q`` is
+    ``j m + q``.
+    """
+    nc = len(row)
+    mb = load.shape[1]
+    a_eq = sp.csr_matrix((np.ones(nc), (row, np.arange(nc))), shape=(n_rows, nc))
+    rows = np.concatenate([terr * mb + m for m in range(mb)])
+    vals = np.concatenate([load[:, m] for m in range(mb)])
+    a_bal = sp.csr_matrix((vals, (rows, np.tile(np.arange(nc), mb))), shape=(k * mb, nc))
+    return a_eq, a_bal
+
+
 def _dedupe(
     row: IntArray, terr: IntArray, val: FloatArray, k: int
 ) -> tuple[IntArray, IntArray, FloatArray]:
@@ -608,10 +626,7 @@ def _round_by_mip(
     local = np.full(n, -1, dtype=np.int64)
     local[units] = np.arange(len(units))
     nc = len(c_row)
-    a_eq = sp.csr_matrix((np.ones(nc), (local[c_row], np.arange(nc))), shape=(len(units), nc))
-    rows = np.concatenate([c_terr * mb + m for m in range(mb)])
-    vals = np.concatenate([inst.a[c_row, m] for m in range(mb)])
-    a_bal = sp.csr_matrix((vals, (rows, np.tile(np.arange(nc), mb))), shape=(k * mb, nc))
+    a_eq, a_bal = assignment_matrices(len(units), local[c_row], c_terr, inst.a[c_row], k)
     scale = float(np.median(c_cost[c_cost > 0])) if (c_cost > 0).any() else 1.0
     # room left by the fixed units; the LP holds its rows only to within the solver's
     # tolerance, so the rows get a hair (ROOM) of slack: a fixed load 1e-11 past the band

@@ -98,14 +98,10 @@ def _lp(
     row, col = np.nonzero((mc.cand >= 0) & np.isfinite(mc.cost))
     terr = mc.cand[row, col]
     cost = mc.cost[row, col]
-    nc = len(row)
     share = lp_assign.NARROW
     lo = 1.0 - (1.0 - inst.lo) * (1.0 - share)
     up = 1.0 + (inst.up - 1.0) * (1.0 - share)
-    a_eq = sp.csr_matrix((np.ones(nc), (row, np.arange(nc))), shape=(n, nc))
-    rows = np.concatenate([terr * mb + m for m in range(mb)])
-    vals = np.concatenate([inst.a[row, m] for m in range(mb)])
-    a_bal = sp.csr_matrix((vals, (rows, np.tile(np.arange(nc), mb))), shape=(k * mb, nc))
+    a_eq, a_bal = lp_assign.assignment_matrices(n, row, terr, inst.a[row], k)
     res = linprog(
         cost,
         A_ub=sp.vstack([a_bal, -a_bal], format="csr"),
