@@ -408,6 +408,24 @@ def _grow(
 # numba kernels: local search for assignment costs (inertia / median)
 # --------------------------------------------------------------------------------------
 @njit(cache=True)
+def plan_totals(assign, bal, current, k):  # pragma: no cover
+    """Per territory: balanced totals ``(k, m)`` and unit counts; units moved from ``current``."""
+    n = assign.shape[0]
+    m = bal.shape[1]
+    S = np.zeros((k, m))
+    size = np.zeros(k, dtype=np.int64)
+    for i in range(n):
+        size[assign[i]] += 1
+        for c in range(m):
+            S[assign[i], c] += bal[i, c]
+    moved = 0
+    for i in range(n):
+        if current[i] >= 0 and assign[i] != current[i]:
+            moved += 1
+    return S, size, moved
+
+
+@njit(cache=True)
 def _descent(
     indptr,
     indices,
@@ -437,16 +455,7 @@ def _descent(
     n = assign.shape[0]
     k = cost.shape[1]
     m = bal.shape[1]
-    S = np.zeros((k, m))
-    size = np.zeros(k, dtype=np.int64)
-    for i in range(n):
-        size[assign[i]] += 1
-        for c in range(m):
-            S[assign[i], c] += bal[i, c]
-    moved = 0
-    for i in range(n):
-        if current[i] >= 0 and assign[i] != current[i]:
-            moved += 1
+    S, size, moved = plan_totals(assign, bal, current, k)
     mark = np.zeros(n, dtype=np.int64)
     stamp = np.zeros(1, dtype=np.int64)
     queue = np.empty(n, dtype=np.int64)

@@ -43,6 +43,7 @@ from territorial.design.contiguity import (
     is_balanced,
     is_contiguous,
     moves_ok,
+    plan_totals,
     repair_plan,
     search_arrays,
     spread_seeds,
@@ -231,16 +232,7 @@ def _tabu(
     k = allowed.shape[1]
     m = bal.shape[1]
     conf = _conflicts(dist, assign, T, k)
-    S = np.zeros((k, m))
-    size = np.zeros(k, dtype=np.int64)
-    for i in range(n):
-        size[assign[i]] += 1
-        for c in range(m):
-            S[assign[i], c] += bal[i, c]
-    moved = 0
-    for i in range(n):
-        if current[i] >= 0 and assign[i] != current[i]:
-            moved += 1
+    S, size, moved = plan_totals(assign, bal, current, k)
     C = 0
     for i in range(n):
         C += conf[i, assign[i]]
