@@ -8,7 +8,7 @@ from _design_fixtures import random_book
 from ortools.linear_solver import pywraplp
 
 from territorial.design import design, metrics, realign_lp
-from territorial.design.problem import DesignProblem
+from territorial.design.problem import Balance, DesignProblem
 
 
 def _shifted(n: int, k: int, seed: int) -> tuple[DesignProblem, np.ndarray]:
@@ -78,3 +78,39 @@ def test_design_routes_realignment_through_the_fewest_moves_path() -> None:
     )
     assert result.feasible
     assert int(result.moved["units"]) <= int(1.5 * fewest) + 3
+
+
+def test_goes_to_remote_territories_when_nearby_chains_need_more_than_the_budget() -> None:
+    # a strip of 20 territories: the west end grows, the east end shrinks; through
+    # neighbours the load would pass every territory in between (a move per link)
+    rng = np.random.default_rng(5)
+    n, k = 400, 20
+    xy = np.column_stack([rng.uniform(0, 200, n), rng.uniform(0, 10, n)])
+    revenue = rng.lognormal(3.0, 0.4, n)
+    problem = DesignProblem(
+        unit_ids=np.array([f"a{i}" for i in range(n)]),
+        coords=xy,
+        measures=revenue[:, None],
+        measure_names=("revenue",),
+        n_territories=k,
+        balance=(Balance("revenue", 0.05),),
+        coord_kind="xy",
+    )
+    first = design(problem, method="heuristic", time_limit=10, seed=0)
+    assert first.feasible
+    shifted = revenue.copy()
+    shifted[xy[:, 0] < 20] *= 1.3
+    shifted[xy[:, 0] > 180] *= 0.7
+    moved_problem = problem.with_changes(measures=shifted[:, None])
+    fewest = _fewest_moves(moved_problem, first.assignment)
+    budget = int(1.3 * fewest) + 2
+    out = realign_lp.solve_realign(
+        moved_problem.with_changes(current=first.assignment, max_moves=budget),
+        time_limit=30,
+        seed=0,
+    )
+    nearby = out.stats.get("lp_moves_nearby")
+    assert nearby is None or nearby > budget  # nearby chains alone do not fit
+    assert int((out.assignment != first.assignment).sum()) <= budget
+    assert metrics.WITHIN_BALANCE(moved_problem, out.assignment)
+    assert out.stats["far_moves"] > 0

@@ -1082,6 +1082,7 @@ def _improve(
         scale = float(np.median(finite)) if finite.size else 1.0
         tol = float(np.min(inst.up - 1.0)) if len(inst.up) else 0.05
         rho = max(scale, 1e-12) / max(float(inst.a.sum(axis=1).mean()) * max(tol, 1e-3), 1e-12)
+        kept = (col.copy(), loads.copy(), moves, viol)
         for _ in range(40):
             applied, moves = _penalty_sweep(
                 cands.cand, cands.cost, inst.a, col, loads, inst.movable, inst.current,
@@ -1093,6 +1094,8 @@ def _improve(
             if viol > 0.9 * before:
                 rho *= 2.0  # slow progress: lean harder on balance
             rho *= 1.5
+        if viol > kept[3]:  # the sweeps made it worse (a nearly balanced start): undo
+            col, loads, moves, viol = kept[0], kept[1], kept[2], kept[3]
     if viol > EPS and realign and repair:
         # from the current plan: load travels along chains of territories (min-cost flow)
         moves = flow_repair(

@@ -77,11 +77,19 @@ DENSE_COLUMNS = 60_000
 LEVEL_FACTOR = 10
 
 
+#: ``skip`` argument of :func:`_full_scan` that leaves no territory out.
+NO_SKIP = np.zeros(0, dtype=np.int64)
+
+
 @numba.njit(parallel=True, cache=True)
 def _full_scan(unit_pts, center_pts, w, a, lam, power, sphere, radius, allowed, use_allowed,
-               locked, best_j, best_v):  # fmt: skip
-    """``best_v[i] = min_j w_i d(i, j)^p + lam_j . a_i`` over every allowed territory."""
+               locked, skip, best_j, best_v):  # fmt: skip
+    """``best_v[i] = min_j w_i d(i, j)^p + lam_j . a_i`` over every allowed territory.
+
+    ``skip`` (empty, or a territory per unit, ``-1`` none) leaves one territory out.
+    """
     n = unit_pts.shape[0]
+    skipping = skip.shape[0] > 0
     k = center_pts.shape[0]
     mb = a.shape[1]
     dim = unit_pts.shape[1]
@@ -95,6 +103,8 @@ def _full_scan(unit_pts, center_pts, w, a, lam, power, sphere, radius, allowed, 
             hi_j = locked[i] + 1
         for j in range(lo_j, hi_j):
             if use_allowed and locked[i] < 0 and not allowed[i, j]:
+                continue
+            if skipping and j == skip[i]:
                 continue
             s = 0.0
             for q in range(dim):
@@ -130,7 +140,7 @@ def dual_bound(
     _full_scan(
         cands.unit_pts, cands.center_pts, cands.weights, inst.a, np.ascontiguousarray(lam),
         cands.power, cands.sphere, dist.EARTH_RADIUS_MI, np.ascontiguousarray(allowed),
-        p.allowed is not None, inst.locked, best_j, best_v,
+        p.allowed is not None, inst.locked, NO_SKIP, best_j, best_v,
     )  # fmt: skip
     return balanced._dual_value(best_v, lam, lo, up), best_j, best_v
 
@@ -183,11 +193,11 @@ class _MasterLP:
         *,
         feasible: bool = False,
         warm: bool = True,
-        narrow: bool = False,
+        narrow: float = 0.0,
     ) -> None:
         """``feasible``: the first columns hold a solution (skip phase 1); ``warm``: re-solve
         by primal simplex from the last basis (else interior point every time); ``narrow``:
-        the balance rows :data:`NARROW` of the tolerance inside the band (see :meth:`narrow`).
+        the balance rows this share of the tolerance inside the band (see :meth:`narrow`).
         """
         import highspy
 
@@ -216,8 +226,8 @@ class _MasterLP:
         self.n_slack = 2 * nb
         self.phase = 1
         self.warm = warm
-        if narrow:
-            self.narrow(inst, NARROW)
+        if narrow > 0:
+            self.narrow(inst, narrow)
         self.row = np.zeros(0, dtype=np.int64)
         self.terr = np.zeros(0, dtype=np.int64)
         self.cost = np.zeros(0)
@@ -314,6 +324,8 @@ class _MasterLP:
         )
 
 
+#: Cost of putting units in territories: (units, territories) -> cost per pair.
+CostOf = Callable[[IntArray, IntArray], FloatArray]
 #: Pricing: (solution, phase) -> rows and territories of the columns to add.
 Pricer = Callable[[_LPSolution, int], tuple[IntArray, IntArray, FloatArray]]
 
@@ -448,7 +460,7 @@ def _group_lp(
     start: tuple[IntArray, IntArray] | None,
     deadline: float,
     stats: dict[str, float],
-    narrow: bool = False,
+    narrow: float = 0.0,
 ) -> tuple[_LPSolution, IntArray, IntArray] | None:
     """One group level priced over every territory; (solution, group per column, territory).
 
@@ -522,6 +534,27 @@ MIP_GAP = 1e-3
 ROOM = 1e-10
 #: The plan's LP band is this share of the tolerance narrower than the true band.
 NARROW = 0.1
+#: ... and at most this share, however coarse the units (see :func:`plan_narrowing`).
+MAX_NARROW = 0.5
+#: Most subgradient steps that lift a bound from a narrowed LP's duals (lift_bound).
+ASCENT_ITERATIONS = 300
+#: ... run on a plan LP's bound when the plan is further than this from it.
+LIFT_GAP = 0.005
+
+
+def plan_narrowing(inst: balanced._Instance) -> float:
+    """Share of the tolerance the plan's LP keeps inside the band.
+
+    :data:`NARROW`, or, when units are coarse (aggregated cells or groups of a few
+    percent of a territory each), about one large unit's load (the 90th percentile), so
+    that rounding a territory's fractional units still fits the true band.
+    """
+    active = inst.up > 0
+    if not active.any() or inst.a.shape[0] == 0:
+        return NARROW
+    tol = np.maximum(inst.up[active] - 1.0, 1e-9)
+    unit = np.quantile(inst.a[:, active], 0.9, axis=0)
+    return float(np.clip((unit / tol).max(), NARROW, MAX_NARROW))
 
 
 def assignment_matrices(
@@ -636,7 +669,7 @@ def _round_by_mip(
     # one more column fixed at 1 carries the fixed units' cost, so the relative gap is
     # measured on the whole plan's objective, not on the free units' share of it
     fixed_cost = float((cost * lp.x)[~free[row]].sum())
-    # the LP was solved on a band NARROW inside the true one, so its rounding (every free
+    # the LP was solved on a band inside the true one (plan_narrowing), so its rounding (every free
     # unit to its largest share) already fits the true band: the MIP starts feasible
     res = milp(
         np.concatenate([c_cost / scale, [fixed_cost / scale]]),
@@ -664,35 +697,108 @@ def _round_by_mip(
     return out, len(units)
 
 
+@dataclass
+class GroupStage:
+    """The finest group level solved: its LP solution and columns, each unit's group."""
+
+    solution: _LPSolution
+    group: IntArray  # (n,) group of every unit
+    row: IntArray  # group per column
+    terr: IntArray  # territory per column
+
+
+def group_stage(
+    inst: balanced._Instance,
+    cands: balanced._Candidates,
+    deadline: float,
+    stats: dict[str, float],
+    *,
+    narrow: float,
+) -> GroupStage | None:
+    """Solve the nested group levels, coarsest first, each within its share of the time."""
+    t0 = time.monotonic()
+    n, k = inst.problem.n_units, inst.problem.n_territories
+    levels = _nested_groups(cands.unit_pts, inst.a.sum(axis=1), _level_sizes(n, k))
+    start = None
+    stage = None
+    for depth, group in enumerate(levels):
+        until = t0 + (deadline - t0) * (depth + 1) / len(levels)
+        out = _group_lp(inst, cands, group, start, until, stats, narrow=narrow)
+        if out is None:
+            break
+        stage = GroupStage(out[0], group, out[1], out[2])
+        if depth + 1 < len(levels):
+            start = _inherit(group, levels[depth + 1], stage.row, stage.terr, stage.solution.x)
+    stats["group_seconds"] = stats.get("group_seconds", 0.0) + time.monotonic() - t0
+    stats["group_levels"] = len(levels)
+    return stage
+
+
+@dataclass
+class PathResult:
+    """What the LP path found: a valid bound, a plan, its violation, the last multipliers."""
+
+    bound: float | None
+    assignment: IntArray | None
+    violation: float
+    stats: dict[str, float]
+    lam: FloatArray | None = None
+
+
+def lift_bound(inst: balanced._Instance, lam: FloatArray, upper: float, deadline: float) -> float:
+    """Best dual value (a proven bound) of a subgradient ascent from ``lam``.
+
+    ``upper`` (a plan's cost) steers the step; the ascent takes at most
+    :data:`ASCENT_ITERATIONS` steps and, past ``deadline``, half a second.
+    """
+    dual, _ = balanced._lagrangian(
+        inst, balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, None), lam,
+        upper, ASCENT_ITERATIONS, max(deadline, time.monotonic() + 0.5),
+    )  # fmt: skip
+    return float(dual.best_value)
+
+
 def lp_bound_and_plan(
     problem: DesignProblem, *, time_limit: float, seed: int = 0, plan: bool = True
 ) -> tuple[float | None, IntArray | None, float, dict[str, float]]:
-    """(valid lower bound, balanced-or-best plan, its violation, stats) by the LP path."""
+    """(valid lower bound, balanced-or-best plan, its violation, stats) by the LP path.
+
+    Past :data:`lp_regions.REGIONS_FROM` territories the plan is made region by region
+    (:mod:`territorial.design.lp_regions`); the bound stays the whole problem's.
+    """
+    from territorial.design import lp_regions
+
+    if plan and lp_regions.applicable(problem):
+        out = lp_regions.plan_by_regions(problem, time_limit=time_limit, seed=seed)
+    else:
+        out = lp_path(problem, balanced._instance(problem), time_limit=time_limit, seed=seed,
+                      plan=plan)  # fmt: skip
+    return out.bound, out.assignment, out.violation, out.stats
+
+
+def lp_path(
+    problem: DesignProblem,
+    inst: balanced._Instance,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    plan: bool = True,
+) -> PathResult:
+    """The LP path on ``inst`` (normally ``balanced._instance(problem)``; a region of a
+    larger problem passes its own, normalised by the whole problem's means)."""
     t0 = time.monotonic()
     deadline = t0 + time_limit
     n, k = problem.n_units, problem.n_territories
-    inst = balanced._instance(problem)
     cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, None)
     stats: dict[str, float] = {}
     first = cands.cost[:, 0]
     typical = float(np.median(first[np.isfinite(first)])) if np.isfinite(first).any() else 1.0
-    sizes = _level_sizes(n, k)
-    levels = _nested_groups(cands.unit_pts, inst.a.sum(axis=1), sizes)
-    start = None
-    gsol = None
-    for depth, group in enumerate(levels):
-        until = t0 + 0.4 * time_limit * (depth + 1) / len(levels)
-        out = _group_lp(inst, cands, group, start, until, stats, narrow=plan)
-        if out is None:
-            break
-        gsol, g_row, g_terr = out
-        solved = group
-        if depth + 1 < len(levels):
-            start = _inherit(group, levels[depth + 1], g_row, g_terr, gsol.x)
-    if gsol is None:
-        return None, None, np.inf, stats
-    stats["group_seconds"] = time.monotonic() - t0
-    stats["group_levels"] = len(levels)
+    narrow = plan_narrowing(inst) if plan else 0.0
+    stats["narrowing"] = narrow
+    stage = group_stage(inst, cands, t0 + 0.4 * time_limit, stats, narrow=narrow)
+    if stage is None:
+        return PathResult(None, None, np.inf, stats)
+    gsol, solved, g_row, g_terr = stage.solution, stage.group, stage.row, stage.terr
     bound, best_j, _ = dual_bound(inst, cands, gsol.lam)
     row, terr = _inherit(solved, np.arange(n), g_row, g_terr, gsol.x)
     row, terr = _unique_pairs(
@@ -708,7 +814,7 @@ def lp_bound_and_plan(
     # (with ``plan`` every level solves the narrowed band, which the bound does not use)
     lp = _MasterLP(
         n, inst, max(typical, 1e-12), feasible=bool((allowed_ok & locked_ok).all()),
-        warm=False, narrow=plan,
+        warm=False, narrow=narrow,
     )  # fmt: skip
     lp.add(row, terr, cands.exact_cost(row, terr), inst.a[row])
     zero = np.zeros(n)
@@ -721,7 +827,7 @@ def lp_bound_and_plan(
             _full_scan(
                 cands.unit_pts, cands.center_pts, zero, inst.a, np.ascontiguousarray(out.lam),
                 cands.power, cands.sphere, dist.EARTH_RADIUS_MI, allowed_m,
-                problem.allowed is not None, inst.locked, best_j, best_v,
+                problem.allowed is not None, inst.locked, NO_SKIP, best_j, best_v,
             )  # fmt: skip
         else:
             value, best_j, best_v = dual_bound(inst, cands, out.lam)
@@ -742,10 +848,8 @@ def lp_bound_and_plan(
         return neg, best_j[neg], cands.exact_cost(neg, best_j[neg])
 
     sol = _generate(lp, pricer, lambda r: inst.a[r], deadline, "unit")
-    if sol is None:
-        return bound, None, np.inf, stats
-    if not plan:
-        return bound, None, np.inf, stats
+    if sol is None or not plan:
+        return PathResult(bound, None, np.inf, stats, sol[0].lam if sol else gsol.lam)
     final, row, terr = sol
     order = np.argsort(final.x, kind="stable")  # the largest share, written last, wins
     assignment = np.full(n, -1, dtype=np.int64)
@@ -779,7 +883,12 @@ def lp_bound_and_plan(
         repair=rounded is None,
     )  # fmt: skip
     stats["lp_plan_seconds"] = time.monotonic() - t0
-    return bound, balanced._assignment_of(cands, col), viol, stats
+    upper = float(cands.cost[np.arange(n), col].sum())
+    if narrow > NARROW and upper - bound > LIFT_GAP * upper:
+        # coarse units: the band was narrowed well inside the true one and its duals
+        # score lower on the true band; a subgradient ascent from them lifts the bound
+        bound = max(bound, lift_bound(inst, final.lam, upper, deadline))
+    return PathResult(bound, balanced._assignment_of(cands, col), viol, stats, final.lam)
 
 
 def solve_fixed_centers(
@@ -806,6 +915,8 @@ def solve_fixed_centers(
             lower_bound=bound, stats={**stats, "balanced": bool(ok), "violation": viol},
         )  # fmt: skip
         good = ok and bound is not None and obj - bound <= GOOD_GAP * obj
+        # region by region (a thousand territories), the heuristic does not compete
+        good = good or (ok and bool(stats.get("regions")))
         left = deadline - time.monotonic()
         if good or left < 0.15 * time_limit:
             if progress is not None:

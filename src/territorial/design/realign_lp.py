@@ -9,15 +9,21 @@ assignment problem whose cost is the number of moved units::
 distance term breaks ties towards near territories). Columns: the current territory and
 the unit's nearest centers (the heuristic's candidate rows, which include the reverse
 candidates that let remote territories fill up). The LP (HiGHS) is solved on a band
-:data:`territorial.design.lp_assign.NARROW` inside the true one, so rounding each unit to
-its largest share fits the true band; the rounding MIP of :mod:`.lp_assign` then
-re-opens the fractional units and a few per territory with the true band as hard rows.
-Finally the local search of :mod:`.balanced` improves compactness without spending more
-moves than the budget allows.
+a little inside the true one (:func:`territorial.design.lp_assign.plan_narrowing`), so
+rounding each unit to its largest share fits the true band; the rounding MIP of
+:mod:`.lp_assign` then re-opens the fractional units and a few per territory with the
+true band as hard rows. Finally the local search of :mod:`.balanced` improves
+compactness without spending more moves than the budget allows.
 
 The LP optimum over these columns is the fewest moves any plan restricted to nearby
-territories needs (fractionally); it is reported as ``stats["lp_moves"]`` (not a bound on
-the unrestricted problem).
+territories needs (fractionally), ``stats["lp_moves_nearby"]``. When that is more than
+the budget (a shift concentrated in a few regions makes load travel through chains of
+territories, a move at every link), the LP is widened to every territory by column
+generation (:func:`_fewest_moves_lp`): balance and the budget are hard limits and compactness is
+the objective, so a unit may go straight to a remote territory that needs the load, and
+the local search then spends whatever budget is left on making the plan compact again.
+``stats["far_moves"]`` counts the moved units whose new territory is not among their
+nearest :data:`CANDIDATES`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from territorial.design import balanced, lp_assign, metrics
+from territorial.design import distances as dist
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
 
@@ -40,6 +47,14 @@ log = logging.getLogger(__name__)
 DISTANCE_WEIGHT = 1e-3
 #: Nearest territories offered to each unit (besides its current one and reverse ones).
 CANDIDATES = 12
+#: Under a move budget, at least this many of each territory's heaviest units may move.
+MOVABLE_PER_TERRITORY = 30
+#: Pricing rounds over every territory when the nearby LP needs more moves than allowed.
+WIDE_ROUNDS = 8
+#: Remote territories with room offered to each unit of an over-loaded territory.
+DIRECT = 8
+#: ... and units of over-loaded territories offered to each territory with room.
+DIRECT_IN = 200
 
 
 def applicable(problem: DesignProblem) -> bool:
@@ -59,14 +74,18 @@ def applicable(problem: DesignProblem) -> bool:
 
 @dataclasses.dataclass
 class _MoveCandidates(balanced._Candidates):
-    """Candidate rows whose cost is a move (0 to stay, 1 + eps distance to go)."""
+    """Candidate rows whose cost is a move: 0 to stay, ``1 + eps w d / typical`` to go.
+
+    The tie-break uses the plain (weighted) distance ``d`` whatever the objective: with
+    squared distances a move across the country would cost as much as several near ones
+    and the tie-break would decide the number of moves.
+    """
 
     current: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    dist_cost: FloatArray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     typical: float = 1.0
 
     def exact_cost(self, units: IntArray, terr: IntArray) -> FloatArray:
-        d = super().exact_cost(units, terr)
+        d = super().exact_cost(units, terr)  # power 1: see the class
         moved = terr != self.current[units]
         return np.where(moved, 1.0 + DISTANCE_WEIGHT * d / self.typical, 0.0)
 
@@ -75,35 +94,38 @@ def _move_candidates(inst: balanced._Instance, centers: IntArray | None) -> _Mov
     p = inst.problem
     assert p.current is not None
     c = balanced._candidates(inst, centers, CANDIDATES, p.current)
-    first = c.cost[:, 0]
-    typical = (
-        float(np.median(first[np.isfinite(first) & (first > 0)])) if (first > 0).any() else 1.0
-    )
     fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(balanced._Candidates)}
-    out = _MoveCandidates(**fields, current=p.current, dist_cost=c.cost, typical=typical)
-    moved = (c.cand >= 0) & (c.cand != p.current[:, None])
+    fields["power"] = 1
+    out = _MoveCandidates(**fields, current=p.current)
+    rows, cols = np.nonzero((c.cand >= 0) & np.isfinite(c.cost))
+    d = np.full(c.cost.shape, np.inf)
+    d[rows, cols] = balanced._Candidates.exact_cost(out, rows, c.cand[rows, cols])
+    first = d[:, 0][np.isfinite(d[:, 0]) & (d[:, 0] > 0)]
+    out.typical = float(np.median(first)) if first.size else 1.0
+    moved = c.cand != p.current[:, None]
     out.cost = np.where(
-        np.isfinite(c.cost), np.where(moved, 1.0 + DISTANCE_WEIGHT * c.cost / typical, 0.0), np.inf
+        moved, 1.0 + DISTANCE_WEIGHT * d / out.typical, np.where(d < np.inf, 0.0, d)
     )
     return out
 
 
 def _lp(
-    inst: balanced._Instance, mc: _MoveCandidates, time_limit: float
+    inst: balanced._Instance,
+    mc: _MoveCandidates,
+    time_limit: float,
+    columns: tuple[IntArray, IntArray],
 ) -> tuple[lp_assign._LPSolution, IntArray, IntArray] | None:
-    """The fewest-moves LP over the candidate columns, on the narrowed band."""
+    """The fewest-moves LP over ``columns`` (HiGHS through linprog), on the narrowed band."""
     p = inst.problem
     n, k = p.n_units, p.n_territories
     mb = inst.a.shape[1]
-    row, col = np.nonzero((mc.cand >= 0) & np.isfinite(mc.cost))
-    terr = mc.cand[row, col]
-    cost = mc.cost[row, col]
-    share = lp_assign.NARROW
+    row, terr = columns
+    share = lp_assign.plan_narrowing(inst)
     lo = 1.0 - (1.0 - inst.lo) * (1.0 - share)
     up = 1.0 + (inst.up - 1.0) * (1.0 - share)
     a_eq, a_bal = lp_assign.assignment_matrices(n, row, terr, inst.a[row], k)
     res = linprog(
-        cost,
+        mc.exact_cost(row, terr),
         A_ub=sp.vstack([a_bal, -a_bal], format="csr"),
         b_ub=np.concatenate([np.tile(up, k), -np.tile(lo, k)]),
         A_eq=a_eq,
@@ -125,6 +147,163 @@ def _lp(
         slack=0.0,
     )
     return sol, row, terr
+
+
+def _loads(inst: balanced._Instance) -> FloatArray:
+    p = inst.problem
+    assert p.current is not None
+    loads = np.zeros((p.n_territories, inst.a.shape[1]))
+    np.add.at(loads, p.current, inst.a)
+    return loads
+
+
+def _rank_in_territory(key: FloatArray, territory: IntArray, k: int) -> IntArray:
+    """Each unit's rank in its territory by ``key``, smallest first."""
+    order = np.lexsort((key, territory))
+    start = np.searchsorted(territory[order], np.arange(k + 1))
+    rank = np.empty(len(key), dtype=np.int64)
+    rank[order] = np.arange(len(key)) - start[territory[order]]
+    return rank
+
+
+def _movable(inst: balanced._Instance) -> np.ndarray:
+    """Units a budgeted LP may move: each territory's heaviest (and, with several
+    measures, lightest in each measure).
+
+    Fewest moves means moving big units (each carries more load), so with a budget of
+    ``B`` moves over ``k`` territories a territory passing load on rarely needs more than
+    its ``max(MOVABLE_PER_TERRITORY, 3 B / k)`` heaviest, and one over its band rarely more
+    than its heavier half; the rest stay, which keeps the LP small. With several measures
+    a territory that sheds heavy units may need light ones back (a count in band, the
+    workload not), so the lightest in each measure may move too.
+    """
+    p = inst.problem
+    assert p.current is not None and p.max_moves is not None
+    k = p.n_territories
+    per = max(MOVABLE_PER_TERRITORY, int(np.ceil(3 * p.max_moves / k)))
+    load = inst.a.sum(axis=1)
+    rank = _rank_in_territory(-load, p.current, k)
+    size = np.bincount(p.current, minlength=k)
+    over = np.asarray((_loads(inst) > inst.up).any(axis=1), dtype=bool)
+    pick = (rank < per) | (over[p.current] & (rank < (size[p.current] + 1) // 2))
+    if inst.a.shape[1] > 1:
+        for m in range(inst.a.shape[1]):
+            pick |= _rank_in_territory(-inst.a[:, m], p.current, k) < per
+            pick |= _rank_in_territory(inst.a[:, m], p.current, k) < per
+    return inst.movable & pick
+
+
+def _direct_columns(
+    inst: balanced._Instance, mc: _MoveCandidates, movable: np.ndarray
+) -> tuple[IntArray, IntArray]:
+    """Columns straight between over-loaded territories and the nearest ones with room.
+
+    Each movable unit of a territory over its band gets its :data:`DIRECT` nearest
+    territories whose load is below the mean on every measure, however far, and each of
+    those territories its :data:`DIRECT_IN` nearest such units: one move instead of a
+    chain of moves through the territories in between. With several measures the same
+    columns are offered the other way (units of territories with room to the over-loaded
+    ones), so a territory that sheds heavy units can take light ones back.
+    """
+    p = inst.problem
+    assert p.current is not None
+    loads = _loads(inst)
+    over = np.flatnonzero((loads > inst.up).any(axis=1))
+    room = np.flatnonzero((loads < 1.0).all(axis=1))
+    pairs = [(over, room)] + ([(room, over)] if inst.a.shape[1] > 1 else [])
+    rows, terrs = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    is_source = np.zeros(p.n_territories, dtype=bool)
+    for source, target in pairs:
+        is_source[:] = False
+        is_source[source] = True
+        units = np.flatnonzero(movable & is_source[p.current])
+        if units.size == 0 or target.size == 0:
+            continue
+        chord = ((mc.unit_pts[units, None, :] - mc.center_pts[None, target, :]) ** 2).sum(2)
+        # each unit its nearest targets, each target its nearest units (a territory far
+        # from every source is nobody's nearest)
+        pick = np.zeros(chord.shape, dtype=bool)
+        q = min(DIRECT, target.size)
+        np.put_along_axis(pick, np.argpartition(chord, q - 1, axis=1)[:, :q], True, axis=1)
+        q_in = min(DIRECT_IN, units.size)
+        np.put_along_axis(pick, np.argpartition(chord, q_in - 1, axis=0)[:q_in, :], True, 0)
+        ui, ti = np.nonzero(pick)
+        rows.append(units[ui])
+        terrs.append(target[ti])
+    row, terr = np.concatenate(rows), np.concatenate(terrs)
+    if p.allowed is not None:
+        ok = p.allowed[row, terr]
+        row, terr = row[ok], terr[ok]
+    return row, terr
+
+
+def _fewest_moves_lp(
+    inst: balanced._Instance, mc: _MoveCandidates, deadline: float, stats: dict[str, float]
+) -> tuple[lp_assign._LPSolution, IntArray, IntArray] | None:
+    """The fewest-moves LP; under a budget it may send units to remote territories.
+
+    Without a budget: every unit over its nearby columns. Under a budget, LPs over the
+    heaviest units (:func:`_movable`), smallest first:
+
+    1. nearby columns only (a compact plan, when that fits the budget);
+    2. plus columns straight to remote territories with room (:func:`_direct_columns`),
+       then pricing rounds over every territory: each prices every (movable unit, other
+       territory) pair exactly (the numba scan of :mod:`.lp_assign`, leaving out the
+       unit's current territory) and adds each unit's best column when its reduced cost
+       is negative;
+    3. when neither has a solution, every unit over its nearby columns.
+    """
+    p = inst.problem
+    n = p.n_units
+    ok = (mc.cand >= 0) & np.isfinite(mc.cost)
+    if p.max_moves is None:
+        row, col = np.nonzero(ok & (inst.movable[:, None] | (mc.cand == mc.current[:, None])))
+        return _lp(inst, mc, deadline - time.monotonic(), (row, mc.cand[row, col]))
+    movable = _movable(inst)
+    row, col = np.nonzero(ok & (movable[:, None] | (mc.cand == mc.current[:, None])))
+    near = (row, mc.cand[row, col])
+    out = _lp(inst, mc, deadline - time.monotonic(), near)
+    if out is not None:
+        stats["lp_moves_nearby"] = out[0].value
+        if out[0].value <= p.max_moves:
+            return out
+    d_row, d_terr = _direct_columns(inst, mc, movable)
+    columns = lp_assign._unique_pairs(
+        np.concatenate([near[0], d_row]), np.concatenate([near[1], d_terr]), p.n_territories
+    )
+    wide = _lp(inst, mc, deadline - time.monotonic(), columns)
+    if wide is None:
+        # every unit over its nearby columns (the heaviest were not enough)
+        row, col = np.nonzero(ok & (inst.movable[:, None] | (mc.cand == mc.current[:, None])))
+        return out or _lp(inst, mc, deadline - time.monotonic(), (row, mc.cand[row, col]))
+    allowed = np.ascontiguousarray(p.allowed if p.allowed is not None else np.ones((1, 1), bool))
+    move_w = mc.weights * (DISTANCE_WEIGHT / mc.typical)
+    best_j = np.empty(n, dtype=np.int64)
+    best_v = np.empty(n)
+    for _ in range(WIDE_ROUNDS):
+        log.info("fewest moves, remote territories too: %.1f moves", wide[0].value)
+        lp, row, terr = wide
+        lp_assign._full_scan(
+            mc.unit_pts, mc.center_pts, move_w, inst.a, np.ascontiguousarray(lp.lam),
+            mc.power, mc.sphere, dist.EARTH_RADIUS_MI, allowed, p.allowed is not None,
+            inst.locked, mc.current, best_j, best_v,
+        )  # fmt: skip
+        reduced = 1.0 + best_v - lp.u
+        new = np.flatnonzero(movable & (best_j >= 0) & (reduced < -1e-7))
+        if new.size == 0 or time.monotonic() > deadline:
+            break
+        wider = lp_assign._unique_pairs(
+            np.concatenate([row, new]), np.concatenate([terr, best_j[new]]), p.n_territories
+        )
+        nxt = _lp(inst, mc, deadline - time.monotonic(), wider)
+        if nxt is None:
+            break
+        gain = wide[0].value - nxt[0].value
+        wide = nxt
+        stats["wide_columns"] = stats.get("wide_columns", 0) + len(new)
+        if gain < 0.01 * wide[0].value:
+            break
+    return wide
 
 
 def solve_realign(
@@ -185,7 +364,7 @@ def _fewest_moves(
     if centers is not None and (centers < 0).any():
         return None  # an empty territory: no center to measure from
     mc = _move_candidates(inst, centers)
-    out = _lp(inst, mc, 0.7 * (deadline - time.monotonic()))
+    out = _fewest_moves_lp(inst, mc, time.monotonic() + 0.6 * (deadline - time.monotonic()), stats)
     if out is None:
         return None
     lp, row, terr = out
@@ -216,6 +395,9 @@ def _fewest_moves(
         repair=rounded is None,
     )  # fmt: skip
     plan = balanced._assignment_of(cands, col)
+    # moves to a territory outside the unit's nearest (long-range transfers)
+    near = (mc.cand[:, :CANDIDATES] == plan[:, None]).any(axis=1)
+    stats["far_moves"] = int(((plan != problem.current) & ~near).sum())
     plan_centers = None if fixed else metrics.best_center_units(problem, plan, exact_limit=400)
     obj = metrics.objective_value(problem, plan, plan_centers)
     ok = viol <= balanced.FEASIBLE and bool(metrics.WITHIN_BALANCE(problem, plan))
