@@ -9,6 +9,7 @@ from ortools.linear_solver import pywraplp
 
 from territorial.design import design, metrics, realign_lp
 from territorial.design.problem import Balance, DesignProblem
+from territorial.design.report import report_dict
 
 
 def _shifted(n: int, k: int, seed: int) -> tuple[DesignProblem, np.ndarray]:
@@ -78,6 +79,9 @@ def test_design_routes_realignment_through_the_fewest_moves_path() -> None:
     )
     assert result.feasible
     assert int(result.moved["units"]) <= int(1.5 * fewest) + 3
+    # the report says how many of the moved units went to a remote territory
+    remote = report_dict(result)["moved"]["remote_units"]
+    assert remote is not None and 0 <= remote <= result.moved["units"]
 
 
 def test_goes_to_remote_territories_when_nearby_chains_need_more_than_the_budget() -> None:

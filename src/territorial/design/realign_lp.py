@@ -326,10 +326,8 @@ def solve_realign(
     # the heuristic also proves the bound (fixed centers: the Lagrangian without the move
     # limit, a relaxation); the better plan is kept with the larger bound
     heur = balanced.solve_balanced(problem, time_limit=left, seed=seed, progress=progress)
-    if candidate is None:
-        return heur
-    best = min((candidate, heur), key=lambda o: _rank(problem, o))
-    found = [b for b in (candidate.lower_bound, heur.lower_bound) if b is not None]
+    best = heur if candidate is None else min((candidate, heur), key=lambda o: _rank(problem, o))
+    found = [b for b in (best.lower_bound, heur.lower_bound) if b is not None]
     return dataclasses.replace(
         best,
         lower_bound=max(found) if found else None,
@@ -338,8 +336,24 @@ def solve_realign(
             **best.stats,
             # what balance costs in moves (a balanced plan found, over budget or not)
             "balanced_plan_moves": float(stats.get("rounded_moves", -1)),
+            "far_moves": _remote_moves(problem, best),
         },
     )
+
+
+def _remote_moves(problem: DesignProblem, outcome: SolverOutcome) -> int:
+    """Moved units whose new territory is not among their :data:`CANDIDATES` nearest
+    (measured from the current plan's centers, as the fewest-moves LP sees them)."""
+    assert problem.current is not None
+    inst = balanced._instance(problem)
+    centers = None
+    if problem.centers is None:
+        centers = metrics.best_center_units(problem, problem.current, exact_limit=400)
+        if (centers < 0).any():
+            return 0  # an empty territory: nothing to measure "near" from
+    near = balanced._candidates(inst, centers, CANDIDATES, None).cand[:, :CANDIDATES]
+    plan = outcome.assignment
+    return int(((plan != problem.current) & ~(near == plan[:, None]).any(axis=1)).sum())
 
 
 def _rank(problem: DesignProblem, outcome: SolverOutcome) -> tuple[int, int, float]:
@@ -395,9 +409,6 @@ def _fewest_moves(
         repair=rounded is None,
     )  # fmt: skip
     plan = balanced._assignment_of(cands, col)
-    # moves to a territory outside the unit's nearest (long-range transfers)
-    near = (mc.cand[:, :CANDIDATES] == plan[:, None]).any(axis=1)
-    stats["far_moves"] = int(((plan != problem.current) & ~near).sum())
     plan_centers = None if fixed else metrics.best_center_units(problem, plan, exact_limit=400)
     obj = metrics.objective_value(problem, plan, plan_centers)
     ok = viol <= balanced.FEASIBLE and bool(metrics.WITHIN_BALANCE(problem, plan))

@@ -69,6 +69,9 @@ def report_dict(result: DesignResult) -> dict[str, Any]:
             "units": int(result.moved.get("units", 0)),
             "measures": {k_: v for k_, v in result.moved.items() if k_ != "units"},
             "max_moves": p.max_moves,
+            # realignment under a budget: moved units whose new territory is not among
+            # their nearest (sent to a remote territory to keep balance within the budget)
+            "remote_units": _num(result.stats.get("far_moves")),
         },
         "feasible": result.feasible,
         "violations": list(result.violations),
