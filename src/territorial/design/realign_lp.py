@@ -188,8 +188,9 @@ def _movable(inst: balanced._Instance) -> np.ndarray:
     pick = (rank < per) | (over[p.current] & (rank < (size[p.current] + 1) // 2))
     if inst.a.shape[1] > 1:
         for m in range(inst.a.shape[1]):
-            pick |= _rank_in_territory(-inst.a[:, m], p.current, k) < per
-            pick |= _rank_in_territory(inst.a[:, m], p.current, k) < per
+            if np.ptp(inst.a[:, m]) > 0:  # (a count is the same for every unit: no order)
+                pick |= _rank_in_territory(-inst.a[:, m], p.current, k) < per
+                pick |= _rank_in_territory(inst.a[:, m], p.current, k) < per
     return inst.movable & pick
 
 
