@@ -97,3 +97,18 @@ def test_design_uses_the_lp_path_with_fixed_centers() -> None:
     assert result.lower_bound is not None
     assert result.lower_bound <= _lp(problem) * (1 + 1e-7)
     assert result.gap is not None and result.gap < 0.03
+
+
+def test_plan_narrowing_makes_room_for_coarse_units() -> None:
+    from territorial.design import balanced
+
+    fine = random_book(4000, 4, seed=1, tol=0.05, centers=True)  # a unit: 0.1% of a territory
+    assert lp_assign.plan_narrowing(balanced._instance(fine)) == lp_assign.NARROW
+    coarse = random_book(200, 8, seed=1, tol=0.05, centers=True)  # a unit: ~4% of a territory
+    share = lp_assign.plan_narrowing(balanced._instance(coarse))
+    assert lp_assign.NARROW < share <= lp_assign.MAX_NARROW
+    # and the plan of the coarse book still fits the true band
+    bound, plan, viol, stats = lp_assign.lp_bound_and_plan(coarse, time_limit=20, seed=0)
+    assert stats["narrowing"] == share
+    assert plan is not None and viol <= 1e-7 and metrics.WITHIN_BALANCE(coarse, plan)
+    assert bound is not None and bound <= _lp(coarse) * (1 + 1e-7)
