@@ -283,8 +283,7 @@ class _MasterLP:
     def narrow(self, inst: balanced._Instance, share: float) -> None:
         """Balance rows ``share`` of the way in from the band (for a plan with room)."""
         nb = self.k * self.mb
-        lo = np.tile(1.0 - (1.0 - inst.lo) * (1.0 - share), self.k)
-        up = np.tile(1.0 + (inst.up - 1.0) * (1.0 - share), self.k)
+        lo, up = (np.tile(b, self.k) for b in narrowed_band(inst, share))
         for r in range(nb):  # (no vector form for rows in highspy)
             self.h.changeRowBounds(self.n_rows + r, float(lo[r]), float(up[r]))
 
@@ -540,6 +539,11 @@ MAX_NARROW = 0.5
 ASCENT_ITERATIONS = 300
 #: ... run on a plan LP's bound when the plan is further than this from it.
 LIFT_GAP = 0.005
+
+
+def narrowed_band(inst: balanced._Instance, share: float) -> tuple[FloatArray, FloatArray]:
+    """Per measure, the band ``share`` of the tolerance inside ``inst``'s on each side."""
+    return 1.0 - (1.0 - inst.lo) * (1.0 - share), 1.0 + (inst.up - 1.0) * (1.0 - share)
 
 
 def plan_narrowing(inst: balanced._Instance) -> float:

@@ -120,9 +120,7 @@ def _lp(
     n, k = p.n_units, p.n_territories
     mb = inst.a.shape[1]
     row, terr = columns
-    share = lp_assign.plan_narrowing(inst)
-    lo = 1.0 - (1.0 - inst.lo) * (1.0 - share)
-    up = 1.0 + (inst.up - 1.0) * (1.0 - share)
+    lo, up = lp_assign.narrowed_band(inst, lp_assign.plan_narrowing(inst))
     a_eq, a_bal = lp_assign.assignment_matrices(n, row, terr, inst.a[row], k)
     res = linprog(
         mc.exact_cost(row, terr),
@@ -257,12 +255,16 @@ def _fewest_moves_lp(
     p = inst.problem
     n = p.n_units
     ok = (mc.cand >= 0) & np.isfinite(mc.cost)
+
+    def nearby(movable: np.ndarray) -> tuple[IntArray, IntArray]:
+        """Candidate columns: every unit its current territory, movable units the rest."""
+        row, col = np.nonzero(ok & (movable[:, None] | (mc.cand == mc.current[:, None])))
+        return row, mc.cand[row, col]
+
     if p.max_moves is None:
-        row, col = np.nonzero(ok & (inst.movable[:, None] | (mc.cand == mc.current[:, None])))
-        return _lp(inst, mc, deadline - time.monotonic(), (row, mc.cand[row, col]))
+        return _lp(inst, mc, deadline - time.monotonic(), nearby(inst.movable))
     movable = _movable(inst)
-    row, col = np.nonzero(ok & (movable[:, None] | (mc.cand == mc.current[:, None])))
-    near = (row, mc.cand[row, col])
+    near = nearby(movable)
     out = _lp(inst, mc, deadline - time.monotonic(), near)
     if out is not None:
         stats["lp_moves_nearby"] = out[0].value
@@ -275,8 +277,7 @@ def _fewest_moves_lp(
     wide = _lp(inst, mc, deadline - time.monotonic(), columns)
     if wide is None:
         # every unit over its nearby columns (the heaviest were not enough)
-        row, col = np.nonzero(ok & (inst.movable[:, None] | (mc.cand == mc.current[:, None])))
-        return out or _lp(inst, mc, deadline - time.monotonic(), (row, mc.cand[row, col]))
+        return out or _lp(inst, mc, deadline - time.monotonic(), nearby(inst.movable))
     allowed = np.ascontiguousarray(p.allowed if p.allowed is not None else np.ones((1, 1), bool))
     move_w = mc.weights * (DISTANCE_WEIGHT / mc.typical)
     best_j = np.empty(n, dtype=np.int64)
