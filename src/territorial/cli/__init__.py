@@ -53,15 +53,32 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click's own usage errors arrive here in non-standalone mode
-        import click
+    except Exception as exc:
+        # Usage errors come from the click copy that typer ships (``typer._click``), not
+        # from ``click``: one or two readable lines and exit code 2, never a traceback.
+        from typer._click import exceptions as click_exceptions
 
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, click_exceptions.NoArgsIsHelpError):
             exc.show()
+            sys.exit(0)
+        if isinstance(exc, click_exceptions.UsageError):
+            _usage_error(exc)
+            sys.exit(2)
+        if isinstance(exc, click_exceptions.ClickException):
+            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False)
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, click_exceptions.Abort):
+            err_console.print("[red]aborted[/]")
             sys.exit(1)
         raise
 
+
+def _usage_error(exc: Exception) -> None:
+    """``error: <what>`` and ``try: territorial <command> --help`` on stderr."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "territorial"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err_console.print(f"try: {escape(command)} --help", highlight=False)
 
 __all__ = ["app", "main"]

@@ -23,7 +23,7 @@ app = typer.Typer(
 
 #: Human output goes to stdout; errors and progress go to stderr.
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str | None,

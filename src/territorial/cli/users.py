@@ -8,8 +8,10 @@ import typer
 from rich.table import Table
 
 from territorial.cli.app import DatabaseOption, app, console, settings_for
-from territorial.store import open_store
-from territorial.store.workspace import ROLES, list_users
+
+#: The workspace roles (``territorial.store.workspace.ROLES``; a test keeps them equal):
+#: spelled out here so that ``--help`` does not import the store.
+ROLES = ("admin", "planner", "manager", "rep")
 
 users_app = typer.Typer(
     help="Workspace users: who may log in, with which role.", no_args_is_help=True
@@ -40,6 +42,7 @@ def add(
     database: DatabaseOption = None,
 ) -> None:
     """Add a user who can log in to the workspace (``territorial serve``)."""
+    from territorial.store import open_store
     from territorial.web.auth import add_user
 
     engine = open_store(settings_for(database).resolved_database_url)
@@ -52,6 +55,9 @@ def add(
 @users_app.command("list")
 def list_(database: DatabaseOption = None) -> None:
     """List workspace users."""
+    from territorial.store import open_store
+    from territorial.store.workspace import list_users
+
     engine = open_store(settings_for(database).resolved_database_url)
     table = Table("e-mail", "name", "role", "rep id", "active")
     for u in list_users(engine):
