@@ -28,7 +28,9 @@ USAGE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "expected"), USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS])
+@pytest.mark.parametrize(
+    ("argv", "expected"), USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS]
+)
 def test_usage_error_is_short_and_exits_2(
     argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> None:
             _usage_error(exc)
             sys.exit(2)
         if isinstance(exc, click_exceptions.ClickException):
-            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False
+            )
             sys.exit(exc.exit_code)
         if isinstance(exc, click_exceptions.Abort):
             err_console.print("[red]aborted[/]")
@@ -80,5 +82,6 @@ def _usage_error(exc: Exception) -> None:
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     err_console.print(f"try: {escape(command)} --help", highlight=False)
+
 
 __all__ = ["app", "main"]
