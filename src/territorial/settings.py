@@ -59,6 +59,12 @@ SETTINGS_DOC: dict[str, str] = {
         "Upgrade the SMTP connection to TLS with STARTTLS before logging in and sending. "
         "Environment: TERRITORIAL_SMTP_STARTTLS (true/false, 1/0, yes/no). Default: false."
     ),
+    "import_replace_max_share": (
+        "Largest share of a table (0-1) that `territorial import --replace` may delete "
+        "without --force; a file that would delete more (a truncated or header-only export) "
+        "is refused with the numbers. Environment: TERRITORIAL_IMPORT_REPLACE_MAX_SHARE. "
+        "Default: 0.2 (20%)."
+    ),
 }
 
 _ENV = {
@@ -73,6 +79,7 @@ _ENV = {
     "smtp_username": "TERRITORIAL_SMTP_USERNAME",
     "smtp_password": "TERRITORIAL_SMTP_PASSWORD",
     "smtp_starttls": "TERRITORIAL_SMTP_STARTTLS",
+    "import_replace_max_share": "TERRITORIAL_IMPORT_REPLACE_MAX_SHARE",
 }
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -94,6 +101,7 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
+    import_replace_max_share: float = 0.2
 
     @property
     def resolved_database_url(self) -> str:
@@ -132,6 +140,16 @@ def _convert(name: str, value: object, *, source: str) -> object:
         if not 1 <= port <= 65535:
             raise ConfigError(f"{source} must be a TCP port number 1-65535, not {port}")
         return port
+    if name == "import_replace_max_share":
+        try:
+            share = float(str(value).strip().rstrip("%")) / (100 if "%" in str(value) else 1)
+        except ValueError:
+            share = -1.0
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(
+                f"{source} must be a share between 0 and 1 (or 0%-100%), not {value!r}"
+            )
+        return share
     if name == "smtp_starttls":
         if isinstance(value, bool):
             return value

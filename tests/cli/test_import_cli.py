@@ -87,8 +87,19 @@ def test_dry_run_and_replace_flags(
     assert entity_counts(open_store(sqlite_url))["accounts"] == 0
     assert run("import", str(first), "-d", sqlite_url) == 0
     second = _write(tmp_path / "two", {"accounts.csv": "id,name\nA2,Beta\n"})
-    assert run("import", str(second), "-d", sqlite_url, "--replace") == 0
+    # Half the accounts would go: more than the 20% a replace may delete unasked.
+    assert run("import", str(second), "-d", sqlite_url, "--replace") == ValidationError.exit_code
+    err = capsys.readouterr().err
+    assert "would delete 1 of the 2 stored accounts (50%)" in err and "--force" in err
+    assert entity_counts(open_store(sqlite_url))["accounts"] == 2
+    assert run("import", str(second), "-d", sqlite_url, "--replace", "--force") == 0
+    out = capsys.readouterr().out
+    assert "imports undo 2" in out
     assert entity_counts(open_store(sqlite_url))["accounts"] == 1
+    # The deleted account comes back with --undo.
+    assert run("import", "--undo", "2", "-d", sqlite_url) == 0
+    assert "undid import #2" in capsys.readouterr().out
+    assert entity_counts(open_store(sqlite_url))["accounts"] == 2
 
 
 @pytest.mark.parametrize(
