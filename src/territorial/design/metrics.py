@@ -284,6 +284,31 @@ def _within_balance(problem: DesignProblem, a: IntArray, slack: float = 1e-9) ->
     )
 
 
+def _within_limits(problem: DesignProblem, a: IntArray, slack: float = 1e-9) -> str | None:
+    if not problem.limits:
+        return None
+    totals = territory_totals(problem, a)
+    lower, upper = problem.limit_arrays()
+    # excess beyond each limit, relative to the limit (so measures of any size compare)
+    with np.errstate(invalid="ignore"):
+        over = np.where(np.isnan(upper), 0.0, totals - upper)
+        under = np.where(np.isnan(lower), 0.0, lower - totals)
+        tol = slack * np.maximum(np.nan_to_num(np.fmax(upper, lower), nan=1.0), 1.0)
+    bad_over = over > tol
+    bad_under = under > tol
+    if not (bad_over.any() or bad_under.any()):
+        return None
+    nbad = int((bad_over | bad_under).any(axis=1).sum())
+    ratio = np.where(bad_over, over, 0.0) + np.where(bad_under, under, 0.0)
+    j, c = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    name = problem.measure_names[c]
+    if bad_over[j, c]:
+        worst = f"{name} {totals[j, c]:,.6g} above its maximum {upper[j, c]:,.6g}"
+    else:
+        worst = f"{name} {totals[j, c]:,.6g} below its minimum {lower[j, c]:,.6g}"
+    return f"{nbad} territories outside their limits; worst: {problem.territory_ids[j]!r} {worst}"
+
+
 def _locked_respected(problem: DesignProblem, a: IntArray) -> str | None:
     if problem.locked is None:
         return None
@@ -336,6 +361,7 @@ def _contiguous(problem: DesignProblem, a: IntArray) -> str | None:
 
 ALL_ASSIGNED = Constraint("all_assigned", _all_assigned)
 WITHIN_BALANCE = Constraint("within_balance", _within_balance)
+WITHIN_LIMITS = Constraint("within_limits", _within_limits)
 LOCKED_RESPECTED = Constraint("locked_respected", _locked_respected)
 ALLOWED_RESPECTED = Constraint("allowed_respected", _allowed_respected)
 SEGMENTS_RESPECTED = Constraint("segments_respected", _segments_respected)
@@ -350,6 +376,7 @@ HARD_CONSTRAINTS: tuple[Constraint, ...] = (
     SEGMENTS_RESPECTED,
     MAX_MOVES_RESPECTED,
     WITHIN_BALANCE,
+    WITHIN_LIMITS,
     CONTIGUOUS,
 )
 
