@@ -545,6 +545,49 @@ class _CrossCheck:
         self.resolve_names("accounts", ACCOUNT_REFERENCES)
         self.account_references(deleted.get("accounts"))
         self.rep_references(deleted.get("reps"))
+        self.active_plan_references(deleted)
+
+    def active_plan_references(self, deleted: Mapping[str, pd.Index]) -> None:
+        """The active territory plan must not lose the reps or accounts it assigns."""
+        gone_reps, gone_accounts = deleted.get("reps"), deleted.get("accounts")
+        if not (gone_reps is not None and len(gone_reps)) and not (
+            gone_accounts is not None and len(gone_accounts)
+        ):
+            return
+        from territorial.planning.ownership import active_plan_id, book, territory_reps
+
+        plan_id = active_plan_id(self.engine)
+        if plan_id is None:
+            return
+        found = []
+        if gone_reps is not None and len(gone_reps):
+            members = territory_reps(self.engine, plan_id=plan_id)
+            lost = members[members["rep_id"].isin(gone_reps)]
+            if len(lost):
+                found.append(
+                    f"gives {lost['territory_id'].nunique():,} territories to "
+                    f"{lost['rep_id'].nunique():,} reps it deletes "
+                    f"({', '.join(sorted(lost['rep_id'].unique())[:10])})"
+                )
+        if gone_accounts is not None and len(gone_accounts):
+            assigned = book(self.engine, plan_id=plan_id)
+            lost = assigned[assigned["account_id"].isin(gone_accounts)]
+            if len(lost):
+                found.append(f"assigns {len(lost):,} accounts it deletes")
+        if not found:
+            return
+        message = f"the active territory plan #{plan_id} {' and '.join(found)}"
+        if self.force:
+            self.warnings.append(
+                Problem("(database)", None, None, None,
+                        f"--replace: {message}: forced", severity="warning")
+            )  # fmt: skip
+        else:
+            self.problems.append(
+                Problem("(database)", None, None, None,
+                        f"--replace: {message}; import them too, activate another plan, or "
+                        "pass --force")
+            )  # fmt: skip
 
     # -- ids
 
@@ -714,7 +757,11 @@ class _CrossCheck:
         for entity in ("opportunities", "activities"):
             if entity in self.replacing:
                 continue
-            orphaned = referenced_account_ids(self.engine, entity=entity).intersection(deleted)
+            orphaned = (
+                referenced_account_ids(self.engine, entity=entity)
+                .intersection(deleted)
+                .sort_values()
+            )
             if not len(orphaned):
                 continue
             rows = read_entity_columns(self.engine, entity=entity, columns=["account_id"])
@@ -781,7 +828,8 @@ class _CrossCheck:
                 dangling.append(f"{count:,} {entity} {noun}")
         if not dangling:
             return
-        shown = ", ".join(deleted[:10].tolist()) + (" ..." if len(deleted) > 10 else "")
+        listed = deleted.sort_values()
+        shown = ", ".join(listed[:10].tolist()) + (" ..." if len(deleted) > 10 else "")
         message = (
             f"--replace would leave {'; '.join(dangling)} reps it deletes "
             f"({len(deleted):,} reps: {shown})"

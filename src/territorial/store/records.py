@@ -33,6 +33,7 @@ from sqlalchemy.types import JSON, Boolean, Date, DateTime, Float, Integer
 
 from territorial.errors import ConflictError, NotFoundError, Problem, ValidationError
 from territorial.store.imports import import_row_versions
+from territorial.store.planning import owner_history
 from territorial.store.tables import ENTITY_TABLES, imports
 
 log = logging.getLogger(__name__)
@@ -318,6 +319,20 @@ class _Writer:
             for c in compared
         )
 
+    def log_owner_changes(self, select_sql: str) -> None:
+        """Append to ``account_owner_history`` (source ``import``) the owner changes that
+        ``select_sql`` yields as (account id, previous owner, new owner)."""
+        mark = "%s" if self.postgres else "?"
+        now = datetime.now(UTC)
+        # SQLite: the text SQLAlchemy itself writes for a DateTime.
+        stamp = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        self._exec(
+            f"INSERT INTO {owner_history.name} (account_id, previous_owner_id, owner_id, "
+            f"changed_at, effective_date, source) SELECT c.*, {mark}, {mark}, 'import' "
+            f"FROM ({select_sql}) c",
+            (stamp, now.date().isoformat() if not self.postgres else now.date()),
+        )
+
     def keep_versions(self, table: str, entity: str, action: str, where: str,
                       *, join: str = "") -> int:  # fmt: skip
         """Copy the rows of ``table`` (alias ``t``) matching ``where`` into the versions."""
@@ -365,6 +380,13 @@ class _Writer:
         joined = f"SELECT count(*) FROM {stage} s JOIN {table.name} t ON t.id = s.id"
         existing = int(self._exec(joined)[0][0])
         given = set(columns)
+        if item.entity == "accounts" and ("owner_id" in given or replace):
+            new_owner = "s.owner_id" if "owner_id" in given else "NULL"
+            self.log_owner_changes(
+                f"SELECT t.id, t.owner_id, {new_owner} FROM accounts t "
+                f"JOIN {stage} s ON s.id = t.id "
+                f"WHERE {self.distinct('t.owner_id', new_owner, json_column=False)}"
+            )
         # The previous version of every row this write changes.
         changed = self.keep_versions(
             table.name, item.entity, "updated",
@@ -475,6 +497,16 @@ class _Writer:
         )
         overwritten = f"t.id IN (SELECT v.row_id FROM {versions} v WHERE {earliest})"
         self.keep_versions(table.name, entity, "updated", overwritten)
+        if entity == "accounts":
+            if self.postgres:
+                before = "(CAST(v.data AS jsonb) ->> 'owner_id')"
+            else:
+                before = "json_extract(v.data, '$.owner_id')"
+            self.log_owner_changes(
+                f"SELECT t.id, t.owner_id, {before} FROM accounts t JOIN {versions} v "
+                f"ON v.row_id = t.id WHERE {earliest} "
+                f"AND {self.distinct('t.owner_id', before, json_column=False)}"
+            )
         self._exec(
             f"INSERT INTO {versions} (import_id, entity, row_id, action, data) "
             f"SELECT {self.import_id}, '{entity}', v.row_id, 'inserted', '{{}}' "
@@ -889,6 +921,27 @@ def _check_undo(
             )
     if force:
         return
+    # Owners set after the import by a plan activation or a reassignment.
+    touched_accounts = (
+        f"SELECT t.id FROM accounts t WHERE {_inserted_by(import_id, 'accounts')} "
+        f"UNION SELECT row_id FROM {versions} WHERE import_id = {import_id} "
+        "AND entity = 'accounts'"
+    )
+    mark = "%s" if writer.postgres else "?"
+    finished = record.finished_at
+    assert finished is not None
+    moved = writer._exec(
+        f"SELECT count(DISTINCT h.account_id) FROM {owner_history.name} h "
+        f"WHERE h.source <> 'import' AND h.changed_at > {mark} "
+        f"AND h.account_id IN ({touched_accounts})",
+        (finished if writer.postgres else finished.strftime("%Y-%m-%d %H:%M:%S.%f"),),
+    )[0][0]
+    if moved:
+        raise ConflictError(
+            f"the owners of {int(moved):,} accounts #{import_id} wrote were changed since "
+            "(plan activation or reassignment); undoing it would overwrite them: activate "
+            "the plan again afterwards, or pass --force"
+        )
     removed_reps = f"SELECT t.id FROM reps t WHERE {_inserted_by(import_id, 'reps')}"
     dangling = []
     for entity, column in (("accounts", "owner_id"), ("opportunities", "owner_id"),
