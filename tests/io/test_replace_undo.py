@@ -234,3 +234,36 @@ def test_owner_changes_are_logged_and_undo_respects_later_reassignments(
         undo_import(company, import_id=moved.summary.import_id)
     undo_import(company, import_id=moved.summary.import_id, force=True)
     assert read_accounts(company).set_index("id").loc["A1", "owner_id"] == "R2"
+
+
+def test_replace_guards_the_active_plans_reps_and_accounts(company: Engine, files: Files) -> None:
+    """Reps carrying territories of the active plan, and accounts it assigns, are not
+    deleted by a --replace unless forced (even within the allowed share)."""
+    from territorial.store.planning import plan_members, plan_territories
+    from territorial.store.tables import plan_assignments, plans
+
+    with company.begin() as conn:
+        plan_id = conn.execute(
+            plans.insert().values(name="FY27", status="active",
+                                  created_at=pd.Timestamp.now(tz="UTC").to_pydatetime())
+            .returning(plans.c.id)
+        ).scalar_one()  # fmt: skip
+        conn.execute(plan_territories.insert().values(plan_id=plan_id, territory_id="T1",
+                                                      name="East"))  # fmt: skip
+        conn.execute(plan_members.insert().values(plan_id=plan_id, territory_id="T1",
+                                                  rep_id="R20", role="owner"))  # fmt: skip
+        conn.execute(plan_assignments.insert().values(plan_id=plan_id, account_id="A40",
+                                                      territory_id="T1", locked=False))  # fmt: skip
+    reps = "".join(line + "\n" for line in REPS.splitlines()[:20])  # R1..R19: R20 goes
+    accounts = "id,name,owner_id\n" + "".join(f"A{n},Account {n},R1\n" for n in range(1, 40))
+    with pytest.raises(ValidationError) as caught:
+        import_paths(files({"reps.csv": reps, "accounts.csv": accounts}), engine=company,
+                     replace=True)  # fmt: skip
+    reasons = " | ".join(p.reason for p in caught.value.problems)
+    assert (
+        f"the active territory plan #{plan_id} gives 1 territories to 1 reps it deletes (R20) "
+        "and assigns 1 accounts it deletes" in reasons
+    ), reasons
+    report = import_paths(files({"reps.csv": reps, "accounts.csv": accounts}), engine=company,
+                          replace=True, force=True)  # fmt: skip
+    assert any(f"active territory plan #{plan_id}" in w.reason for w in report.warnings)
