@@ -177,6 +177,8 @@ def parse_dates(column: DateColumn, *, order: str | None, pattern: str | None = 
     if pattern is not None:
         out = pd.to_datetime(text, errors="coerce", utc=True, format=pattern)
         return out.fillna(column.iso).dt.tz_convert(None).astype("datetime64[us]")
+    if column.parts is None:  # all ISO (the usual export): no copy, no second pass
+        return column.iso.dt.tz_convert(None).astype("datetime64[us]")
     out = column.iso.copy()
     if column.parts is not None:
         left = (text.notna() & column.iso.isna()).to_numpy(dtype=bool)

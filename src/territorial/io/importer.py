@@ -273,7 +273,7 @@ def import_paths(
     warnings: list[Problem] = []
     readings: list[Reading] = []
     checked: list[ValidatedFile] = []
-    raws: list[RawTable] = []
+    raws: list[RawTable | None] = []
     reports: list[FileReport] = []
     for number, path in enumerate(files):
         label = labels[path]
@@ -295,7 +295,8 @@ def import_paths(
         if result.frame is None and raw.frame is not None and len(raw.sheets) > 1:
             result.problems.extend(_other_sheets(raw, entity, user_mapping))
         checked.append(result)
-        raws.append(raw)
+        # The text is kept only where dates may have to be read again (see below).
+        raws.append(raw if result.defaulted_order is not None else None)
         reports.append(
             FileReport(
                 path=path,
@@ -459,7 +460,7 @@ def _other_sheets(
 
 def _agree_on_date_orders(
     checked: list[ValidatedFile],
-    raws: list[RawTable],
+    raws: list[RawTable | None],
     options: ReadOptions,
     mapping: Mapping[str, Mapping[str, str]],
 ) -> list[ValidatedFile]:
@@ -476,7 +477,7 @@ def _agree_on_date_orders(
     order = next(iter(evidence))
     out = []
     for result, raw in zip(checked, raws, strict=True):
-        if result.defaulted_order is not None and result.defaulted_order != order:
+        if raw is not None and result.defaulted_order not in (None, order):
             hinted = ReadOptions(options.date_formats, options.decimal, date_hint=order)
             result = validate_file(
                 raw, entity=result.entity, mapping=mapping.get(result.entity), options=hinted

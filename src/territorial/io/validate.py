@@ -518,7 +518,7 @@ class _FileCheck:
         if canonical in INTEGERS or canonical in FLOATS:
             self.convert_number(canonical, text, filled)
         elif canonical in DATES or canonical in DATETIMES:
-            column = self.date_columns[canonical]
+            column = self.date_columns.pop(canonical)  # freed once converted
             fixed = self.options.date_format_for(canonical, self.source(canonical))
             when = parse_dates(
                 column,
