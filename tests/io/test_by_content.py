@@ -31,6 +31,8 @@ from territorial.store.records import (
 )
 
 Files = Callable[[dict[str, str | bytes]], list[Path]]
+Snapshot = Callable[[Engine], dict[str, tuple[int, str]]]
+Rows = Snapshot
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -41,10 +43,14 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _rows(engine: Engine) -> dict[str, tuple[int, str]]:
-    from conftest import fingerprint  # tests/io/conftest.py
+@pytest.fixture
+def rows(snapshot: Snapshot) -> Rows:
+    """Every imported table's rows (import ids included), without the imports log."""
 
-    return {k: v for k, v in fingerprint(engine).items() if k != "imports"}
+    def read(engine: Engine) -> dict[str, tuple[int, str]]:
+        return {k: v for k, v in snapshot(engine).items() if k != "imports"}
+
+    return read
 
 
 # Issue 11's "Done when": the sample's files renamed as CRM exports name them.
@@ -58,7 +64,7 @@ RENAMINGS = [
 
 @pytest.mark.parametrize("names", RENAMINGS, ids=["as-in-issue-11", "shuffled"])
 def test_renamed_sample_imports_the_same(
-    store_url: str, sqlite_url: str, sample: Path, tmp_path: Path, names: dict[str, str]
+    rows: Rows, store_url: str, sqlite_url: str, sample: Path, tmp_path: Path, names: dict[str, str]
 ) -> None:
     renamed = tmp_path / "exports"
     renamed.mkdir()
@@ -75,7 +81,7 @@ def test_renamed_sample_imports_the_same(
     reference = open_store(f"{sqlite_url}.reference")
     import_paths([sample], engine=reference)
     if store_url == sqlite_url:
-        assert _rows(engine) == _rows(reference)
+        assert rows(engine) == rows(reference)
     else:  # PostgreSQL: same rows, compared by content
         for read in (read_accounts, read_reps, read_opportunities, read_activities):
             mine, theirs = (

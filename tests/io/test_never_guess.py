@@ -257,7 +257,9 @@ def test_ambiguous_decimals_in_a_semicolon_file_are_refused(
     seeded: Engine, files: Files, snapshot: Callable[[Engine], object]
 ) -> None:
     before = snapshot(seeded)
-    content = {ACCOUNTS: "id;name;annual_revenue\nA7;Acme;2,500\nA8;Beta;1,250\n"}
+    content: dict[str, str | bytes] = {
+        ACCOUNTS: "id;name;annual_revenue\nA7;Acme;2,500\nA8;Beta;1,250\n"
+    }
     with pytest.raises(ValidationError) as caught:
         import_paths(files(content), engine=seeded)
     rows = [(p.row, p.value) for p in caught.value.problems if p.column == "annual_revenue"]
@@ -328,7 +330,7 @@ def test_amount_in_another_currency_than_its_column_is_an_error(
 
 def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     for name, rows in sheets.items():
         sheet = book.create_sheet(name)
         for row in rows:

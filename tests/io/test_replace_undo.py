@@ -26,6 +26,7 @@ from territorial.store.records import (
 
 Files = Callable[[dict[str, str | bytes]], list[Path]]
 Snapshot = Callable[[Engine], dict[str, tuple[int, str]]]
+Rows = Snapshot
 
 REPS = "id,name,email,specialties,active\n" + "".join(
     f"R{n},Rep {n},rep{n}@example.com,Software|Retail,true\n" for n in range(1, 21)
@@ -49,11 +50,14 @@ def company(store_url: str, files: Files) -> Engine:
     return engine
 
 
-def _rows(engine: Engine) -> dict[str, tuple[int, str]]:
+@pytest.fixture
+def rows(snapshot: Snapshot) -> Rows:
     """Every imported table's rows (import ids included), without the imports log."""
-    from conftest import fingerprint  # tests/io/conftest.py
 
-    return {k: v for k, v in fingerprint(engine).items() if k != "imports"}
+    def read(engine: Engine) -> dict[str, tuple[int, str]]:
+        return {k: v for k, v in snapshot(engine).items() if k != "imports"}
+
+    return read
 
 
 def test_header_only_reps_replace_is_refused(
@@ -93,9 +97,9 @@ def test_the_share_is_a_setting(company: Engine, files: Files) -> None:
 
 
 def test_replace_orphaning_opportunities_is_refused_then_forced_and_undone(
-    company: Engine, files: Files
+    rows: Rows, company: Engine, files: Files
 ) -> None:
-    before = _rows(company)
+    before = rows(company)
     others = "id,name\n" + "".join(f"A{n},Account {n}\n" for n in range(5, 41))
     with pytest.raises(ValidationError) as caught:
         import_paths(files({"accounts.csv": others}), engine=company, replace=True)
@@ -112,13 +116,13 @@ def test_replace_orphaning_opportunities_is_refused_then_forced_and_undone(
     assert sorted(read_opportunities(company)["id"]) == sorted(f"O{n}" for n in range(5, 11))
     undo = undo_import(company, import_id=report.summary.import_id)
     assert undo.updated["accounts"] == 40 and undo.updated["opportunities"] == 4
-    assert _rows(company) == before  # exactly as before, owners and attributes included
+    assert rows(company) == before  # exactly as before, owners and attributes included
 
 
 def test_forced_header_only_replace_is_recorded_and_undone_exactly(
-    company: Engine, files: Files
+    rows: Rows, company: Engine, files: Files
 ) -> None:
-    before = _rows(company)
+    before = rows(company)
     report = import_paths(files({"reps.csv": "id,name\n"}), engine=company, replace=True,
                           force=True)  # fmt: skip
     assert report.summary is not None and report.summary.deleted == {"reps": 20}
@@ -127,7 +131,7 @@ def test_forced_header_only_replace_is_recorded_and_undone_exactly(
     assert record.details["force"] is True and record.details["changes"]["deleted"] == {"reps": 20}
     summary = undo_import(company, import_id=report.summary.import_id)
     assert summary.updated["reps"] == 20
-    assert _rows(company) == before
+    assert rows(company) == before
     reps = read_reps(company).set_index("id")
     assert reps.loc["R1", "specialties"] == ["Software", "Retail"] and bool(
         reps.loc["R1", "active"]
@@ -138,9 +142,9 @@ def test_forced_header_only_replace_is_recorded_and_undone_exactly(
 
 
 def test_undo_of_an_upsert_restores_changed_rows_and_removes_new_ones(
-    company: Engine, files: Files
+    rows: Rows, company: Engine, files: Files
 ) -> None:
-    before = _rows(company)
+    before = rows(company)
     report = import_paths(
         files({"accounts.csv": "id,name,tier\nA1,Renamed,silver\nA2,Account 2,gold\nA99,New,\n"}),
         engine=company,
@@ -153,19 +157,19 @@ def test_undo_of_an_upsert_restores_changed_rows_and_removes_new_ones(
     ids = read_accounts(company, columns=["id", "import_id"]).set_index("id")["import_id"]
     assert (ids["A1"], ids["A2"]) == (report.summary.import_id, 1)
     undo_import(company, import_id=report.summary.import_id)
-    assert _rows(company) == before
+    assert rows(company) == before
 
 
-def test_undoing_an_undo_redoes_the_import(company: Engine, files: Files) -> None:
+def test_undoing_an_undo_redoes_the_import(rows: Rows, company: Engine, files: Files) -> None:
     report = import_paths(files({"accounts.csv": "id,name\nA1,Renamed\nA77,New\n"}),
                           engine=company)  # fmt: skip
     assert report.summary is not None
-    after = _rows(company)
+    after = rows(company)
     undo = undo_import(company, import_id=report.summary.import_id)
     with pytest.raises(ConflictError, match=f"already undone by #{undo.import_id}"):
         undo_import(company, import_id=report.summary.import_id)
     undo_import(company, import_id=undo.import_id)
-    assert _rows(company) == after
+    assert rows(company) == after
 
 
 def test_imports_are_undone_newest_first(company: Engine, files: Files) -> None:

@@ -70,4 +70,15 @@ for column in (
 activities.append_column(Column("type", String(64), doc="the CRM's own activity type"))
 activities.append_column(Column("attributes", JSON, doc="the export's other columns"))
 
-__all__ = ["import_row_versions"]
+#: Columns this module adds to the imported tables: standard CRM fields an export may
+#: or may not have (never required) and the computed ``attributes``.
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accounts": ("type",),
+    "reps": ("attributes",),
+    "opportunities": (
+        "name", "type", "lead_source", "probability", "forecast_category", "attributes",
+    ),
+    "activities": ("type", "attributes"),
+}  # fmt: skip
+
+__all__ = ["ADDED_COLUMNS", "import_row_versions"]
