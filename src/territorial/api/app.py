@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from territorial.api.errors import install_error_handlers
+from territorial.api.plans import router as plans_router
 from territorial.api.routing import router as routing_router
 from territorial.routing.alerts import AlertWorker, Sender
 from territorial.routing.service import RoutingService
@@ -87,6 +88,7 @@ def create_app(
     app.state.routing = RoutingService(engine)
     install_error_handlers(app)
     app.include_router(routing_router)
+    app.include_router(plans_router)
     app.include_router(web_router)
 
     @app.get("/", include_in_schema=False)

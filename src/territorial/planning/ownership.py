@@ -203,10 +203,39 @@ def book(engine: Engine, *, plan_id: int | None = None) -> pd.DataFrame:
 
 
 def owner_of(engine: Engine, *, account_id: str) -> dict[str, Any] | None:
-    """The owning row of one account in the active model (or CRM), or ``None``."""
-    frame = book(engine)
-    hit = frame[frame["account_id"] == account_id]
-    return None if hit.empty else hit.iloc[0].to_dict()
+    """The owning row of one account (as in :func:`book`), or ``None``."""
+    with engine.connect() as conn:
+        plan_id = _active_plan_id(conn)
+        if plan_id is None:
+            owner = conn.execute(
+                select(accounts.c.owner_id).where(accounts.c.id == account_id)
+            ).scalar()
+            if owner is None:
+                return None
+            return {
+                "account_id": account_id,
+                "territory_id": owner,
+                "territory_name": _default_name(owner, _rep_names(conn)),
+                "rep_id": owner,
+                "plan_id": None,
+            }
+        territory = conn.execute(
+            select(plan_assignments.c.territory_id).where(
+                plan_assignments.c.plan_id == plan_id, plan_assignments.c.account_id == account_id
+            )
+        ).scalar()
+        if territory is None:
+            return None
+        members = _territory_reps(conn, plan_id)
+    row = members[members["territory_id"] == territory]
+    owners = _owners(row)
+    return {
+        "account_id": account_id,
+        "territory_id": territory,
+        "territory_name": row["territory_name"].iloc[0] if len(row) else territory,
+        "rep_id": owners.get(territory),
+        "plan_id": plan_id,
+    }
 
 
 def owner_history(engine: Engine, *, account_id: str) -> list[dict[str, Any]]:
