@@ -242,8 +242,23 @@ def _cost_to(points, weights, power, radius, i, t, centres, cand, ccost):  # pra
 
 
 @numba.njit(cache=True)
-def _repair(assign, load, centres, cand, ccost, nbr, loads, lower, upper, scale,
-            points, weights, power, radius, max_passes):  # pragma: no cover
+def _repair(
+    assign,
+    load,
+    centres,
+    cand,
+    ccost,
+    nbr,
+    loads,
+    lower,
+    upper,
+    scale,
+    points,
+    weights,
+    power,
+    radius,
+    max_passes,
+):  # pragma: no cover
     """Move (then swap) units to bring every territory within its limits, cheaply."""
     n = assign.shape[0]
     p = centres.shape[0]
@@ -328,8 +343,22 @@ def _repair(assign, load, centres, cand, ccost, nbr, loads, lower, upper, scale,
 
 
 @numba.njit(cache=True)
-def _local_search(assign, load, centres, cand, ccost, nbr, loads, lower, upper,
-                  points, weights, power, radius, max_passes):  # pragma: no cover
+def _local_search(
+    assign,
+    load,
+    centres,
+    cand,
+    ccost,
+    nbr,
+    loads,
+    lower,
+    upper,
+    points,
+    weights,
+    power,
+    radius,
+    max_passes,
+):  # pragma: no cover
     """Improving shifts and swaps that keep every territory within its limits."""
     n = assign.shape[0]
     p = centres.shape[0]
@@ -432,7 +461,7 @@ def _medians(assign, p, points, weights, power, radius, exact_limit):  # pragma:
                 for k in range(dim):
                     acc += (points[i, k] - mean[k]) ** 2
                 dd[q] = acc
-            cands = members[np.argsort(dd)[:exact_limit // 8 + 16]]
+            cands = members[np.argsort(dd)[: exact_limit // 8 + 16]]
         best = np.inf
         best_i = members[0]
         for q in range(cands.shape[0]):
@@ -477,7 +506,7 @@ def _pair_dp(members, ca, cb, points, weights, power, radius, ia, lo, up):  # pr
     base = 0.0
     delta = np.empty(s)
     for q in range(s):
-        if q == qa or q == qb:
+        if q == qa or q == qb:  # noqa: SIM109 (numba)
             delta[q] = 0.0
             continue
         i = members[q]
@@ -492,7 +521,7 @@ def _pair_dp(members, ca, cb, points, weights, power, radius, ia, lo, up):  # pr
     take = np.zeros((s, total + 1), dtype=np.bool_)
     reach = 0
     for q in range(s):
-        if q == qa or q == qb:
+        if q == qa or q == qb:  # noqa: SIM109 (numba)
             continue
         a = ia[q]
         d = delta[q]
@@ -516,7 +545,7 @@ def _pair_dp(members, ca, cb, points, weights, power, radius, ia, lo, up):  # pr
         return np.inf, side
     w = best_w
     for q in range(s - 1, -1, -1):
-        if q == qa or q == qb:
+        if q == qa or q == qb:  # noqa: SIM109 (numba)
             continue
         if take[q, w]:
             side[q] = True
@@ -526,8 +555,9 @@ def _pair_dp(members, ca, cb, points, weights, power, radius, ia, lo, up):  # pr
 
 
 @numba.njit(cache=True)
-def _pair_sweep(assign, centres, pairs_a, pairs_b, points, weights, power, radius, iload,
-                lo, up, n_cand):  # pragma: no cover
+def _pair_sweep(
+    assign, centres, pairs_a, pairs_b, points, weights, power, radius, iload, lo, up, n_cand
+):  # pragma: no cover
     """Re-solve territory pairs exactly (centres near the old ones, DP split)."""
     n = assign.shape[0]
     gained = 0.0
@@ -575,8 +605,7 @@ def _pair_sweep(assign, centres, pairs_a, pairs_b, points, weights, power, radiu
                 cb = cand_b[y]
                 if ca == cb:
                     continue
-                cost, side = _pair_dp(members, ca, cb, points, weights, power, radius, ia,
-                                      lo, up)
+                cost, side = _pair_dp(members, ca, cb, points, weights, power, radius, ia, lo, up)
                 if cost < best:
                     best = cost
                     best_side = side

@@ -373,9 +373,7 @@ def _improve_by_groups(
         if ans.assign is None:
             stall += 1
             continue
-        old = float(
-            (inst.weights[units] * _lengths(inst, units, start) ** inst.power).sum()
-        )
+        old = float((inst.weights[units] * _lengths(inst, units, start) ** inst.power).sum())
         if ans.value < old - 1e-9 * max(1.0, old):
             centre_of = best.centres[best.assign].copy()
             centre_of[units] = ans.assign
