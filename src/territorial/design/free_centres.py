@@ -84,8 +84,8 @@ class FreeCentreOptions:
     pair_neighbours:
         Each territory is re-solved with this many nearest territories, one pair at a time.
     pair_work:
-        Budget (DP cells x centre pairs) of one pair re-optimisation; sets how many
-        centres near the old ones each side tries.
+        Budget (DP cells x centre pairs) of one sweep of pair re-optimisations; sets
+        how many centres near the old ones each side tries.
     knapsack_work:
         Largest ``list length x capacity x units`` for which the bound solves 0-1
         knapsacks (dynamic programming) instead of fractional ones.
@@ -104,8 +104,8 @@ class FreeCentreOptions:
     exact_share: float = 0.5
     group_size: int = 3
     pair_neighbours: int = 4
-    pair_work: float = 2e7
-    knapsack_work: float = 2e8
+    pair_work: float = 2e8
+    knapsack_work: float = 2e7
     seed: int = 0
 
 
@@ -760,7 +760,8 @@ class Primal:
             pa, pb_ = np.ascontiguousarray(ta[keep]), np.ascontiguousarray(tb[keep])
             size = 2.0 * inst.n / inst.p
             width = 2.0 * float(self.iload.sum()) / inst.p
-            n_cand = int(max(1, min(8, np.sqrt(self.options.pair_work / max(size * width, 1)))))
+            per_pair = self.options.pair_work / max(len(pa), 1)
+            n_cand = int(max(1, min(8, np.sqrt(per_pair / max(size * width, 1)))))
             gained = _pair_sweep(a, c, pa, pb_, inst.points, inst.weights, inst.power,
                                  inst.radius, self.iload, self.ilo, self.iup, n_cand)  # fmt: skip
             if gained <= 1e-9 * max(1.0, best.cost):
@@ -858,11 +859,25 @@ def solve_free_centres(
     seen: set[bytes] = set()
     counter = [0]
 
+    primal_seconds = [0.0]
+
     def on_iterate(state: pb.DualState) -> float | None:
         nonlocal best
         counter[0] += 1
         if counter[0] % opts.primal_every != 1:
             return None
+        # plans may take at most half of the ascent's time (many territories: the
+        # bound needs its iterations)
+        if primal_seconds[0] > 0.5 * (time.monotonic() - t_ascent):
+            return None
+        started = time.monotonic()
+        try:
+            return _plan_from(state)
+        finally:
+            primal_seconds[0] += time.monotonic() - started
+
+    def _plan_from(state: pb.DualState) -> float | None:
+        nonlocal best
         key = np.sort(state.chosen).tobytes()
         if key in seen or not np.isfinite(state.rho[state.chosen]).all():
             return None
@@ -878,6 +893,7 @@ def solve_free_centres(
     first = pb.evaluate(lists, np.minimum(pb._second_cost(lists, n), lists.rest), kn_loads,
                         kn_cap, p)  # fmt: skip
     best = primal.from_centres(first.chosen)
+    t_ascent = time.monotonic()
     ascent = pb.ascend(
         lists,
         kn_loads,
