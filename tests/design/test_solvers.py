@@ -31,10 +31,11 @@ CASES = [
         lambda: random_book(2000, 400, seed=0, tol=0.5, centers=True),
         "lp-regions",
     ),
-    ("small, free centers", grid_problem_4, "exact"),
+    ("small, free centers", grid_problem_4, "free-centres"),
     ("fixed centers", lambda: random_book(3000, 12, seed=0, centers=True), "fixed-lp"),
     ("contiguity", lambda: grid_problem(6, 6, 4), "contiguous"),
-    ("large, free centers", lambda: random_book(3000, 12, seed=0), "heuristic"),
+    ("large, free centers", lambda: random_book(3000, 12, seed=0), "free-centres"),
+    ("huge, free centers", lambda: random_book(60_000, 20, seed=0, tol=0.5), "heuristic"),
 ]
 
 
@@ -46,7 +47,7 @@ def test_auto_chooses_by_documented_rules(case: str, make, expected: str) -> Non
 
 
 def test_reasons_carry_the_numbers() -> None:
-    _, reason = solvers.choose_solver(grid_problem_4())
+    _, reason = solvers.choose_solver(grid_problem_4(), exclude=("free-centres",))
     assert reason == (
         "small instance (16 units x 4 territories = 64 <= 20,000): the MIP can prove the optimum"
     )
@@ -70,10 +71,10 @@ def test_method_heuristic_runs_no_lp_or_mip(make, expected: str) -> None:  # typ
 
 def test_the_run_says_which_solver_ran_and_why(grid: DesignProblem) -> None:
     result = design(grid, time_limit=20, seed=0)
-    assert result.solver == "exact"
+    assert result.solver == "free-centres"
     report = result.to_report_dict()["solver"]
-    assert report["name"] == "exact" and report["reason"].startswith("small instance")
-    assert report["options"] == {"backend": "SCIP", "warm_share": 0.25}
+    assert report["name"] == "free-centres" and report["reason"].startswith("free centres")
+    assert report["options"]["iterations"] == 3000
     assert report["fallbacks"] == [] and "checks" in report["timings"]
 
 

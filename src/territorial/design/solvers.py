@@ -67,6 +67,7 @@ SOLVER_MODULES: tuple[str, ...] = (
     "territorial.design.contiguity",
     "territorial.design.diameter",
     "territorial.design.exact",
+    "territorial.design.free_centres_solver",
 )
 
 

@@ -1,0 +1,424 @@
+"""Lagrangian lower bound for territories with free centres (capacitated p-median).
+
+The problem
+-----------
+``n`` units, ``p`` territories; each territory's centre is one of its own units.
+``c_ij = w_i d(i, j)^power`` is the cost of unit ``i`` in a territory centred at unit
+``j`` (``power`` 1: median, 2: inertia). Every territory's total of each limited
+measure ``a_im`` must stay within ``[lower_m, upper_m]`` (capacity limits and balance
+bands alike)::
+
+    min  sum_ij c_ij x_ij
+    s.t. sum_j x_ij = 1            every unit in one territory     (multiplier u_i)
+         x_jj = y_j                 a centre belongs to its territory
+         sum_j y_j = p
+         lower_m y_j <= sum_i a_im x_ij <= upper_m y_j
+         x_ij in {0, 1}
+
+Relaxing the assignment rows gives, for any ``u``::
+
+    L(u) = sum_i u_i + (sum of the p smallest rho_j(u))
+    rho_j(u) = -u_j + min { sum_{i != j} (c_ij - u_i) x_i :
+                            0 <= x <= 1,  sum_i a_im x_i <= upper_m - a_jm }
+
+``L(u) <= cost(x)`` for every feasible plan: each relaxed row contributes
+``u_i (1 - sum_j x_ij) = 0``, the ``p`` territories of the plan are ``p`` candidates,
+and each territory's members are a feasible point of its centre's knapsack. Dropping
+the lower rows and all but one upper row only lowers each minimum, so
+``rho_j`` is taken as the best (largest) single-row fractional knapsack. With the
+``p`` smallest values instead of ``p`` times the smallest, the maximum of ``L`` is
+the linear relaxation with ``y_j <= 1`` (Lorena & Senne's Lagrangian for the
+capacitated p-median; the surrogate/knapsack view is theirs).
+
+Exact with candidate lists
+--------------------------
+Listing every pair is ``n^2``. Each unit lists its ``K`` nearest units (itself
+included) as possible centres; ``rest_i`` is the cost of its first unlisted unit.
+Keeping ``u_i <= rest_i`` makes every unlisted pair's value ``c_ij - u_i >= 0``: such
+an item never enters a minimising knapsack, so the listed value **equals** the full
+one and the bound stays exact. When many ``u_i`` sit at their cap the lists are too
+short for the territory size (the caller lengthens them).
+
+Reduced-cost fixing (for the exact model): forcing ``x_ij = 1`` raises ``L`` by at
+least ``max(0, rho_j - rho_(p)) + max(0, c_ij - u_i + pi_j a_i)``, where ``pi_j >= 0``
+is the knapsack's critical ratio on its binding row; a pair whose forced value
+exceeds a known plan's cost can be dropped from the exact model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+# --------------------------------------------------------------------------------------
+# Geometry shared with the primal side
+# --------------------------------------------------------------------------------------
+@numba.njit(cache=True, inline="always")
+def point_distance(points: FloatArray, i: int, j: int, radius: float) -> float:
+    """Distance between points ``i`` and ``j``: Euclidean, or on a sphere of ``radius``.
+
+    With ``radius > 0`` the points are unit vectors and the distance is the great-circle
+    length ``2 R asin(chord / 2)``; else the plain Euclidean distance.
+    """
+    s = 0.0
+    for k in range(points.shape[1]):
+        d = points[i, k] - points[j, k]
+        s += d * d
+    chord = np.sqrt(s)
+    if radius > 0.0:
+        h = chord / 2.0
+        if h > 1.0:
+            h = 1.0
+        return 2.0 * radius * np.arcsin(h)
+    return chord
+
+
+def embedded_to_length(chord: FloatArray, radius: float) -> FloatArray:
+    """KD-tree distances in the embedding to lengths (see :func:`point_distance`)."""
+    if radius > 0.0:
+        return 2.0 * radius * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+    return chord
+
+
+@dataclass(frozen=True, eq=False)
+class CandidateLists:
+    """Each unit's ``K`` nearest units as possible centres, by candidate centre (CSR).
+
+    ``ptr[j]:ptr[j+1]`` are the entries of candidate centre ``j``: unit ``who[e]`` at
+    cost ``cost[e]`` (``c_ij``); ``rest[i]`` is unit ``i``'s cost to its first unlisted
+    unit (``inf`` when every unit is listed).
+    """
+
+    ptr: IntArray
+    who: IntArray
+    cost: FloatArray
+    rest: FloatArray
+    k_nearest: int
+
+    @property
+    def entries(self) -> int:
+        return int(self.who.shape[0])
+
+
+def candidate_lists(
+    points: FloatArray, weights: FloatArray, *, power: int, radius: float, k_nearest: int
+) -> CandidateLists:
+    """Build :class:`CandidateLists` with ``k_nearest`` units per unit (KD-tree)."""
+    n = points.shape[0]
+    k = int(min(max(k_nearest, 1), n))
+    dd, jj = cKDTree(points).query(points, k=min(k + 1, n))
+    dd = np.asarray(dd, dtype=np.float64).reshape(n, -1)
+    jj = np.asarray(jj, dtype=np.int64).reshape(n, -1)
+    lengths = embedded_to_length(dd, radius)
+    cost = weights[:, None] * lengths**power
+    if k < n:
+        rest = cost[:, k].copy()
+        cost, jj = cost[:, :k], jj[:, :k]
+    else:
+        rest = np.full(n, np.inf)
+    # every unit lists itself (ties at distance 0 may have pushed it out of column 0)
+    has_self = (jj == np.arange(n)[:, None]).any(axis=1)
+    if not has_self.all():
+        bad = np.flatnonzero(~has_self)
+        jj[bad, -1] = bad
+        cost[bad, -1] = 0.0
+    order = np.argsort(jj.ravel(), kind="stable")
+    who = np.repeat(np.arange(n, dtype=np.int64), jj.shape[1])[order]
+    flat_cost = cost.ravel()[order]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(jj.ravel(), minlength=n), out=ptr[1:])
+    return CandidateLists(ptr, who, np.ascontiguousarray(flat_cost), rest, k)
+
+
+# --------------------------------------------------------------------------------------
+# The dual function
+# --------------------------------------------------------------------------------------
+@numba.njit(cache=True)
+def _rho_all(ptr, who, cost, u, loads, cap, rho, pi, row_of, xfrac, integral):  # pragma: no cover
+    """``rho_j(u)`` for every candidate, its critical ratio and the knapsack's shares."""
+    n = ptr.shape[0] - 1
+    m = loads.shape[1]
+    for j in range(n):
+        lo_e = ptr[j]
+        hi_e = ptr[j + 1]
+        base = -u[j]
+        feasible = True
+        for r in range(m):
+            if loads[j, r] > cap[r] + 1e-9:
+                feasible = False
+        for e in range(lo_e, hi_e):
+            xfrac[e] = 0.0
+        if not feasible:
+            rho[j] = np.inf
+            pi[j] = 0.0
+            row_of[j] = -1
+            continue
+        # items: other units with a negative value
+        cnt = 0
+        for e in range(lo_e, hi_e):
+            if who[e] != j and cost[e] - u[who[e]] < 0.0:
+                cnt += 1
+        items = np.empty(cnt, dtype=np.int64)
+        q = 0
+        for e in range(lo_e, hi_e):
+            if who[e] != j and cost[e] - u[who[e]] < 0.0:
+                items[q] = e
+                q += 1
+        if m == 0:
+            total = 0.0
+            for q in range(cnt):
+                e = items[q]
+                total += cost[e] - u[who[e]]
+                xfrac[e] = 1.0
+            rho[j] = base + total
+            pi[j] = 0.0
+            row_of[j] = -1
+            continue
+        best = -np.inf
+        best_r = 0
+        best_pi = 0.0
+        keys = np.empty(cnt)
+        for r in range(m):
+            room = cap[r] - loads[j, r]
+            for q in range(cnt):
+                e = items[q]
+                ar = loads[who[e], r]
+                v = cost[e] - u[who[e]]
+                keys[q] = v / ar if ar > 0.0 else -np.inf
+            order = np.argsort(keys)
+            total = 0.0
+            crit = 0.0
+            for q in order:
+                e = items[q]
+                ar = loads[who[e], r]
+                v = cost[e] - u[who[e]]
+                if ar <= room:
+                    total += v
+                    room -= ar
+                else:
+                    total += v * room / ar
+                    crit = -v / ar
+                    room = 0.0
+                    break
+            if total > best:
+                best = total
+                best_r = r
+                best_pi = crit
+        if integral and m == 1:
+            # 0-1 knapsack by dynamic programming over whole-number loads
+            room_i = int(np.floor(cap[0] - loads[j, 0] + 1e-9))
+            f = np.zeros(room_i + 1)
+            take = np.zeros((cnt, room_i + 1), dtype=np.bool_)
+            for q in range(cnt):
+                e = items[q]
+                ar = int(loads[who[e], 0] + 0.5)
+                v = cost[e] - u[who[e]]
+                for w in range(room_i, ar - 1, -1):
+                    nv = f[w - ar] + v
+                    if nv < f[w]:
+                        f[w] = nv
+                        take[q, w] = True
+            w = room_i
+            for q in range(cnt - 1, -1, -1):
+                if take[q, w]:
+                    xfrac[items[q]] = 1.0
+                    w -= int(loads[who[items[q]], 0] + 0.5)
+            rho[j] = base + f[room_i]
+            pi[j] = best_pi
+            row_of[j] = 0
+            continue
+        rho[j] = base + best
+        pi[j] = best_pi
+        row_of[j] = best_r
+        # the shares of the best row's knapsack (for the subgradient)
+        room = cap[best_r] - loads[j, best_r]
+        for q in range(cnt):
+            e = items[q]
+            ar = loads[who[e], best_r]
+            v = cost[e] - u[who[e]]
+            keys[q] = v / ar if ar > 0.0 else -np.inf
+        order = np.argsort(keys)
+        for q in order:
+            e = items[q]
+            ar = loads[who[e], best_r]
+            if ar <= room:
+                xfrac[e] = 1.0
+                room -= ar
+            else:
+                xfrac[e] = room / ar
+                break
+
+
+@numba.njit(cache=True)
+def _coverage(ptr, who, xfrac, chosen, n):  # pragma: no cover
+    cover = np.zeros(n)
+    for t in range(chosen.shape[0]):
+        j = chosen[t]
+        cover[j] += 1.0
+        for e in range(ptr[j], ptr[j + 1]):
+            if who[e] != j:
+                cover[who[e]] += xfrac[e]
+    return cover
+
+
+@dataclass
+class DualState:
+    """The dual function at one multiplier vector."""
+
+    value: float
+    u: FloatArray
+    rho: FloatArray
+    pi: FloatArray
+    row_of: IntArray
+    chosen: IntArray
+    cover: FloatArray
+
+
+def evaluate(
+    lists: CandidateLists,
+    u: FloatArray,
+    loads: FloatArray,
+    cap: FloatArray,
+    p: int,
+    *,
+    integral: bool = False,
+) -> DualState:
+    """``L(u)`` and what it is made of. ``u`` must satisfy ``u <= lists.rest``.
+
+    With ``integral`` (one limited measure with whole-number loads) each candidate's
+    knapsack is solved as a 0-1 knapsack (dynamic programming): a stronger, still valid
+    bound. ``pi`` then stays the fractional knapsack's critical ratio (valid for fixing
+    only with a fractional state, see :func:`forced_pair_increase`).
+    """
+    n = u.shape[0]
+    rho = np.empty(n)
+    pi = np.empty(n)
+    row_of = np.empty(n, dtype=np.int64)
+    xfrac = np.empty(lists.entries)
+    _rho_all(lists.ptr, lists.who, lists.cost, u, loads, cap, rho, pi, row_of, xfrac, integral)
+    chosen = np.argpartition(rho, p - 1)[:p] if p < n else np.arange(n)
+    value = float(u.sum() + rho[chosen].sum())
+    cover = _coverage(lists.ptr, lists.who, xfrac, chosen.astype(np.int64), n)
+    return DualState(value, u.copy(), rho, pi, row_of, chosen.astype(np.int64), cover)
+
+
+@dataclass
+class AscentResult:
+    """Best dual state found by :func:`ascend` and how it went."""
+
+    best: DualState
+    iterations: int
+    capped: float  # share of units whose multiplier sits at its list cap
+    history: list[float] = field(default_factory=list)
+
+
+def ascend(
+    lists: CandidateLists,
+    loads: FloatArray,
+    cap: FloatArray,
+    p: int,
+    *,
+    u0: FloatArray | None = None,
+    upper: float | None = None,
+    iterations: int = 300,
+    deadline: float | None = None,
+    theta: float = 1.0,
+    on_iterate: object | None = None,
+    integral: bool = False,
+) -> AscentResult:
+    """Subgradient ascent (Polyak steps towards ``upper``) on ``L(u)``.
+
+    ``u`` starts at ``u0`` (clipped to the list caps) or at each unit's cost to its
+    nearest other unit. The step halves after 20 iterations without progress.
+    ``on_iterate(state)`` (if given) is called every iteration, e.g. to start primal
+    heuristics from the dual's centres; it may return a better known plan cost to aim at.
+    """
+    n = loads.shape[0]
+    rest = lists.rest
+    if u0 is None:
+        u = np.minimum(_second_cost(lists, n), rest)
+    else:
+        u = np.minimum(np.asarray(u0, dtype=np.float64), rest)
+    best: DualState | None = None
+    stall = 0
+    history: list[float] = []
+    it = 0
+    for it in range(1, iterations + 1):  # noqa: B007 - the count is reported
+        state = evaluate(lists, u, loads, cap, p, integral=integral)
+        history.append(state.value)
+        if best is None or state.value > best.value + 1e-12 * max(1.0, abs(best.value)):
+            best = state
+            stall = 0
+        else:
+            stall += 1
+            if stall >= 20:
+                theta *= 0.5
+                stall = 0
+        if on_iterate is not None:
+            got = on_iterate(state)  # type: ignore[operator]
+            if got is not None and (upper is None or got < upper):
+                upper = float(got)
+        if theta < 1e-4 or (deadline is not None and time.monotonic() > deadline):
+            break
+        g = 1.0 - state.cover
+        gg = float((g * g).sum())
+        if gg <= 1e-12:
+            break  # the relaxed solution is a plan: the bound is its cost
+        target = upper if upper is not None and upper > state.value else abs(state.value) * 1.05
+        step = theta * (target - state.value) / gg
+        u = np.minimum(u + step * g, rest)
+    assert best is not None
+    capped = float(np.mean(best.u >= rest * (1 - 1e-9))) if np.isfinite(rest).any() else 0.0
+    return AscentResult(best, it, capped, history)
+
+
+def _second_cost(lists: CandidateLists, n: int) -> FloatArray:
+    """Each unit's cost to its nearest other listed unit (a start for ``u``)."""
+    out = np.full(n, np.inf)
+    mask = lists.who != np.repeat(np.arange(n), np.diff(lists.ptr))
+    np.minimum.at(out, lists.who[mask], lists.cost[mask])
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def forced_pair_increase(state: DualState, lists: CandidateLists, loads: FloatArray, p: int):
+    """Per list entry: a lower bound on how much ``L`` rises when ``x_ij`` is forced to 1.
+
+    ``state`` must come from a fractional evaluation (``integral=False``).
+    Returns ``(open_increase (n,), pair_increase (entries,))``: forcing ``y_j = 1`` costs
+    ``open_increase[j] = max(0, rho_j - rho_(p))``; forcing unit ``who[e]`` into centre
+    ``j``'s territory costs ``open_increase[j] + pair_increase[e]``.
+    """
+    n = state.rho.shape[0]
+    kth = np.partition(state.rho, p - 1)[p - 1] if p < n else np.inf
+    open_inc = np.maximum(0.0, state.rho - kth)
+    owner = np.repeat(np.arange(n), np.diff(lists.ptr))
+    v = lists.cost - state.u[lists.who]
+    row = state.row_of[owner]
+    a = np.where(row >= 0, loads[lists.who, np.maximum(row, 0)], 0.0) if loads.shape[1] else 0.0
+    pair = np.maximum(0.0, v + state.pi[owner] * a)
+    pair[lists.who == owner] = 0.0
+    return open_inc, pair
+
+
+__all__ = [
+    "AscentResult",
+    "CandidateLists",
+    "DualState",
+    "ascend",
+    "candidate_lists",
+    "evaluate",
+    "forced_pair_increase",
+    "point_distance",
+]
