@@ -94,3 +94,47 @@ def test_a_draft_is_not_exported(company: Engine, save_designed_plan, tmp_path: 
         with pytest.raises(ConflictError, match="only an approved"):
             call()
     assert not out.exists()
+
+
+def test_reimporting_the_owner_file_gives_the_same_ownership(
+    company: Engine, approved: int, tmp_path: Path
+) -> None:
+    """The CRM round trip: AccountOwners.csv loaded back (as the CRM would be updated)
+    sets every account's owner to the plan's, recorded in the owner history."""
+    from sqlalchemy import select
+
+    from territorial.io import import_paths
+    from territorial.planning.ownership import owner_history
+    from territorial.store.tables import accounts
+
+    exports.salesforce_files(company, plan_id=approved, out_dir=tmp_path / "sf")
+    expected = dict(
+        book(company, plan_id=approved)[["account_id", "rep_id"]].itertuples(index=False)
+    )
+    report = import_paths([tmp_path / "sf" / "AccountOwners.csv"], engine=company)
+    assert report.summary is not None
+    with company.connect() as conn:
+        owners = dict(conn.execute(select(accounts.c.id, accounts.c.owner_id)).all())
+    assert {a: owners[a] for a in expected} == expected
+    changed = [a for a in expected if owner_history(company, account_id=a)]
+    assert changed and all(
+        owner_history(company, account_id=a)[-1]["source"] == "import" for a in changed[:5]
+    )
+
+
+def test_an_owner_file_naming_unknown_accounts_is_refused(company: Engine, tmp_path: Path) -> None:
+    from territorial.errors import ValidationError
+    from territorial.io import import_paths
+
+    path = tmp_path / "AccountOwners.csv"
+    path.write_text("Id,OwnerId\nA000001,R000002\nNO-SUCH-ACCOUNT,R000001\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as caught:
+        import_paths([path], engine=company)
+    problem = caught.value.problems[0]
+    assert (problem.row, problem.value) == (3, "NO-SUCH-ACCOUNT")
+    assert "only changes existing accounts" in problem.reason
+    # a file none of whose ids exist lacks its required columns
+    path.write_text("Id,OwnerId\nNO-SUCH-ACCOUNT,R000001\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="1 problem") as caught:
+        import_paths([path], engine=company)
+    assert "required column 'name' is missing" in caught.value.problems[0].reason

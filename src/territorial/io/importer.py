@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from territorial.errors import ConfigError, Problem, ValidationError
 from territorial.io.dates import DateFormat, parse_date_format
 from territorial.io.mapping import (
+    ALIASES,
     ENTITIES,
     REQUIRED,
     kind_from_name,
@@ -345,7 +346,7 @@ def import_paths(
     summary = None
     if not dry_run:
         batch = [
-            EntityBatch(entity=r.entity, frame=r.frame, label=r.label)
+            EntityBatch(entity=r.entity, frame=r.frame, label=r.label, update_only=r.update_only)
             for r in checked
             if r.frame is not None
         ]
@@ -541,6 +542,7 @@ class _CrossCheck:
 
     def run(self) -> None:
         self.duplicate_ids()
+        self.update_files()
         deleted = self.replace_deletions()
         self.resolve_names("reps", REP_REFERENCES)
         self.resolve_names("accounts", ACCOUNT_REFERENCES)
@@ -629,6 +631,55 @@ class _CrossCheck:
                             f"duplicate id: also in {results[int(first_file)].label} "
                             f"row {int(first_row)}")
                 )  # fmt: skip
+
+    def update_files(self) -> None:
+        """An update file (ids and some columns, e.g. ``Id,OwnerId``) changes rows that
+        exist; it cannot create rows nor replace a table."""
+        for entity, results in self.by_entity.items():
+            updates = [r for r in results if r.update_only]
+            if not updates:
+                continue
+            if entity in self.replacing:
+                for r in updates:
+                    self.problems.append(
+                        Problem(r.label, None, None, None,
+                                f"an update file (no {' or '.join(REQUIRED[entity][1:])} "
+                                f"column) cannot --replace the {entity}")
+                    )  # fmt: skip
+                continue
+            full = [r.frame["id"] for r in results if not r.update_only and r.frame is not None]
+            known = stored_ids(self.engine, entity=entity)
+            if full:
+                known = known.append(pd.Index(pd.concat(full).dropna().astype(str)))
+            for r in updates:
+                assert r.frame is not None
+                unknown = ~r.frame["id"].astype(str).isin(known).to_numpy()
+                if unknown.all():
+                    # Not an update of stored rows at all: a file that lacks columns.
+                    for canonical in REQUIRED[entity][1:]:
+                        accepted = ", ".join([canonical, *ALIASES[entity].get(canonical, ())])
+                        self.problems.append(
+                            Problem(r.label, 1, canonical, None,
+                                    f"required column {canonical!r} is missing (accepted "
+                                    f"names: {accepted}; or map it with --mapping); without "
+                                    f"it a file can only update existing {entity}, and none "
+                                    "of its ids exists")
+                        )  # fmt: skip
+                    continue
+                for row, value in list(zip(r.rows[unknown], r.frame["id"][unknown], strict=True))[
+                    :20
+                ]:
+                    self.problems.append(
+                        Problem(r.label, int(row), r.source_name("id"), str(value),
+                                f"{entity[:-1]} {value!r} does not exist: an update file "
+                                f"(without {' or '.join(REQUIRED[entity][1:])}) only changes "
+                                f"existing {entity}")
+                    )  # fmt: skip
+                if unknown.sum() > 20:
+                    self.problems.append(
+                        Problem(r.label, None, r.source_name("id"), None,
+                                f"... and {int(unknown.sum()) - 20:,} more unknown ids")
+                    )  # fmt: skip
 
     # -- --replace: how much it deletes
 

@@ -124,6 +124,10 @@ class Reading:
         }
 
 
+#: Entities a file may update without every required column (id and the columns given).
+UPDATABLE: frozenset[str] = frozenset({"accounts", "reps"})
+
+
 @dataclass(frozen=True, slots=True)
 class ReadOptions:
     """How to read cells where a file leaves a choice (the user's options).
@@ -166,6 +170,9 @@ class ValidatedFile:
     date_evidence: set[str] = field(default_factory=set)
     #: The order given to all-ambiguous date columns by convention, if any.
     defaulted_order: str | None = None
+    #: An update file: it has the ids but not every required column (a CRM owner update
+    #: such as ``Id,OwnerId``): it may only change the columns it has, of rows that exist.
+    update_only: bool = False
 
     def source_name(self, canonical: str) -> str:
         """The file's own name of a canonical column (what the user sees)."""
@@ -237,6 +244,7 @@ class _FileCheck:
         self.value_currencies: dict[str, pd.Series] = {}
         self.date_evidence: set[str] = set()
         self.defaulted_order: str | None = None
+        self.update_only = False
         # The file's own decimal mark: semicolon-delimited files come from locales
         # that write decimal commas.
         self.presumed_mark = "," if raw.delimiter == ";" else "."
@@ -332,6 +340,18 @@ class _FileCheck:
         if self.entity == "reps" and "name" not in self.text:
             self.compose_name()
         missing = [c for c in REQUIRED[self.entity] if c not in self.text]
+        self.update_only = bool(missing) and "id" in self.text and self.entity in UPDATABLE
+        if self.update_only and len(self.text) > 1:
+            given = sorted(c for c in self.text if c != "id")
+            self.read(
+                "id",
+                "an update file",
+                f"it has no {', '.join(missing)} column: it updates {', '.join(given)} of "
+                f"existing {self.entity} only",
+            )
+            missing = []
+        elif self.update_only:
+            self.update_only = False
         for canonical in missing:
             accepted = ", ".join([canonical, *ALIASES[self.entity].get(canonical, ())])
             hint = ""
@@ -365,6 +385,13 @@ class _FileCheck:
         if extras:
             self.out["attributes"] = _attributes_json(extras, frame.index)
         typed = pd.DataFrame(self.out, index=pd.RangeIndex(len(frame)))
+        if self.update_only:
+            # Only what the file says: computed columns it gives no input for (the
+            # currency default, where accounts were located) must not overwrite rows.
+            kept = set(self.text) | {"attributes"}
+            if {"latitude", "postal_code"} & set(self.text):
+                kept.add("geocode_source")
+            typed = typed[[c for c in typed.columns if c in kept]]
         return self.result(typed)
 
     def result(self, frame: pd.DataFrame | None) -> ValidatedFile:
@@ -379,6 +406,7 @@ class _FileCheck:
             readings=self.readings,
             date_evidence=self.date_evidence,
             defaulted_order=self.defaulted_order,
+            update_only=self.update_only,
         )
 
     def check_same_names(self, columns: list[str]) -> None:

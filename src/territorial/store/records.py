@@ -62,6 +62,8 @@ class EntityBatch:
     entity: str
     frame: pd.DataFrame
     label: str = ""
+    #: Only change the frame's columns of rows that exist (an update file, ``Id,OwnerId``).
+    update_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,11 +416,27 @@ class _Writer:
             ]  # fmt: skip
         sets.append("import_id = excluded.import_id")
         condition = self.differs(table, table.name, "excluded", replace=replace, given=given)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(target)}) "
-            f"SELECT {', '.join(selected)} FROM {stage} WHERE 1 = 1 "
-            f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)} WHERE {condition}"
-        )
+        if item.update_only:
+            # An update file has no values for the required columns: change the rows that
+            # exist (the import checked that every id does), never insert.
+            updates = [
+                f"{c} = "
+                + (self.merged(f"{table.name}.{c}", f"s.{c}") if c == "attributes" else f"s.{c}")
+                for c in columns
+                if c != "id"
+            ]
+            updates.append(f"import_id = {self.import_id}")
+            where = self.differs(table, table.name, "s", replace=False, given=given)
+            sql = (
+                f"UPDATE {table.name} SET {', '.join(updates)} FROM {stage} s "
+                f"WHERE {table.name}.id = s.id AND ({where})"
+            )
+        else:
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(target)}) "
+                f"SELECT {', '.join(selected)} FROM {stage} WHERE 1 = 1 "
+                f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)} WHERE {condition}"
+            )
         self._exec(sql)
         if replace:
             self._exec(f"INSERT INTO _territorial_keep_{item.entity} (id) SELECT id FROM {stage}")
