@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
+from territorial.bounded import UnsafeInputError
 from territorial.errors import ConflictError, NotFoundError, ValidationError
 from territorial.routing import decide
 from territorial.routing.coverage import coverage_report
@@ -423,6 +424,8 @@ class RoutingService:
         """Check a rules text; problems carry line numbers. Coverage when accounts exist."""
         try:
             rule_set = parse_rules(source, source="rules.yaml")
+        except UnsafeInputError:
+            raise  # nothing was read: an error answer, not a report
         except ValidationError as exc:
             return {
                 "valid": False,
