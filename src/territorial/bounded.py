@@ -26,10 +26,14 @@ import re
 import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import yaml
+from pydantic import BaseModel, ConfigDict, PlainValidator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 from yaml import events
 
 from territorial.errors import Problem, ValidationError
@@ -47,9 +51,7 @@ JSON_MAX_DEPTH = 32
 #: libyaml's parser when available (same events and marks, much faster).
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_STANDARD_COLLECTION_TAGS = frozenset(
-    {None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
-)
+_STANDARD_COLLECTION_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -135,7 +137,7 @@ def load_yaml(
     root: Any = None
     try:
         while True:
-            event = loader.get_event()
+            event: Any = loader.get_event()
             if isinstance(event, events.StreamEndEvent):
                 break
             if isinstance(event, events.DocumentStartEvent):
@@ -248,6 +250,41 @@ def load_yaml(
     return doc
 
 
+def read_text_bounded(path: Path, *, max_bytes: int, what: str = "file") -> str:
+    """The UTF-8 text of ``path``, refused (before reading) when larger than ``max_bytes``.
+
+    ``FileNotFoundError`` propagates for the caller's message; a file that is not UTF-8
+    is a :class:`ValidationError` naming it.
+    """
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UnsafeInputError(
+            f"{what} {path} is too large",
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    None,
+                    f"the file has {size:,} bytes; at most {max_bytes:,} are read",
+                )
+            ],
+        )
+    with path.open("rb") as handle:
+        raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:  # it grew while we looked
+        raise UnsafeInputError(
+            f"{what} {path} is too large",
+            [Problem(str(path), None, None, None, f"at most {max_bytes:,} bytes are read")],
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{path} is not UTF-8 text", [Problem(str(path), None, None, None, str(exc))]
+        ) from exc
+
+
 class _Merge:
     pass
 
@@ -287,12 +324,14 @@ def _scalar(loader: Any, event: events.ScalarEvent, source: str) -> Any:
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
     if tag == _MERGE_TAG:
         return _MERGE
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    start: Any = event.start_mark
+    end: Any = event.end_mark
+    node = yaml.ScalarNode(tag, event.value, start, end, event.style)
     try:
         value = loader.construct_object(node)
     except yaml.constructor.ConstructorError as exc:
         raise _refuse(
-            source, event.start_mark.line + 1, f"YAML tag {tag!r} is not allowed"
+            source, start.line + 1, f"YAML tag {tag!r} is not allowed"
         ) from exc
     finally:
         loader.constructed_objects.pop(node, None)
@@ -301,26 +340,28 @@ def _scalar(loader: Any, event: events.ScalarEvent, source: str) -> Any:
 
 # ------------------------------------------------------------------------------ JSON
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
 
 def json_depth(body: bytes) -> int:
     """Deepest nesting of objects and arrays in a JSON text (brackets in strings ignored).
 
-    Linear and allocation-light (a regular expression drops the strings, numpy sums
-    the brackets), so it can run before a parser that would recurse.
+    Vectorised (numpy) and without recursion, so it can run before a parser that
+    would recurse: escaped backslashes and quotes are blanked, quotes open and close
+    strings, and the brackets outside strings are summed.
     """
     if body.count(b"[") + body.count(b"{") == 0:
         return 0
-    if b'"' in body:
-        body = _JSON_STRING.sub(b"", body)
-    brackets = body.translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1).astype(np.int32)
-    return int(np.cumsum(steps).max())
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+    codes = np.frombuffer(body, dtype=np.uint8)
+    opens = (codes == ord("[")) | (codes == ord("{"))
+    closes = (codes == ord("]")) | (codes == ord("}"))
+    quotes = codes == ord('"')
+    if quotes.any():
+        outside = (np.cumsum(quotes, dtype=np.int64) & 1) == 0
+        opens &= outside
+        closes &= outside
+    steps = opens.astype(np.int8) - closes.astype(np.int8)
+    return int(np.cumsum(steps, dtype=np.int64).max(initial=0))
 
 
 _REPR = reprlib.Repr()
@@ -336,3 +377,96 @@ def shown(value: Any, *, limit: int = 80) -> str | None:
         return None
     text = value if isinstance(value, str) else _REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ------------------------------------------------------------------------------ models
+
+
+def fail(message: str) -> PydanticCustomError:
+    """A validation error whose message is ``message`` exactly (no context: not formatted)."""
+    return PydanticCustomError("territorial", message)
+
+
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in words ("mapping", "list", "text", "int" ...)."""
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class _UnknownKey:
+    key: str
+    allowed: tuple[str, ...]
+
+
+def _refuse_unknown(value: Any) -> Any:
+    if isinstance(value, _UnknownKey):
+        raise fail(f"unknown key {value.key!r}; allowed here: {', '.join(value.allowed)}")
+    return value
+
+
+class Strict(BaseModel):
+    """A mapping of a configuration file with known keys.
+
+    An unknown key is an error on that key, naming the keys allowed there (pydantic's
+    ``extra="forbid"`` says only "Extra inputs are not permitted"); anything but a
+    mapping is "expected a mapping, got list".
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+    __pydantic_extra__: dict[str, Annotated[Any, PlainValidator(_refuse_unknown)]]
+
+    #: The keys as written in the file, in the order messages list them (default: the
+    #: fields' names or aliases).
+    KEYS: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            raise fail(f"expected a mapping, got {kind_of(data)}")
+        allowed = cls.KEYS or tuple((f.alias or name) for name, f in cls.model_fields.items())
+        if all(k in allowed for k in data):
+            return data
+        return {k: (v if k in allowed else _UnknownKey(str(k), allowed)) for k, v in data.items()}
+
+
+def error_path(loc: Iterable[Any]) -> str:
+    """A pydantic error location as a key path, without union tags such as ``(list)``."""
+    return key_path(
+        part
+        for part in loc
+        if not (isinstance(part, str) and part.startswith("(") and part.endswith(")"))
+    )
+
+
+def error_reason(error: Any) -> str:
+    """The message of one pydantic error, as a sentence fragment."""
+    if error["type"] == "territorial":
+        return str(error["msg"])
+    msg = str(error["msg"])
+    return msg[:1].lower() + msg[1:]
+
+
+def pydantic_problems(exc: PydanticValidationError, *, source: str, line_of: Any) -> list[Problem]:
+    """Each error of ``exc`` as a :class:`Problem` on ``line_of(path)``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        path = error_path(err["loc"])
+        reason = error_reason(err)
+        raw = err.get("input")
+        raw = getattr(raw, "value", raw) if type(raw).__name__ == "Keyed" else raw
+        if reason.startswith("unknown key "):
+            parts = path.rsplit(".", 1)
+            value: str | None = parts[-1]
+        else:
+            value = None if isinstance(raw, dict | list) or raw is None else shown(raw, limit=200)
+        out.append(Problem(source, line_of(path), path, value, reason))
+    return out

@@ -21,6 +21,8 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypedDict
 
+from territorial.bounded import JSON_MAX_DEPTH, json_depth
+
 #: No NUL characters: PostgreSQL text cannot hold them.
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, Field(max_length=255, pattern=NO_NUL)]
@@ -247,6 +249,20 @@ def parse_batch(body: bytes, *, content_type: str | None = None) -> BatchRouteRe
     try:
         return _validate_batch(data, body=body)
     except PydanticValidationError as exc:
+        # Only a refused body is measured (the accepted shape is 4 levels deep): a body
+        # nested far deeper is named as such rather than by its first bad field.
+        if (depth := json_depth(body)) > JSON_MAX_DEPTH:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body",),
+                        "msg": f"the body nests objects and arrays {depth} levels deep; "
+                        f"at most {JSON_MAX_DEPTH} are read",
+                        "input": None,
+                    }
+                ]
+            ) from None
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc

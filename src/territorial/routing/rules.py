@@ -35,7 +35,13 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from territorial.bounded import YamlDocument, key_path, load_yaml, shown
+from territorial.bounded import (
+    YAML_MAX_CHARS,
+    YamlDocument,
+    load_yaml,
+    pydantic_problems,
+    read_text_bounded,
+)
 from territorial.errors import Problem, ValidationError
 from territorial.routing.conditions import (
     Band,
@@ -53,7 +59,6 @@ from territorial.routing.rules_models import (
     POOL_STRATEGIES,
     RECORD_KINDS,
     TIE_BREAKERS,
-    Keyed,
     NearSpec,
     NodeSpec,
     Operators,
@@ -235,31 +240,6 @@ class RuleSet:
 # --------------------------------------------------------------------------- parsing
 
 
-def _problems(exc: PydanticValidationError, doc: YamlDocument) -> list[Problem]:
-    """Each pydantic error as a problem on the line of its key path."""
-    out = []
-    for err in exc.errors(include_url=False):
-        loc = [
-            part
-            for part in err["loc"]
-            if not (isinstance(part, str) and part.startswith("(") and part.endswith(")"))
-        ]
-        path = key_path(loc)
-        raw = err.get("input")
-        if isinstance(raw, Keyed):
-            raw = raw.value
-        if err["type"] == "rules":
-            reason = err["msg"]
-        else:
-            reason = f"{err['msg'][0].lower()}{err['msg'][1:]}"
-        if reason.startswith("unknown key "):
-            value: str | None = str(loc[-1]) if loc else None
-        else:
-            value = None if isinstance(raw, dict | list) or raw is None else shown(raw, limit=200)
-        out.append(Problem(doc.source, doc.line(path), path, value, reason))
-    return out
-
-
 def _duplicate_ids(data: Any, doc: YamlDocument) -> tuple[list[Problem], set[str]]:
     """Ids used twice anywhere in the hierarchy (read from the raw file, defensively)."""
     problems: list[Problem] = []
@@ -355,7 +335,7 @@ def parse_rules(text: str, *, source: str = "rules.yaml") -> RuleSet:
     try:
         spec = RulesFile.model_validate(doc.data)
     except PydanticValidationError as exc:
-        problems = _problems(exc, doc) + duplicates
+        problems = pydantic_problems(exc, source=source, line_of=doc.line) + duplicates
         raise ValidationError(f"{source} has {len(problems)} problem(s)", problems) from None
     problems = list(duplicates)
     options = _options(spec.settings)
@@ -510,20 +490,16 @@ def _options(spec: SettingsSpec | None) -> RuleOptions:
 
 
 def load_rules(path: str) -> RuleSet:
-    """Read and parse a rules file from disk."""
+    """Read and parse a rules file from disk (at most ``YAML_MAX_CHARS`` bytes)."""
     from pathlib import Path
 
     from territorial.errors import ConfigError
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text_bounded(file, max_bytes=YAML_MAX_CHARS, what="rules file")
     except FileNotFoundError as exc:
         raise ConfigError(f"rules file {path} does not exist") from exc
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            f"{path} is not UTF-8 text", [Problem(str(path), None, None, None, str(exc))]
-        ) from exc
     return parse_rules(text, source=file.name)
 
 

@@ -32,10 +32,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 from shapely import wkt
 from shapely.geometry import Polygon
 
+from territorial.bounded import Strict, fail
+from territorial.bounded import kind_of as _kind
 from territorial.routing.conditions import norm_number, norm_text, polygon_from
 
 FORMAT_VERSION = 1
@@ -46,54 +47,6 @@ RECORD_KINDS: tuple[str, ...] = ("lead", "account", "opportunity", "contact")
 OPERATORS: tuple[str, ...] = ("in", "not_in", "prefix", "range", "min", "max", "equals", "band")
 #: Keys of a ``match`` mapping that are conditions of their own kind, not record fields.
 NAMED_KEYS = frozenset({"accounts", "named_accounts", "account_ids"})
-
-
-def fail(message: str) -> PydanticCustomError:
-    """A validation error whose message is ``message`` exactly (no context: not formatted)."""
-    return PydanticCustomError("rules", message)
-
-
-# ----------------------------------------------------------------------------- base
-
-
-@dataclass(frozen=True, slots=True)
-class _UnknownKey:
-    key: str
-    allowed: tuple[str, ...]
-
-
-def _refuse_unknown(value: Any) -> Any:
-    if isinstance(value, _UnknownKey):
-        raise fail(f"unknown key {value.key!r}; allowed here: {', '.join(value.allowed)}")
-    return value
-
-
-class Strict(BaseModel):
-    """A mapping with known keys: an unknown key is named with the keys allowed there."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
-    __pydantic_extra__: dict[str, Annotated[Any, PlainValidator(_refuse_unknown)]]  # type: ignore[assignment]
-
-    #: The keys as written in the file, in the order messages list them.
-    KEYS: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys(cls, data: Any) -> Any:
-        if isinstance(data, cls):
-            return data
-        if not isinstance(data, dict):
-            raise fail(f"expected a mapping, got {_kind(data)}")
-        allowed = cls.KEYS or tuple(
-            (f.alias or name) for name, f in cls.model_fields.items()
-        )
-        if all(k in allowed for k in data):
-            return data
-        return {k: (v if k in allowed else _UnknownKey(str(k), allowed)) for k, v in data.items()}
-
-
-def _kind(value: Any) -> str:
-    return {dict: "mapping", list: "list", str: "text"}.get(type(value), type(value).__name__)
 
 
 # ----------------------------------------------------------------------------- values
@@ -118,12 +71,8 @@ def _text_list(value: Any) -> Any:
     return items
 
 
-def _as_set(values: list[str]) -> frozenset[str]:
-    return frozenset(values)
-
-
 #: One value or a list of values, normalised (upper case, stripped).
-TextValues = Annotated[list[TextItem], BeforeValidator(_text_list), AfterValidator(_as_set)]
+TextValues = Annotated[frozenset[TextItem], BeforeValidator(_text_list)]
 
 
 def _id_text(value: Any) -> str | None:
@@ -385,7 +334,7 @@ class Clause(BaseModel):
     """Conditions that must all hold: ``{field: condition, ...}`` in the file's order."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    __pydantic_extra__: dict[str, Condition]  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, Condition]
 
     @model_validator(mode="before")
     @classmethod
@@ -428,7 +377,7 @@ Match = Annotated[
 
 def clauses_of(match: Clause | list[Clause] | None) -> tuple[Clause, ...]:
     if match is None:
-        return (Clause(),)
+        return (Clause.model_validate({}),)
     return (match,) if isinstance(match, Clause) else tuple(match)
 
 
@@ -781,9 +730,7 @@ class RulesFile(Strict):
     name: PlainText | None = None
     settings: SettingsSpec | None = None
     regions: Annotated[list[RegionSpec], BeforeValidator(_regions)] = Field(default_factory=list)
-    exclusions: Annotated[list[ExclusionSpec], _list_of("exclusions")] = Field(
-        default_factory=list
-    )
+    exclusions: Annotated[list[ExclusionSpec], _list_of("exclusions")] = Field(default_factory=list)
     overrides: Annotated[list[OverrideSpec], _list_of("overrides")] = Field(default_factory=list)
     alerts: Annotated[list[AlertSpec], _list_of("alerts")] = Field(default_factory=list)
 
