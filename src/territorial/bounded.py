@@ -145,7 +145,7 @@ def load_yaml(
                 if documents > 1:
                     raise _refuse(
                         source,
-                        event.start_mark.line + 1,
+                        _line(event),
                         "the file holds more than one YAML document (---); keep one",
                     )
                 continue
@@ -230,7 +230,7 @@ def load_yaml(
                 stack.append(_Frame(container, path))
                 continue
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark: Any = exc.problem_mark or exc.context_mark
         row = mark.line + 1 if mark is not None else None
         reason = f"YAML syntax error: {exc.problem or exc}"
         if exc.context:
@@ -283,6 +283,10 @@ def read_text_bounded(path: Path, *, max_bytes: int, what: str = "file") -> str:
         raise ValidationError(
             f"{path} is not UTF-8 text", [Problem(str(path), None, None, None, str(exc))]
         ) from exc
+
+
+def _line(event: Any) -> int:
+    return int(event.start_mark.line) + 1
 
 
 class _Merge:

@@ -91,7 +91,7 @@ async def request_validation_error(_: Request, exc: Exception) -> JSONResponse:
             {
                 "file": str(where),
                 "row": None,
-                "column": _field(loc),
+                "column": "body" if err.get("type") == "json_invalid" else _field(loc),
                 "value": _shown(err.get("input")) if err.get("type") != "missing" else None,
                 "reason": reason,
                 "severity": "error",

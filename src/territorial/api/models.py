@@ -235,6 +235,18 @@ def parse_batch(body: bytes, *, content_type: str | None = None) -> BatchRouteRe
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if (depth := json_depth(body)) > JSON_MAX_DEPTH:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body",),
+                        "msg": f"the body nests objects and arrays {depth} levels deep; "
+                        f"at most {JSON_MAX_DEPTH} are read",
+                        "input": None,
+                    }
+                ]
+            ) from None
         raise RequestValidationError(
             [
                 {
