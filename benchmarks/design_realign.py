@@ -155,7 +155,7 @@ def main() -> None:
         "fewest-moves LP over nearby territories (heaviest accounts movable): "
         + ("no balanced plan" if nearby is None else f"{nearby:.0f} moves")
         + f"; moved accounts whose new territory is not among their "
-        f"{realign_lp.CANDIDATES} nearest: {int(realigned.stats.get('far_moves', 0))}"
+        f"{realign_lp.CANDIDATES} nearest: {realigned.remote_moves or 0}"
     )
     assert np.all(realigned.assignment >= 0)
 

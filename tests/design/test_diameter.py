@@ -12,7 +12,9 @@ from territorial.design.contiguity import (
     search_arrays,
     solve_contiguous,
 )
-from territorial.design.diameter import plan_diameters, solve_diameter
+from territorial.design.diameter import DiameterOptions, plan_diameters, solve_diameter
+from territorial.design.engine import design
+from territorial.errors import ConfigError
 
 
 def _graph_distances(rows: int, cols: int) -> np.ndarray:
@@ -45,14 +47,23 @@ def test_grid_min_max_diameter_matches_brute_force(rows, cols, k, size):
     assert out.stats["feasible"]
 
 
-def test_solve_contiguous_dispatches_diameter_and_respects_locks():
+def test_auto_runs_the_diameter_solver_and_it_respects_locks():
     locked = np.full(16, -1)
     locked[5] = 3
     problem = grid_problem(4, 4, 4, objective="diameter", locked=locked)
-    out = solve_contiguous(problem, time_limit=20, seed=2, max_rounds=40)
-    assert out.method == "diameter-threshold-tabu"
-    assert out.assignment[5] == 3
-    assert out.objective == pytest.approx(2.0)  # four 2x2 blocks
+    result = design(problem, options=DiameterOptions(max_rounds=40), time_limit=20, seed=2)
+    assert result.solver == "diameter" and "diameter" in result.solver_reason
+    assert result.method == "diameter-threshold-tabu"
+    assert result.assignment[5] == 3
+    assert result.objective == pytest.approx(2.0)  # four 2x2 blocks
+
+
+def test_the_contiguous_solver_refuses_the_diameter_objective():
+    problem = grid_problem(2, 2, 2, objective="diameter")
+    with pytest.raises(ConfigError, match="solver 'contiguous' cannot solve this problem"):
+        design(problem, solver="contiguous", time_limit=5)
+    with pytest.raises(ConfigError, match="diameter objective"):
+        solve_contiguous(problem, time_limit=5, seed=0)
 
 
 def test_same_seed_same_plan():

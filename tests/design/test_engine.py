@@ -61,7 +61,7 @@ def test_exact_is_tried_on_small_instances(grid: DesignProblem) -> None:
 
 def test_plans_round_trip_through_the_store(store_url: str) -> None:
     from territorial.store import open_store
-    from territorial.store.plans import activate_plan, list_plans, load_plan, save_plan
+    from territorial.store.plans import list_plans, load_plan, save_plan
 
     problem = random_book(40, 2, seed=1, tol=0.2)
     result = design(problem, method="heuristic", time_limit=30)
@@ -76,11 +76,10 @@ def test_plans_round_trip_through_the_store(store_url: str) -> None:
         zip(loaded["assignments"]["account_id"], loaded["assignments"]["territory_id"], strict=True)
     )
     assert got == dict(zip(result.to_frame()["id"], result.to_frame()["territory"], strict=True))
-    activate_plan(engine, plan_id=first)
-    activate_plan(engine, plan_id=second)
     plans = list_plans(engine)
     assert dict(zip(plans["id"], plans["status"], strict=True)) == {
-        first: "archived",
-        second: "active",
+        first: "draft",
+        second: "draft",
     }
+    assert dict(zip(plans["id"], plans["parent_id"], strict=True))[second] == first
     engine.dispose()

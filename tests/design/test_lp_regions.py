@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 from _design_fixtures import random_book
 from test_lp_assign import _lp
 
 from territorial.design import balanced, design, lp_assign, lp_regions, metrics
+from territorial.design.lp_regions import LPRegionsOptions
 
 
 def test_split_gives_every_territory_its_lp_load_within_a_unit() -> None:
@@ -48,17 +48,11 @@ def test_subproblem_keeps_the_rules_of_its_units_and_territories() -> None:
     assert sub.allowed is not None and not sub.allowed[:10, 0].any()
 
 
-@pytest.fixture
-def small_regions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lp_regions, "REGIONS_FROM", 10)
-    monkeypatch.setattr(lp_regions, "REGION_TERRITORIES", 8)
-
-
-@pytest.mark.usefixtures("small_regions")
 def test_plan_by_regions_is_balanced_and_its_bound_is_below_the_lp() -> None:
     problem = random_book(1500, 24, seed=11, tol=0.05, centers=True)
-    assert lp_regions.applicable(problem)
-    bound, plan, viol, stats = lp_assign.lp_bound_and_plan(problem, time_limit=40, seed=0)
+    bound, plan, viol, stats = lp_assign.lp_bound_and_plan(
+        problem, time_limit=40, seed=0, regions=True, region_territories=8
+    )
     assert stats["regions"] == 3 and stats["regions_planned"] == 3
     assert plan is not None and bound is not None
     assert viol <= balanced.FEASIBLE and metrics.WITHIN_BALANCE(problem, plan)
@@ -69,10 +63,11 @@ def test_plan_by_regions_is_balanced_and_its_bound_is_below_the_lp() -> None:
     assert (obj - bound) / obj < 0.15
 
 
-@pytest.mark.usefixtures("small_regions")
-def test_design_goes_region_by_region_with_many_territories() -> None:
+def test_design_goes_region_by_region_when_asked() -> None:
     problem = random_book(1200, 16, seed=3, tol=0.1, centers=True)
-    result = design(problem, method="heuristic", time_limit=30, seed=0)
+    options = LPRegionsOptions(region_territories=8)
+    result = design(problem, solver="lp-regions", options=options, time_limit=30, seed=0)
+    assert result.solver == "lp-regions" and result.solver_reason == "asked for by name"
     assert result.feasible
     assert result.stats.get("regions") == 2
     assert result.lower_bound is not None and result.lower_bound <= result.objective

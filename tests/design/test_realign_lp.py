@@ -73,10 +73,10 @@ def test_design_routes_realignment_through_the_fewest_moves_path() -> None:
     fewest = _fewest_moves(problem, current)
     result = design(
         problem.with_changes(current=current, max_moves=int(1.5 * fewest) + 3),
-        method="heuristic",
         time_limit=20,
         seed=0,
     )
+    assert result.solver == "realign-lp" and "realignment" in result.solver_reason
     assert result.feasible
     assert int(result.moved["units"]) <= int(1.5 * fewest) + 3
     # the report says how many of the moved units went to a remote territory
@@ -117,4 +117,4 @@ def test_goes_to_remote_territories_when_nearby_chains_need_more_than_the_budget
     assert nearby is None or nearby > budget  # nearby chains alone do not fit
     assert int((out.assignment != first.assignment).sum()) <= budget
     assert metrics.WITHIN_BALANCE(moved_problem, out.assignment)
-    assert out.stats["far_moves"] > 0
+    assert out.remote_moves is not None and out.remote_moves > 0

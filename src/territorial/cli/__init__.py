@@ -20,6 +20,7 @@ from territorial.cli import sample as _sample  # noqa: F401  (sample company)
 from territorial.cli import data as _data  # noqa: F401  (import, status)
 from territorial.cli import score as _score  # noqa: F401  (score, market)
 from territorial.cli import design as _design  # noqa: F401  (design, capacity)
+from territorial.cli import plans as _plans  # noqa: F401  (plans, export, worker, jobs)
 from territorial.cli import route as _route  # noqa: F401  (route, rules, serve)
 from territorial.cli import users as _users  # noqa: F401  (users add/list)
 
@@ -69,9 +70,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False
             )
             sys.exit(exc.exit_code)
-        if isinstance(exc, click_exceptions.Abort):
+        from typer.exceptions import Abort, Exit
+
+        if isinstance(exc, Abort):
             err_console.print("[red]aborted[/]")
             sys.exit(1)
+        if isinstance(exc, Exit):
+            sys.exit(exc.exit_code)
         raise
 
 

@@ -50,11 +50,13 @@ def demo_command(
     from territorial.design.engine import design
     from territorial.errors import ConfigError, ConflictError
     from territorial.io import import_paths
+    from territorial.planning import lifecycle
+    from territorial.planning.activation import activate
     from territorial.sample import write_sample_company
     from territorial.scoring import load_config
     from territorial.scoring.store_adapter import score_store
     from territorial.store import describe_url, open_store
-    from territorial.store.plans import activate_plan, save_plan
+    from territorial.store.plans import save_plan
     from territorial.store.records import entity_counts
     from territorial.web.auth import add_user
 
@@ -85,6 +87,12 @@ def demo_command(
     quality = run.quality.summary() if run.quality is not None else "propensity model not trained"
     t = step("scoring", f"{len(run.scores):,} accounts; {quality}", t)
 
+    # The demo admin (who approves the demo's plan) may exist from an earlier demo run.
+    with contextlib.suppress(ConflictError, ConfigError):
+        add_user(engine, email=DEMO_ADMIN_EMAIL, role="admin", password=DEMO_ADMIN_PASSWORD)
+    admin = lifecycle.actor_for(engine, DEMO_ADMIN_EMAIL)
+    author = lifecycle.Actor("territorial demo")
+
     with err_console.status("designing territories..."):
         problem, account_units = problem_from_store(
             engine, measures=("potential", "workload_hours"), tolerance=tolerance
@@ -104,12 +112,15 @@ def demo_command(
             created_by="territorial demo",
             account_units=account_units,
         )
-        activate_plan(engine, plan_id=plan_id)
-    t = step("design", f"{problem.n_territories} territories, plan #{plan_id} active", t)
-
-    # The demo admin may already exist from an earlier demo run.
-    with contextlib.suppress(ConflictError, ConfigError):
-        add_user(engine, email=DEMO_ADMIN_EMAIL, role="admin", password=DEMO_ADMIN_PASSWORD)
+        lifecycle.submit(engine, plan_id=plan_id, actor=author)
+        lifecycle.approve(engine, plan_id=plan_id, actor=admin)
+        activation = activate(engine, plan_id=plan_id, actor=admin)
+    t = step(
+        "design",
+        f"{problem.n_territories} territories, plan #{plan_id} approved and active "
+        f"({activation.owners_changed:,} owners changed)",
+        t,
+    )
 
     counts = entity_counts(engine)
     summary = Table(title="Territorial demo", show_header=False)

@@ -99,7 +99,19 @@ def design_command(
             "--segment-territories", help="SEGMENT=COUNT territories per segment (repeatable)."
         ),
     ] = None,
-    method: Annotated[str, typer.Option("--method", help="auto | heuristic | exact")] = "auto",
+    solver: Annotated[
+        str,
+        typer.Option(
+            "--solver",
+            help="auto (the engine picks and says why) or a solver's name: diameter, "
+            "realign-lp, lp-regions, exact, fixed-lp, contiguous, heuristic (see "
+            "docs/design-solvers.md).",
+        ),
+    ] = "auto",
+    method: Annotated[
+        str | None,
+        typer.Option("--method", help="Older spelling: auto | heuristic (no LP/MIP) | exact."),
+    ] = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds for the whole run.")
     ] = 60.0,
@@ -201,6 +213,7 @@ def design_command(
 
             result = design(
                 problem,
+                solver=solver,
                 method=method,  # type: ignore[arg-type]
                 time_limit=time_limit,
                 seed=seed,
@@ -247,6 +260,12 @@ def _print_summary(result) -> None:
     for r in shown:
         table.add_row(*r)
     console.print(table)
+    console.print(
+        f"solver: {result.solver} ({escape(result.solver_reason)}); path: {result.method}",
+        highlight=False,
+    )
+    for fallback in result.fallbacks:
+        console.print(f"[yellow]fallback:[/] {escape(fallback)}", highlight=False)
     gap = result.gap
     bound = "none" if result.lower_bound is None else f"{result.lower_bound:,.6g}"
     console.print(
@@ -254,7 +273,7 @@ def _print_summary(result) -> None:
         f"lower bound: {bound}; gap: {'n/a' if gap is None else f'{gap:.2%}'}; "
         f"worst deviation: {result.worst_deviation:.2%}; "
         f"moved units: {int(result.moved['units'])}; "
-        f"time: {result.seconds:.1f} s; method: {result.method}",
+        f"time: {result.seconds:.1f} s",
         highlight=False,
     )
 

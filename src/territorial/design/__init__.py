@@ -9,7 +9,13 @@ Public API (stable for the CLI, the web workspace and notebooks)::
 
 from territorial.design.engine import DesignResult, TerritoryDesigner, design
 from territorial.design.plan import Plan, moved_units
-from territorial.design.problem import Balance, DesignProblem, balance_bounds, parse_balance
+from territorial.design.problem import (
+    Balance,
+    DesignProblem,
+    Limit,
+    balance_bounds,
+    parse_balance,
+)
 from territorial.design.result import SolverOutcome
 
 
@@ -26,6 +32,7 @@ __all__ = [
     "Balance",
     "DesignProblem",
     "DesignResult",
+    "Limit",
     "Plan",
     "SolverOutcome",
     "TerritoryDesigner",

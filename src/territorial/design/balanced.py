@@ -49,6 +49,7 @@ from territorial.design import metrics
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.realign import flow_repair
 from territorial.design.result import SolverOutcome
+from territorial.design.solvers import Run, Solver, register
 from territorial.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -1467,4 +1468,55 @@ def solve_balanced(
     )
 
 
-__all__ = ["DEFAULT_CANDIDATES", "solve_balanced"]
+# --- the registered solver ---------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class HeuristicOptions:
+    """Tuning of the balanced heuristic (:func:`solve_balanced`)."""
+
+    #: Candidate territories per unit (its nearest centers); more is slower, rarely better.
+    candidates: int = DEFAULT_CANDIDATES
+
+
+@register
+class HeuristicSolver(Solver[HeuristicOptions]):
+    """The balanced heuristic: Lagrangian assignment, penalty sweeps, repair, local search."""
+
+    name = "heuristic"
+    summary = (
+        "Lagrangian assignment, quadratic-penalty sweeps, balance repair and local search "
+        "over each unit's nearest territories; re-centering for free centers (no contiguity)"
+    )
+    options_type = HeuristicOptions
+    auto_priority = 90
+    heuristic = True
+
+    @classmethod
+    def refuses(cls, problem: DesignProblem) -> str | None:
+        if problem.objective not in ("inertia", "median"):
+            return f"it minimises inertia or median, not {problem.objective}"
+        if problem.contiguity:
+            return "it does not keep territories contiguous (use contiguous)"
+        if problem.distance == "graph" and problem.segments is not None:
+            return "graph distances with segments are not supported"
+        return None
+
+    @classmethod
+    def auto_reason(cls, problem: DesignProblem) -> str | None:
+        centers = "fixed centers" if problem.centers is not None else "free centers"
+        return (
+            f"{problem.objective} without contiguity, {centers}, {problem.n_units:,} units x "
+            f"{problem.n_territories} territories: no LP or exact path applies, the balanced "
+            "heuristic scales to any size"
+        )
+
+    def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        return solve_balanced(
+            problem,
+            time_limit=max(run.left(), 0.01),
+            seed=run.seed,
+            progress=run.progress,
+            candidates=self.options.candidates,
+        )
+
+
+__all__ = ["DEFAULT_CANDIDATES", "HeuristicOptions", "HeuristicSolver", "solve_balanced"]

@@ -20,8 +20,8 @@ time limit:
 4. **Large-neighbourhood search.** A few neighbouring territories are dissolved
    and regrown from perturbed seeds, then re-optimised; better plans are kept.
 
-The min-max diameter objective lives in :mod:`territorial.design.diameter`;
-``solve_contiguous`` hands such problems over to it.
+The min-max diameter objective lives in :mod:`territorial.design.diameter`, which
+builds on this module's arrays and construction.
 
 Hot loops are numba-compiled; every random choice comes from ``seed``.
 """
@@ -44,6 +44,8 @@ from territorial.design.distances import (
 )
 from territorial.design.problem import BoolArray, DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
+from territorial.design.solvers import Run, Solver, register
+from territorial.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -976,17 +978,7 @@ def solve_contiguous(
         With ``stats["feasible"]`` telling whether balance and contiguity hold.
     """
     if problem.objective == "diameter":
-        from territorial.design.diameter import solve_diameter
-
-        return solve_diameter(
-            problem,
-            time_limit=time_limit,
-            seed=seed,
-            initial=initial,
-            progress=progress,
-            distances=distances,
-            max_rounds=max_rounds,
-        )
+        raise ConfigError("the diameter objective is solved by territorial.design.diameter")
     start = time.perf_counter()
     deadline = start + time_limit
     rng = np.random.default_rng(seed)
@@ -1139,7 +1131,53 @@ def _territory_adjacency(arrays: SearchArrays, assign: IntArray) -> BoolArray:
     return adj
 
 
+@dataclass(frozen=True, slots=True)
+class ContiguousOptions:
+    """Tuning of the contiguous local search and LNS."""
+
+    #: Stop after this many large-neighbourhood rounds (``None``: the budget decides).
+    max_rounds: int | None = None
+
+
+@register
+class ContiguousSolver(Solver[ContiguousOptions]):
+    """Contiguous territories: region growing, connectivity-keeping local search, LNS."""
+
+    name = "contiguous"
+    summary = (
+        "region growing, border shifts and swaps that keep territories connected, "
+        "re-centering and large-neighbourhood search (inertia or median; contiguity "
+        "when the problem asks for it)"
+    )
+    options_type = ContiguousOptions
+    auto_priority = 40
+    heuristic = True
+
+    @classmethod
+    def refuses(cls, problem: DesignProblem) -> str | None:
+        if problem.objective not in ("inertia", "median"):
+            return f"it minimises inertia or median, not {problem.objective} (use diameter)"
+        return None
+
+    @classmethod
+    def auto_reason(cls, problem: DesignProblem) -> str | None:
+        if not problem.contiguity:
+            return None
+        return (
+            f"contiguity on {problem.n_units:,} units: every move keeps both territories "
+            "connected in the adjacency graph"
+        )
+
+    def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        return solve_contiguous(
+            problem, time_limit=max(run.left(), 0.01), seed=run.seed, progress=run.progress,
+            max_rounds=self.options.max_rounds,
+        )  # fmt: skip
+
+
 __all__ = [
+    "ContiguousOptions",
+    "ContiguousSolver",
     "DistanceOracle",
     "SearchArrays",
     "adjacency_csr",

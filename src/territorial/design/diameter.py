@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -46,11 +47,11 @@ from territorial.design.contiguity import (
     plan_totals,
     repair_plan,
     search_arrays,
-    spread_seeds,
     violation,
 )
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
+from territorial.design.solvers import Run, Solver, register
 
 log = logging.getLogger(__name__)
 
@@ -746,4 +747,42 @@ def _spread_centers(dist: FloatArray, k: int, rng: np.random.Generator) -> IntAr
     return np.array(seeds, dtype=np.int64)
 
 
-__all__ = ["plan_diameters", "solve_diameter", "spread_seeds"]
+@dataclass(frozen=True, slots=True)
+class DiameterOptions:
+    """Tuning of the threshold tabu search."""
+
+    #: Stop after this many tabu rounds (``None``: the budget decides).
+    max_rounds: int | None = None
+
+
+@register
+class DiameterSolver(Solver[DiameterOptions]):
+    """Min-max diameter: threshold tabu search over border shifts."""
+
+    name = "diameter"
+    summary = (
+        "min-max diameter (DTDP): threshold tabu search over border shifts with an "
+        "oscillating balance weight and restarts from the incumbent"
+    )
+    options_type = DiameterOptions
+    auto_priority = 0
+    heuristic = True
+
+    @classmethod
+    def refuses(cls, problem: DesignProblem) -> str | None:
+        if problem.objective != "diameter":
+            return f"it minimises the largest diameter, not {problem.objective}"
+        return None
+
+    @classmethod
+    def auto_reason(cls, problem: DesignProblem) -> str | None:
+        return "the objective is the largest territory diameter"
+
+    def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        return solve_diameter(
+            problem, time_limit=max(run.left(), 0.01), seed=run.seed, progress=run.progress,
+            max_rounds=self.options.max_rounds,
+        )  # fmt: skip
+
+
+__all__ = ["DiameterOptions", "DiameterSolver", "plan_diameters", "solve_diameter"]

@@ -1,51 +1,46 @@
 """The public entry point of territory design: :func:`design`.
 
-``design(problem)`` checks the request (:mod:`.feasibility`), picks solvers, keeps
-the best plan and the best proven lower bound, measures the plan with the pure
-functions of :mod:`.metrics` and returns a :class:`DesignResult`. The estimator
-form, :class:`TerritoryDesigner`, stores its parameters unchanged and puts results
-in attributes ending in ``_``.
-
-Dispatch
---------
-* contiguity or the diameter objective → ``territorial.design.contiguity.solve_contiguous``;
-* otherwise the balanced heuristic (:func:`territorial.design.balanced.solve_balanced`);
-* small instances (``n * k <= EXACT_SIZE``) with ``method`` "auto" or "exact" are then
-  handed to ``territorial.design.exact.solve_exact`` seeded with the heuristic's plan;
-  the better balanced plan and the larger bound are kept.
+``design(problem)`` checks the request (:mod:`.feasibility`), runs one named solver
+(:mod:`.solvers`: the one the caller names, or the one :func:`~.solvers.choose_solver`
+picks for ``"auto"``), adds a lower bound when the solver gave none and one is
+computable, measures the plan with the pure functions of :mod:`.metrics` and returns
+a :class:`DesignResult` that says which solver ran, why, and every fallback it took.
+The estimator form, :class:`TerritoryDesigner`, stores its parameters unchanged and
+puts results in attributes ending in ``_``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from territorial.design import metrics
+from territorial.design import metrics, solvers
 from territorial.design.feasibility import check_feasibility
 from territorial.design.plan import Plan
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
 from territorial.errors import ConfigError, InfeasibleError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+
 log = logging.getLogger(__name__)
 
 Method = Literal["auto", "heuristic", "exact"]
-Progress = Callable[[float, str], None]
+Progress = solvers.Progress
 
-#: ``n * k`` up to which "auto" also runs the exact model.
-EXACT_SIZE = 20_000
-#: Share of the time limit the free-center lower bound may use.
+#: Share of the budget the free-center lower bound may use after the solver.
 BOUND_SHARE = 0.15
 
 
 @dataclass(frozen=True, eq=False)
 class DesignResult:
-    """A designed plan and how good it is.
+    """A designed plan, how good it is, and how it was made.
 
     Attributes
     ----------
@@ -69,7 +64,20 @@ class DesignResult:
     moved:
         ``{"units": count, measure: moved total, ...}`` against the current plan.
     feasible:
-        Every hard constraint holds; ``violations`` names those that do not.
+        Every hard constraint holds; ``violations`` names those that do not, with numbers.
+    method:
+        The path inside the solver that produced the plan (e.g. ``"lp-rounding+local-search"``).
+    solver, solver_reason:
+        The registered solver that ran and why (``auto``'s rule, or "asked for by name").
+    fallbacks:
+        Every fallback taken (``"step: condition -> what ran instead"``).
+    timings:
+        Wall seconds per phase.
+    work:
+        Work units charged (see :class:`~territorial.design.solvers.Clock`).
+    deterministic:
+        The run stopped on a work limit, not the clock: the same inputs and seed give
+        the same plan on any machine (``False`` when the safety time limit cut it).
     """
 
     problem: DesignProblem
@@ -88,6 +96,16 @@ class DesignResult:
     seconds: float
     proven_optimal: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
+    solver: str = ""
+    solver_reason: str = ""
+    solver_options: dict[str, Any] = field(default_factory=dict)
+    fallbacks: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    work: float = 0.0
+    work_limit: float | None = None
+    deterministic: bool = False
+    bound_at_centers: float | None = None
+    remote_moves: int | None = None
 
     @property
     def assignment(self) -> IntArray:
@@ -116,8 +134,8 @@ class DesignResult:
         tids = self.plan.territory_ids
         return [tids[j] for j in self.plan.assignment]
 
-    def to_frame(self):
-        """``pandas.DataFrame`` with columns ``id, territory`` (the PLAN.csv format)."""
+    def to_frame(self) -> pd.DataFrame:
+        """``pandas.DataFrame`` with columns ``id, territory`` (the PLAN.csv contract)."""
         import pandas as pd
 
         return pd.DataFrame({"id": self.problem.unit_ids, "territory": self.territory_of_units()})
@@ -129,63 +147,46 @@ class DesignResult:
         return report_dict(self)
 
 
-def _run_contiguous(
-    problem: DesignProblem, *, time_limit: float, seed: int, progress: Progress | None
-) -> SolverOutcome:
-    try:
-        from territorial.design.contiguity import solve_contiguous
-    except ImportError as exc:
-        raise ConfigError(
-            "contiguous/diameter design needs territorial.design.contiguity, which is not "
-            f"available in this build ({exc})"
-        ) from exc
-    return solve_contiguous(
-        problem, time_limit=time_limit, seed=seed, initial=None, progress=progress
-    )
+def resolve_solver(
+    problem: DesignProblem, solver: str = "auto", method: Method | None = None
+) -> tuple[str, str]:
+    """The solver to run and why: ``(name, reason)``.
 
-
-def _run_exact(
-    problem: DesignProblem, *, time_limit: float, initial: SolverOutcome | None, seed: int
-) -> SolverOutcome | None:
-    try:
-        from territorial.design.exact import solve_exact
-    except ImportError:
-        log.info("exact solver not available; keeping the heuristic plan")
-        return None
-    return solve_exact(problem, time_limit=time_limit, initial=initial, seed=seed)
-
-
-def _balanced_ok(problem: DesignProblem, outcome: SolverOutcome) -> bool:
-    return not metrics.Validator().failures(problem, outcome.assignment)
-
-
-def _pick(problem: DesignProblem, a: SolverOutcome, b: SolverOutcome | None) -> SolverOutcome:
-    """The better of two outcomes: feasible first, then lower objective; bound = the larger."""
-    if b is None:
-        return a
-    fa, fb = _balanced_ok(problem, a), _balanced_ok(problem, b)
-    best = b if (fb and not fa) or (fa == fb and b.objective < a.objective) else a
-    bounds = [x.lower_bound for x in (a, b) if x.lower_bound is not None]
-    bound = max(bounds) if bounds else None
-    if bound is not None and fa == fb and bound > best.objective:
-        bound = best.objective
-    proven = a.proven_optimal or b.proven_optimal
-    return SolverOutcome(
-        assignment=best.assignment,
-        objective=best.objective,
-        method=best.method if best is a else f"{a.method}+{b.method}",
-        center_units=best.center_units,
-        lower_bound=bound,
-        proven_optimal=proven and best is (b if b.proven_optimal else a),
-        stats={**a.stats, **{f"exact_{k}": v for k, v in b.stats.items()}},
-    )
+    ``solver="auto"`` asks :func:`~territorial.design.solvers.choose_solver`; a name is
+    checked against what that solver accepts (``ConfigError`` with its reason when it
+    refuses). ``method`` is the older spelling: ``"auto"`` is ``solver="auto"``,
+    ``"heuristic"`` runs only a heuristic solver (no LP, no MIP) chosen by the same
+    rules, ``"exact"`` is ``solver="exact"``.
+    """
+    if method is not None:
+        if method not in ("auto", "heuristic", "exact"):
+            raise ConfigError(f"method must be auto, heuristic or exact, got {method!r}")
+        if solver != "auto":
+            raise ConfigError(
+                f"give the solver once: method={method!r} and solver={solver!r} (method is "
+                "the older name of solver)"
+            )
+        if method == "heuristic":
+            name, reason = solvers.choose_solver(problem, heuristic_only=True)
+            return name, f"method='heuristic' (no LP or MIP): {reason}"
+        solver = method
+    if solver == "auto":
+        return solvers.choose_solver(problem)
+    cls = solvers.get_solver(solver)
+    refusal = cls.refuses(problem)
+    if refusal is not None:
+        raise ConfigError(f"solver {solver!r} cannot solve this problem: {refusal}")
+    return solver, "asked for by name"
 
 
 def design(
     problem: DesignProblem,
     *,
-    method: Method = "auto",
+    solver: str = "auto",
+    options: Any = None,
+    method: Method | None = None,
     time_limit: float = 60.0,
+    work_limit: float | None = None,
     seed: int = 0,
     progress: Progress | None = None,
     strict: bool = True,
@@ -195,13 +196,23 @@ def design(
 
     Parameters
     ----------
+    solver:
+        ``"auto"`` (:func:`~territorial.design.solvers.choose_solver` picks and says
+        why) or a registered solver's name (:func:`~territorial.design.solvers.solver_names`).
+    options:
+        The solver's options dataclass (e.g. ``HeuristicOptions(candidates=16)``);
+        default: the solver's defaults. Needs a named solver.
     method:
-        ``"auto"`` (heuristic, plus the exact model on small instances), ``"heuristic"``
-        or ``"exact"`` (always try the exact model after the heuristic).
+        Older name of ``solver``: ``"auto"``, ``"heuristic"`` (a heuristic solver only)
+        or ``"exact"``.
     time_limit:
-        Seconds for the whole run (solvers stop improving and return their best).
+        Seconds for the whole run. With ``work_limit`` it is only a safety cap.
+    work_limit:
+        Deterministic mode: stop on counted work (iterations, pivots, nodes; about a
+        second of computation per unit on the reference machine), so the same inputs
+        and seed give the same plan on any machine and under any load.
     seed:
-        The only source of randomness: the same seed gives the same plan.
+        The only source of randomness.
     progress:
         Called as ``progress(fraction_done, message)``.
     strict:
@@ -216,80 +227,87 @@ def design(
     InfeasibleError
         The request has no plan (found by the pre-checks), or, with ``strict``, no
         plan meeting every hard constraint was found.
+    ConfigError
+        An unknown solver, options of the wrong type, or a solver that refuses the problem.
     """
-    if method not in ("auto", "heuristic", "exact"):
-        raise ConfigError(f"method must be auto, heuristic or exact, got {method!r}")
-    if time_limit <= 0:
-        raise ConfigError(f"time_limit must be positive seconds, got {time_limit}")
+    name, reason = resolve_solver(problem, solver, method)
+    instance = solvers.make_solver(name, options)
+    clock = solvers.Clock(time_limit=time_limit, work_limit=work_limit)
     t0 = time.monotonic()
-    deadline = t0 + time_limit
     check_feasibility(problem)
-
-    def remaining() -> float:
-        return max(deadline - time.monotonic(), 0.01)
-
-    if problem.contiguity or problem.objective == "diameter":
-        outcome = _run_contiguous(problem, time_limit=time_limit, seed=seed, progress=progress)
-    else:
-        from territorial.design import lp_assign
-        from territorial.design.balanced import solve_balanced
-
-        share = 1.0 if problem.centers is not None or not bound else 1.0 - BOUND_SHARE
-        from territorial.design import realign_lp
-
-        # realignment: fewest-moves LP + rounding MIP (+ the heuristic); fixed centers:
-        # column-generation LP (strong bound, LP-rounded plan) + the heuristic
-        if realign_lp.applicable(problem):
-            solver = realign_lp.solve_realign
-        elif lp_assign.applicable(problem):
-            solver = lp_assign.solve_fixed_centers
-        else:
-            solver = solve_balanced
-        outcome = solver(problem, time_limit=time_limit * share, seed=seed, progress=progress)
-    small = problem.n_units * problem.n_territories <= EXACT_SIZE
-    if method == "exact" or (method == "auto" and small):
-        exact = _run_exact(problem, time_limit=remaining(), initial=outcome, seed=seed)
-        if exact is None and method == "exact":
-            raise ConfigError("method='exact' but the exact solver is not available")
-        outcome = _pick(problem, outcome, exact)
-    lower = outcome.lower_bound
-    stats = dict(outcome.stats)
+    timings: dict[str, float] = {"checks": time.monotonic() - t0}
     free = problem.centers is None and problem.objective != "diameter"
-    if lower is None and bound and free:
-        from territorial.design.bounds import fixed_center_bound, free_center_bound
-
-        try:
-            lower = free_center_bound(
-                problem, upper=outcome.objective, time_limit=remaining() * 0.5
-            )
-            lower = lower if lower else None  # 0 is true but says nothing
-            if outcome.center_units is not None and problem.distance != "graph":
-                # not a bound on the design problem: how close the assignment is to the
-                # best one for the centers the plan uses (the LP bound at those centers)
-                at_centers = problem.with_changes(centers=problem.coords[outcome.center_units])
-                stats["bound_at_centers"] = fixed_center_bound(at_centers, time_limit=remaining())
-        except Exception:  # a bound is a bonus: never lose a plan over it
-            log.exception("lower bound failed")
-    outcome = SolverOutcome(
-        assignment=outcome.assignment,
-        objective=outcome.objective,
-        method=outcome.method,
-        center_units=outcome.center_units,
-        lower_bound=outcome.lower_bound,
-        proven_optimal=outcome.proven_optimal,
-        stats=stats,
+    want_bound = bound and free
+    run = solvers.Run(
+        clock=clock,
+        seed=seed,
+        progress=progress,
+        limit=clock.limit * ((1.0 - BOUND_SHARE) if want_bound else 1.0),
+        span=(0.0, 0.95 if want_bound else 1.0),
     )
-    return _result(problem, outcome, lower, seed=seed, seconds=time.monotonic() - t0, strict=strict)
+    log.info("design: solver %s (%s)", name, reason)
+    t1 = time.monotonic()
+    outcome = instance.solve(problem, run)
+    timings.update({f"solve.{k}": v for k, v in outcome.timings.items()})
+    timings["solve"] = time.monotonic() - t1
+    bound_at_centers = outcome.bound_at_centers
+    if outcome.lower_bound is None and want_bound:
+        t2 = time.monotonic()
+        lower, at_centers = _free_center_bounds(problem, outcome, solvers.Run(clock=clock))
+        outcome = replace(outcome, lower_bound=lower)
+        bound_at_centers = at_centers if at_centers is not None else bound_at_centers
+        timings["bound"] = time.monotonic() - t2
+    t3 = time.monotonic()
+    result = _result(
+        problem,
+        outcome,
+        seed=seed,
+        seconds=time.monotonic() - t0,
+        strict=strict,
+        solver=name,
+        reason=reason,
+        options=solvers.options_dict(instance.options),
+        clock=clock,
+        bound_at_centers=bound_at_centers,
+    )
+    timings["report"] = time.monotonic() - t3
+    object.__setattr__(result, "timings", timings)
+    if progress is not None:
+        progress(1.0, "done")
+    return result
+
+
+def _free_center_bounds(
+    problem: DesignProblem, outcome: SolverOutcome, run: solvers.Run
+) -> tuple[float | None, float | None]:
+    """(valid lower bound, LP bound at the plan's centers) for free centers.
+
+    The first bounds the design problem (the capacitated p-median Lagrangian); the
+    second only the assignment given the centers the plan uses.
+    """
+    from territorial.design.bounds import fixed_center_bound, free_center_bound
+
+    lower = free_center_bound(problem, upper=outcome.objective, time_limit=run.left() * 0.5)
+    lower = lower if lower else None  # 0 is true but says nothing
+    at_centers = None
+    if outcome.center_units is not None and problem.distance != "graph":
+        at_centers_problem = problem.with_changes(centers=problem.coords[outcome.center_units])
+        at_centers = fixed_center_bound(at_centers_problem, time_limit=max(run.left(), 0.01))
+    return lower, at_centers
 
 
 def _result(
     problem: DesignProblem,
     outcome: SolverOutcome,
-    lower: float | None,
     *,
     seed: int,
     seconds: float,
     strict: bool,
+    solver: str,
+    reason: str,
+    options: dict[str, Any],
+    clock: solvers.Clock,
+    bound_at_centers: float | None,
 ) -> DesignResult:
     a = np.asarray(outcome.assignment, dtype=np.int64)
     failures = metrics.Validator().failures(problem, a)
@@ -297,16 +315,18 @@ def _result(
     if failures and strict:
         worst = float(np.abs(deviations).max()) if deviations.size else 0.0
         raise InfeasibleError(
-            "no plan meeting every constraint was found "
+            f"no plan meeting every constraint was found by solver {solver!r} "
             f"(best plan: worst balance deviation {worst:.2%}); "
             + "; ".join(failures)
-            + ". Loosen the tolerance, allow more moves, unlock units or give more time."
+            + ". Loosen the tolerance or limits, allow more moves, unlock units or give "
+            "more time."
         )
     objective = (
         metrics.objective_value(problem, a, outcome.center_units)
         if problem.objective != "diameter" or outcome.objective is None
         else outcome.objective
     )
+    lower = outcome.lower_bound
     if lower is not None and not failures and lower > objective:
         lower = objective  # floating noise of a tight bound
     parent = None
@@ -330,6 +350,15 @@ def _result(
         seconds=seconds,
         proven_optimal=outcome.proven_optimal and not failures,
         stats=dict(outcome.stats),
+        solver=solver,
+        solver_reason=reason,
+        solver_options=options,
+        fallbacks=outcome.fallbacks,
+        work=clock.work,
+        work_limit=clock.work_limit,
+        deterministic=clock.deterministic and not clock.capped,
+        bound_at_centers=bound_at_centers,
+        remote_moves=outcome.remote_moves,
     )
 
 
@@ -337,20 +366,26 @@ class TerritoryDesigner:
     """Estimator form of :func:`design`.
 
     Parameters are stored unchanged and validated when :meth:`fit` runs; results land
-    in ``result_``, ``plan_``, ``objective_``, ``lower_bound_``.
+    in ``result_``, ``plan_``, ``objective_``, ``lower_bound_``, ``solver_``.
     """
 
     def __init__(
         self,
         *,
-        method: Method = "auto",
+        solver: str = "auto",
+        options: Any = None,
+        method: Method | None = None,
         time_limit: float = 60.0,
+        work_limit: float | None = None,
         seed: int = 0,
         progress: Progress | None = None,
         strict: bool = True,
     ) -> None:
+        self.solver = solver
+        self.options = options
         self.method = method
         self.time_limit = time_limit
+        self.work_limit = work_limit
         self.seed = seed
         self.progress = progress
         self.strict = strict
@@ -358,8 +393,11 @@ class TerritoryDesigner:
     def fit(self, problem: DesignProblem) -> TerritoryDesigner:
         self.result_ = design(
             problem,
+            solver=self.solver,
+            options=self.options,
             method=self.method,
             time_limit=self.time_limit,
+            work_limit=self.work_limit,
             seed=self.seed,
             progress=self.progress,
             strict=self.strict,
@@ -367,7 +405,8 @@ class TerritoryDesigner:
         self.plan_ = self.result_.plan
         self.objective_ = self.result_.objective
         self.lower_bound_ = self.result_.lower_bound
+        self.solver_ = self.result_.solver
         return self
 
 
-__all__ = ["EXACT_SIZE", "DesignResult", "TerritoryDesigner", "design"]
+__all__ = ["DesignResult", "TerritoryDesigner", "design", "resolve_solver"]

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -65,7 +66,9 @@ from territorial.design.contiguity import (
     solve_contiguous,
 )
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
+from territorial.design.ranking import best_of
 from territorial.design.result import SolverOutcome
+from territorial.design.solvers import Run, Solver, choose_solver, make_solver, register
 from territorial.errors import ConfigError, InfeasibleError
 
 log = logging.getLogger(__name__)
@@ -134,7 +137,7 @@ def solve_exact(
     solver: str = "SCIP",
     heuristic_share: float = 0.15,
     seed: int = 0,
-) -> SolverOutcome:
+) -> SolverOutcome | None:
     """Optimal plan (or the best found in ``time_limit`` seconds) with a proven lower bound.
 
     Parameters
@@ -157,7 +160,8 @@ def solve_exact(
 
     Returns
     -------
-    SolverOutcome
+    SolverOutcome or None
+        ``None`` when the MIP found no plan in the time and ``initial`` gave none either.
         ``lower_bound`` is the proven bound, ``proven_optimal`` whether it meets
         the objective; ``stats`` has the rounds, cuts and pruned variables. With a
         ``move_penalty`` the model minimises ``objective + move_penalty x moved
@@ -317,10 +321,9 @@ def solve_exact(
             break  # out of time mid-way: keep the bound of this relaxation
 
     if incumbent is None:
-        raise InfeasibleError(
-            f"no plan found within {time_limit:g} s (last MIP status: {status_name}); "
-            "the model may be infeasible or need more time"
-        )
+        # a named condition, not an error: the MIP ran out of time before any plan
+        log.info("MIP: no plan within %.3g s (last status: %s)", time_limit, status_name)
+        return None
     lb = min(ub, lower) if np.isfinite(lower) else (ub if proven else None)
     if lb is not None and lb >= ub - 1e-9 * abs(ub):
         proven = True
@@ -580,4 +583,72 @@ def _cuts(
     return added
 
 
-__all__ = ["solve_exact"]
+@dataclass(frozen=True, slots=True)
+class ExactOptions:
+    """Tuning of the exact MIP."""
+
+    #: OR-Tools MIP backend: ``"SCIP"``, ``"CBC"`` or ``"HIGHS"``.
+    backend: str = "SCIP"
+    #: Share of the budget the warm-start solver gets (its plan seeds pruning and the MIP).
+    warm_share: float = 0.25
+
+
+@register
+class ExactSolver(Solver[ExactOptions]):
+    """The MIP (Hess or fixed-center model) with reduced-cost pruning: optimum and bound."""
+
+    name = "exact"
+    summary = (
+        "mixed-integer model (Hess model for free centers, assignment model for fixed "
+        "ones; OR-Tools SCIP) warm-started by the solver auto would pick otherwise, "
+        "reduced-cost pruning and contiguity cuts: proves optimality on small instances"
+    )
+    options_type = ExactOptions
+    auto_priority = 25
+    #: ``auto`` runs the MIP when units x territories is at most this.
+    auto_size = 20_000
+    #: Refused beyond this many model variables (memory of the model).
+    max_variables = 4_000_000
+
+    @classmethod
+    def refuses(cls, problem: DesignProblem) -> str | None:
+        if problem.objective not in ("inertia", "median"):
+            return f"the MIP models inertia and median, not {problem.objective}"
+        n, k = problem.n_units, problem.n_territories
+        variables = n * (k if problem.centers is not None else n)
+        if variables > cls.max_variables:
+            return f"the model would have {variables:,} variables (limit {cls.max_variables:,})"
+        return None
+
+    @classmethod
+    def auto_reason(cls, problem: DesignProblem) -> str | None:
+        size = problem.n_units * problem.n_territories
+        if size > cls.auto_size or problem.contiguity:
+            return None
+        return (
+            f"small instance ({problem.n_units} units x {problem.n_territories} territories = "
+            f"{size:,} <= {cls.auto_size:,}): the MIP can prove the optimum"
+        )
+
+    def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        warm_name, _ = choose_solver(problem, exclude=(self.name,))
+        warm = make_solver(warm_name).solve(problem, run.share(self.options.warm_share))
+        exact = solve_exact(
+            problem,
+            time_limit=max(run.left(), 0.05),
+            initial=warm,
+            solver=self.options.backend,
+            seed=run.seed,
+        )
+        if exact is None:
+            return replace(
+                warm,
+                fallbacks=(
+                    *warm.fallbacks,
+                    f"mip: no plan within the time limit -> the {warm_name} plan",
+                ),
+            )
+        return best_of(problem, warm, exact)
+
+
+__all__ = ["ExactOptions", "ExactSolver", "solve_exact"]

@@ -52,6 +52,7 @@ from territorial.design import balanced
 from territorial.design import distances as dist
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
+from territorial.design.solvers import Run, Solver, register
 
 log = logging.getLogger(__name__)
 
@@ -763,7 +764,13 @@ def lift_bound(inst: balanced._Instance, lam: FloatArray, upper: float, deadline
 
 
 def lp_bound_and_plan(
-    problem: DesignProblem, *, time_limit: float, seed: int = 0, plan: bool = True
+    problem: DesignProblem,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    plan: bool = True,
+    regions: bool | None = None,
+    region_territories: int = 100,
 ) -> tuple[float | None, IntArray | None, float, dict[str, float]]:
     """(valid lower bound, balanced-or-best plan, its violation, stats) by the LP path.
 
@@ -772,8 +779,12 @@ def lp_bound_and_plan(
     """
     from territorial.design import lp_regions
 
-    if plan and lp_regions.applicable(problem):
-        out = lp_regions.plan_by_regions(problem, time_limit=time_limit, seed=seed)
+    if regions is None:
+        regions = lp_regions.applicable(problem)
+    if plan and regions:
+        out = lp_regions.plan_by_regions(
+            problem, time_limit=time_limit, seed=seed, region_territories=region_territories
+        )
     else:
         out = lp_path(problem, balanced._instance(problem), time_limit=time_limit, seed=seed,
                       plan=plan)  # fmt: skip
@@ -896,7 +907,13 @@ def lp_path(
 
 
 def solve_fixed_centers(
-    problem: DesignProblem, *, time_limit: float, seed: int = 0, progress=None
+    problem: DesignProblem,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    progress=None,
+    regions: bool | None = None,
+    region_territories: int = 100,
 ) -> SolverOutcome:
     """LP path, then the heuristic in the time left; the better plan and larger bound."""
     from territorial.design import metrics
@@ -905,8 +922,9 @@ def solve_fixed_centers(
     deadline = t0 + time_limit
     try:
         bound, assignment, viol, stats = lp_bound_and_plan(
-            problem, time_limit=LP_SHARE * time_limit, seed=seed
-        )
+            problem, time_limit=LP_SHARE * time_limit, seed=seed, regions=regions,
+            region_territories=region_territories,
+        )  # fmt: skip
     except Exception:  # the LP path is an accelerator: never lose the run over it
         log.exception("LP assignment path failed; using the heuristic")
         bound, assignment, viol, stats = None, None, np.inf, {}
@@ -950,4 +968,72 @@ def solve_fixed_centers(
     )  # fmt: skip
 
 
-__all__ = ["applicable", "dual_bound", "lp_bound_and_plan", "solve_fixed_centers"]
+def lp_refusal(problem: DesignProblem) -> str | None:
+    """Why the fixed-center LP path cannot solve ``problem`` (``None`` when it can)."""
+    if problem.centers is None:
+        return "it needs fixed centers (rep homes); this problem's centers are free"
+    if problem.objective not in ("inertia", "median"):
+        return f"it minimises inertia or median, not {problem.objective}"
+    if problem.contiguity:
+        return "it does not keep territories contiguous"
+    if problem.distance == "graph":
+        return "it needs geometric distances (great-circle or Euclidean), not graph distances"
+    if problem.segments is not None:
+        return "segments are solved by the heuristic, one segment at a time"
+    if problem.max_moves is not None or problem.move_penalty > 0:
+        return "a move budget or penalty is realignment (realign-lp)"
+    if not problem.balance:
+        return "there is no balanced measure (nothing for the LP's rows to hold)"
+    if problem.n_territories < 2:
+        return "one territory has nothing to decide"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedLPOptions:
+    """Tuning of the fixed-center LP path."""
+
+    #: Share of the budget the LP path takes (the heuristic gets the rest, if needed).
+    lp_share: float = LP_SHARE
+
+
+@register
+class FixedLPSolver(Solver[FixedLPOptions]):
+    """Fixed centers: column-generation LP, rounding MIP, local search, and a proven bound."""
+
+    name = "fixed-lp"
+    summary = (
+        "fixed centers: the assignment LP by column generation (nested group levels, then "
+        "units), rounded by a small MIP and polished by local search; the LP dual is a "
+        "proven lower bound"
+    )
+    options_type = FixedLPOptions
+    auto_priority = 30
+
+    @classmethod
+    def refuses(cls, problem: DesignProblem) -> str | None:
+        return lp_refusal(problem)
+
+    @classmethod
+    def auto_reason(cls, problem: DesignProblem) -> str | None:
+        return (
+            f"fixed centers (rep homes), {problem.objective}, {problem.n_territories} "
+            "territories: the assignment LP gives a near-optimal rounded plan and a proven bound"
+        )
+
+    def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        return solve_fixed_centers(
+            problem, time_limit=max(run.left(), 0.01), seed=run.seed, progress=run.progress,
+            regions=False,
+        )  # fmt: skip
+
+
+__all__ = [
+    "FixedLPOptions",
+    "FixedLPSolver",
+    "applicable",
+    "dual_bound",
+    "lp_bound_and_plan",
+    "lp_refusal",
+    "solve_fixed_centers",
+]

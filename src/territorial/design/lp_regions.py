@@ -34,11 +34,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from territorial.design import balanced, lp_assign
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
+from territorial.design.result import SolverOutcome
+from territorial.design.solvers import Run, Solver, register
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +161,11 @@ def regions_of(center_pts: FloatArray, n_regions: int) -> list[IntArray]:
 
 
 def plan_by_regions(
-    problem: DesignProblem, *, time_limit: float, seed: int = 0
+    problem: DesignProblem,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    region_territories: int = REGION_TERRITORIES,
 ) -> lp_assign.PathResult:
     """Group LPs over the whole problem, then the LP path per region; see the module."""
     t0 = time.monotonic()
@@ -174,7 +181,7 @@ def plan_by_regions(
         return lp_assign.PathResult(None, None, np.inf, stats)
     bound, _, _ = lp_assign.dual_bound(inst, cands, stage.solution.lam)
     provisional = split_groups(stage, inst.a.sum(axis=1), cands.exact_cost)
-    regions = regions_of(cands.center_pts, max(2, round(k / REGION_TERRITORIES)))
+    regions = regions_of(cands.center_pts, max(2, round(k / region_territories)))
     region_of = np.empty(k, dtype=np.int64)
     for r, terrs in enumerate(regions):
         region_of[terrs] = r
@@ -225,4 +232,56 @@ def plan_by_regions(
     return lp_assign.PathResult(bound, assignment, viol, stats, lam)
 
 
-__all__ = ["applicable", "plan_by_regions", "regions_of", "split_groups", "subproblem"]
+@dataclass(frozen=True, slots=True)
+class LPRegionsOptions:
+    """Tuning of the region-by-region LP path."""
+
+    #: Territories per region.
+    region_territories: int = REGION_TERRITORIES
+
+
+@register
+class LPRegionsSolver(Solver[LPRegionsOptions]):
+    """Fixed centers with many territories: group LPs over the whole map, then regions."""
+
+    name = "lp-regions"
+    summary = (
+        "fixed centers, many territories: group LPs over the whole map fix the flows "
+        "between regions, then the fixed-center LP path runs region by region; the bound "
+        "stays the whole problem's"
+    )
+    options_type = LPRegionsOptions
+    auto_priority = 20
+    #: ``auto`` plans region by region from this many territories.
+    auto_from = REGIONS_FROM
+
+    @classmethod
+    def refuses(cls, problem: DesignProblem) -> str | None:
+        return lp_assign.lp_refusal(problem)
+
+    @classmethod
+    def auto_reason(cls, problem: DesignProblem) -> str | None:
+        if problem.n_territories < cls.auto_from:
+            return None
+        return (
+            f"fixed centers and {problem.n_territories} territories (at least "
+            f"{cls.auto_from}): one unit LP and rounding MIP over all of them would not fit "
+            "the budget, so the plan is made region by region"
+        )
+
+    def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        return lp_assign.solve_fixed_centers(
+            problem, time_limit=max(run.left(), 0.01), seed=run.seed, progress=run.progress,
+            regions=True, region_territories=self.options.region_territories,
+        )  # fmt: skip
+
+
+__all__ = [
+    "LPRegionsOptions",
+    "LPRegionsSolver",
+    "applicable",
+    "plan_by_regions",
+    "regions_of",
+    "split_groups",
+    "subproblem",
+]

@@ -46,17 +46,78 @@ def territory_targets(problem: DesignProblem) -> FloatArray:
 
     With segments the mean is taken within the territory's segment.
     """
-    idx = list(problem.balance_index)
+    return _segment_means(problem, list(problem.balance_index))
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Every territory's allowed window on each constrained measure.
+
+    ``rows`` are measure indices: the balanced measures (``balance`` order), then the
+    measures with a :class:`~territorial.design.problem.Limit` but no balance. ``lo``,
+    ``hi`` and ``mean`` are ``(k, len(rows))`` in the measure's own unit: the balance band
+    around the territory's segment mean intersected with its limits (``hi`` is
+    ``inf`` and ``lo`` 0 where nothing constrains that side); ``mean`` is the mean
+    total per territory of the territory's segment. ``balanced[r]`` says row ``r`` has a
+    balance band (else it only has limits).
+    """
+
+    rows: tuple[int, ...]
+    lo: FloatArray
+    hi: FloatArray
+    mean: FloatArray
+    balanced: np.ndarray
+
+
+def territory_windows(problem: DesignProblem) -> Windows:
+    """The window of every territory on every balanced or limited measure (see :class:`Windows`)."""
     k = problem.n_territories
-    cols = problem.measures[:, idx]
+    balanced = list(problem.balance_index)
+    limited = [problem.measure_names.index(lim.measure) for lim in problem.limits]
+    rows = balanced + [c for c in limited if c not in balanced]
+    lo = np.zeros((k, len(rows)))
+    hi = np.full((k, len(rows)), np.inf)
+    mean = _segment_means(problem, rows)
+    tol = np.array([b.tolerance for b in problem.balance])
+    nb = len(balanced)
+    lo[:, :nb] = mean[:, :nb] * (1.0 - tol)
+    hi[:, :nb] = mean[:, :nb] * (1.0 + tol)
+    lower, upper = problem.limit_arrays()
+    for r, c in enumerate(rows):
+        lo[:, r] = np.fmax(lo[:, r], lower[:, c])
+        hi[:, r] = np.fmin(hi[:, r], upper[:, c])
+    flags = np.zeros(len(rows), dtype=bool)
+    flags[:nb] = True
+    return Windows(tuple(rows), lo, hi, mean, flags)
+
+
+def _segment_means(problem: DesignProblem, rows: Sequence[int]) -> FloatArray:
+    """``(k, len(rows))`` mean total per territory of its segment, per measure."""
+    k = problem.n_territories
+    cols = problem.measures[:, list(rows)]
     if problem.segments is None or problem.territory_segments is None:
-        return np.broadcast_to(cols.sum(axis=0) / k, (k, len(idx))).copy()
-    out = np.zeros((k, len(idx)))
+        return np.broadcast_to(cols.sum(axis=0) / k, (k, len(rows))).copy()
+    out = np.zeros((k, len(rows)))
     for s in np.unique(problem.territory_segments):
         tmask = problem.territory_segments == s
-        total = cols[problem.segments == s].sum(axis=0)
-        out[tmask] = total / tmask.sum()
+        out[tmask] = cols[problem.segments == s].sum(axis=0) / tmask.sum()
     return out
+
+
+def band_violation(problem: DesignProblem, assignment: IntArray) -> float:
+    """Total excess of the territory totals beyond their windows, in means (0: all inside).
+
+    Sums, over territories and balanced or limited measures, how far the total lies
+    outside its window (:func:`territory_windows`) divided by the measure's mean total
+    per territory.
+    """
+    win = territory_windows(problem)
+    if not win.rows:
+        return 0.0
+    totals = territory_totals(problem, assignment)[:, list(win.rows)]
+    excess = np.maximum(totals - win.hi, 0.0) + np.maximum(win.lo - totals, 0.0)
+    scale = np.where(win.mean > 0, win.mean, 1.0)
+    return float((excess / scale).sum())
 
 
 def balance_deviation(problem: DesignProblem, assignment: IntArray) -> FloatArray:
@@ -284,6 +345,31 @@ def _within_balance(problem: DesignProblem, a: IntArray, slack: float = 1e-9) ->
     )
 
 
+def _within_limits(problem: DesignProblem, a: IntArray, slack: float = 1e-9) -> str | None:
+    if not problem.limits:
+        return None
+    totals = territory_totals(problem, a)
+    lower, upper = problem.limit_arrays()
+    # excess beyond each limit, relative to the limit (so measures of any size compare)
+    with np.errstate(invalid="ignore"):
+        over = np.where(np.isnan(upper), 0.0, totals - upper)
+        under = np.where(np.isnan(lower), 0.0, lower - totals)
+        tol = slack * np.maximum(np.nan_to_num(np.fmax(upper, lower), nan=1.0), 1.0)
+    bad_over = over > tol
+    bad_under = under > tol
+    if not (bad_over.any() or bad_under.any()):
+        return None
+    nbad = int((bad_over | bad_under).any(axis=1).sum())
+    ratio = np.where(bad_over, over, 0.0) + np.where(bad_under, under, 0.0)
+    j, c = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    name = problem.measure_names[c]
+    if bad_over[j, c]:
+        worst = f"{name} {totals[j, c]:,.6g} above its maximum {upper[j, c]:,.6g}"
+    else:
+        worst = f"{name} {totals[j, c]:,.6g} below its minimum {lower[j, c]:,.6g}"
+    return f"{nbad} territories outside their limits; worst: {problem.territory_ids[j]!r} {worst}"
+
+
 def _locked_respected(problem: DesignProblem, a: IntArray) -> str | None:
     if problem.locked is None:
         return None
@@ -336,6 +422,7 @@ def _contiguous(problem: DesignProblem, a: IntArray) -> str | None:
 
 ALL_ASSIGNED = Constraint("all_assigned", _all_assigned)
 WITHIN_BALANCE = Constraint("within_balance", _within_balance)
+WITHIN_LIMITS = Constraint("within_limits", _within_limits)
 LOCKED_RESPECTED = Constraint("locked_respected", _locked_respected)
 ALLOWED_RESPECTED = Constraint("allowed_respected", _allowed_respected)
 SEGMENTS_RESPECTED = Constraint("segments_respected", _segments_respected)
@@ -350,6 +437,7 @@ HARD_CONSTRAINTS: tuple[Constraint, ...] = (
     SEGMENTS_RESPECTED,
     MAX_MOVES_RESPECTED,
     WITHIN_BALANCE,
+    WITHIN_LIMITS,
     CONTIGUOUS,
 )
 

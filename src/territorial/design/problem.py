@@ -57,6 +57,75 @@ class Balance:
             )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Limit:
+    """Absolute limits on each territory's total of ``measure`` (a rep's capacity).
+
+    ``lower`` and ``upper`` are ``(k,)`` arrays in the measure's own unit (hours,
+    accounts, dollars), one entry per territory in ``territory_ids`` order; ``NaN``
+    means "no limit for that territory" and ``None`` no limit on that side at all. A
+    single number stands for the same limit on every territory (the problem
+    broadcasts it to ``(k,)``). Limits are hard constraints, like the balance band,
+    and combine with it: a territory's total must meet both.
+    """
+
+    measure: str
+    lower: FloatArray | float | None = None
+    upper: FloatArray | float | None = None
+
+    def __post_init__(self) -> None:
+        if self.lower is None and self.upper is None:
+            raise ConfigError(f"limit on {self.measure!r} has neither a lower nor an upper value")
+        for side in ("lower", "upper"):
+            value = getattr(self, side)
+            if value is None:
+                continue
+            arr = np.array(value, dtype=np.float64)
+            if arr.ndim > 1:
+                raise ConfigError(
+                    f"{side} limit on {self.measure!r} must be a number or one value per "
+                    f"territory, got shape {arr.shape}"
+                )
+            arr[np.isposinf(arr)] = np.nan  # +inf: no limit
+            bad = np.flatnonzero(~np.isnan(arr) & ((arr < 0) | ~np.isfinite(arr)))
+            if bad.size:
+                j = int(bad[0])
+                where = f" (territory #{j + 1})" if arr.ndim else ""
+                raise ConfigError(
+                    f"{side} limit on {self.measure!r} is {float(arr.reshape(-1)[j])}{where}; "
+                    "limits must be non-negative numbers (NaN for none)"
+                )
+            object.__setattr__(self, side, arr)
+        if self.lower is not None and self.upper is not None:
+            lo, up = np.broadcast_arrays(self.lower, self.upper)
+            clash = np.flatnonzero((lo > up).reshape(-1))
+            if clash.size:
+                j = int(clash[0])
+                where = f" for territory #{j + 1}" if lo.ndim else ""
+                raise ConfigError(
+                    f"limit on {self.measure!r}{where}: lower {float(lo.reshape(-1)[j]):,.6g} "
+                    f"is above upper {float(up.reshape(-1)[j]):,.6g}"
+                )
+
+    def broadcast(self, k: int) -> Limit:
+        """The same limit with ``(k,)`` arrays (a number becomes one per territory)."""
+
+        def full(value: FloatArray | float | None, side: str) -> FloatArray | None:
+            if value is None:
+                return None
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.ndim == 0:
+                return np.full(k, float(arr))
+            if arr.shape != (k,):
+                raise ConfigError(
+                    f"{side} limit on {self.measure!r} has {arr.shape[0]} values for "
+                    f"{k} territories"
+                )
+            return arr.copy()
+
+        return Limit(self.measure, full(self.lower, "lower"), full(self.upper, "upper"))
+
+
 def parse_balance(text: str) -> Balance:
     """Parse ``COLUMN=TOL`` as given on the command line: ``potential=0.05`` or ``potential=5%``."""
     name, sep, tol = text.partition("=")
@@ -120,6 +189,10 @@ class DesignProblem:
         ``(k,)`` segment index per territory, required with ``segments``.
     segment_names:
         Display names of segment indices.
+    limits:
+        Absolute per-territory limits on measure totals (:class:`Limit`: a rep's
+        capacity in hours, a maximum of accounts), at most one per measure; hard
+        constraints like the balance band, and combinable with it.
     """
 
     unit_ids: npt.NDArray[np.str_]
@@ -145,6 +218,7 @@ class DesignProblem:
     segments: IntArray | None = None
     territory_segments: IntArray | None = None
     segment_names: tuple[str, ...] = ()
+    limits: tuple[Limit, ...] = ()
     _balance_index: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -211,6 +285,21 @@ class DesignProblem:
         set_(self, "_balance_index", tuple(names.index(b.measure) for b in self.balance))
         if self.weight is not None and self.weight not in names:
             raise ConfigError(f"weight {self.weight!r} is not a measure ({', '.join(names)})")
+
+        limits: list[Limit] = []
+        for lim in self.limits:
+            if not isinstance(lim, Limit):
+                raise ConfigError(f"limits must be Limit objects, got {type(lim).__name__}")
+            if lim.measure not in names:
+                raise ConfigError(
+                    f"cannot limit {lim.measure!r}: the measures are {', '.join(names)}"
+                )
+            if any(prev.measure == lim.measure for prev in limits):
+                raise ConfigError(
+                    f"two limits on {lim.measure!r}; give one Limit with both lower and upper"
+                )
+            limits.append(lim.broadcast(k))
+        set_(self, "limits", tuple(limits))
 
         tids = tuple(str(t) for t in self.territory_ids) or tuple(
             f"T{j + 1:0{max(3, len(str(k)))}d}" for j in range(k)
@@ -335,6 +424,19 @@ class DesignProblem:
         if self.objective == "median":
             return f"{w} x {d}"
         return d
+
+    def limit_arrays(self) -> tuple[FloatArray, FloatArray]:
+        """``(k, m)`` lower and upper limits on every measure's total (``NaN``: none)."""
+        k, m = self.n_territories, len(self.measure_names)
+        lower = np.full((k, m), np.nan)
+        upper = np.full((k, m), np.nan)
+        for lim in self.limits:
+            c = self.measure_names.index(lim.measure)
+            if lim.lower is not None:
+                lower[:, c] = lim.lower
+            if lim.upper is not None:
+                upper[:, c] = lim.upper
+        return lower, upper
 
     def segment_label(self, s: int) -> str:
         return self.segment_names[s] if s < len(self.segment_names) else str(s)

@@ -22,7 +22,7 @@ territories, a move at every link), the LP is widened to every territory by colu
 generation (:func:`_fewest_moves_lp`): balance and the budget are hard limits and compactness is
 the objective, so a unit may go straight to a remote territory that needs the load, and
 the local search then spends whatever budget is left on making the plan compact again.
-``stats["far_moves"]`` counts the moved units whose new territory is not among their
+``remote_moves`` (on the outcome) counts the moved units whose new territory is not among their
 nearest :data:`CANDIDATES`.
 """
 
@@ -40,6 +40,7 @@ from territorial.design import balanced, lp_assign, metrics
 from territorial.design import distances as dist
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
+from territorial.design.solvers import Run, Solver, register
 
 log = logging.getLogger(__name__)
 
@@ -338,8 +339,8 @@ def solve_realign(
             **best.stats,
             # what balance costs in moves (a balanced plan found, over budget or not)
             "balanced_plan_moves": float(stats.get("rounded_moves", -1)),
-            "far_moves": _remote_moves(problem, best),
         },
+        remote_moves=_remote_moves(problem, best),
     )
 
 
@@ -428,4 +429,62 @@ def _fewest_moves(
     )
 
 
-__all__ = ["applicable", "solve_realign"]
+@dataclasses.dataclass(frozen=True, slots=True)
+class RealignOptions:
+    """Tuning of the fewest-moves realignment."""
+
+    #: Nearest territories offered to each unit (besides its current one and reverse ones).
+    candidates: int = CANDIDATES
+
+
+@register
+class RealignSolver(Solver[RealignOptions]):
+    """Realignment: fewest-moves LP and rounding MIP, then the heuristic; best plan kept."""
+
+    name = "realign-lp"
+    summary = (
+        "realignment under a move budget or penalty: the fewest-moves LP (nearby, then "
+        "remote territories by pricing) rounded by a MIP, local search within the budget, "
+        "and the heuristic from the current plan; the better plan is kept"
+    )
+    options_type = RealignOptions
+    auto_priority = 10
+
+    @classmethod
+    def refuses(cls, problem: DesignProblem) -> str | None:
+        if problem.current is None or not bool((problem.current >= 0).all()):
+            return "it needs a current plan covering every unit"
+        if problem.max_moves is None and problem.move_penalty <= 0:
+            return "it needs a move budget (max_moves) or a move penalty"
+        if problem.objective not in ("inertia", "median"):
+            return f"it minimises inertia or median, not {problem.objective}"
+        if problem.contiguity:
+            return "it does not keep territories contiguous"
+        if problem.distance == "graph":
+            return "it needs geometric distances, not graph distances"
+        if problem.segments is not None:
+            return "segments are solved by the heuristic, one segment at a time"
+        if not problem.balance:
+            return "there is no balanced measure to restore"
+        if problem.n_territories < 2:
+            return "one territory has nothing to decide"
+        return None
+
+    @classmethod
+    def auto_reason(cls, problem: DesignProblem) -> str | None:
+        budget = (
+            f"at most {problem.max_moves:,} moves" if problem.max_moves is not None else
+            f"a penalty of {problem.move_penalty:g} per move"
+        )  # fmt: skip
+        return (
+            f"realignment of the current plan with {budget}: the fewest-moves LP finds "
+            "which units to move"
+        )
+
+    def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        return solve_realign(
+            problem, time_limit=max(run.left(), 0.01), seed=run.seed, progress=run.progress
+        )
+
+
+__all__ = ["RealignOptions", "RealignSolver", "applicable", "solve_realign"]

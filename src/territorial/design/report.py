@@ -21,7 +21,8 @@ def report_dict(result: DesignResult) -> dict[str, Any]:
     Keys: ``objective`` (name, value, unit), ``lower_bound``, ``gap``, ``balance`` (per
     measure: tolerance, worst deviation), ``territories`` (per territory: id, units,
     totals of every measure, deviation of every balanced measure, contiguous, center),
-    ``moved``, ``feasible``, ``violations``, ``method``, ``seed``, ``seconds``.
+    ``moved``, ``feasible``, ``violations``, ``method``, ``solver`` (name, the reason it
+    was chosen, path, options, fallbacks, timings, work), ``seed``, ``seconds``.
     """
     p = result.problem
     k = p.n_territories
@@ -61,7 +62,7 @@ def report_dict(result: DesignResult) -> dict[str, Any]:
         "proven_optimal": result.proven_optimal,
         # free centers only: LP bound for the centers the plan uses (assignment quality,
         # not a bound on the design problem)
-        "bound_at_centers": _num(result.stats.get("bound_at_centers")),
+        "bound_at_centers": _num(result.bound_at_centers),
         "balance": balance,
         "worst_deviation": result.worst_deviation,
         "contiguous": None if result.contiguous is None else bool(result.contiguous.all()),
@@ -71,11 +72,22 @@ def report_dict(result: DesignResult) -> dict[str, Any]:
             "max_moves": p.max_moves,
             # realignment under a budget: moved units whose new territory is not among
             # their nearest (sent to a remote territory to keep balance within the budget)
-            "remote_units": _num(result.stats.get("far_moves")),
+            "remote_units": result.remote_moves,
         },
         "feasible": result.feasible,
         "violations": list(result.violations),
         "method": result.method,
+        "solver": {
+            "name": result.solver,
+            "reason": result.solver_reason,
+            "path": result.method,
+            "options": result.solver_options,
+            "fallbacks": list(result.fallbacks),
+            "timings": {name: round(s, 3) for name, s in result.timings.items()},
+            "work": round(result.work, 3),
+            "work_limit": result.work_limit,
+            "deterministic": result.deterministic,
+        },
         "seed": result.seed,
         "seconds": round(result.seconds, 3),
         "units": p.n_units,

@@ -43,14 +43,23 @@ def rules_from_plan(
     region: str = "plan",
     territory_names: Mapping[str, str] | None = None,
     owners: Mapping[str, str] | None = None,
+    fallback: str | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A rules document (a dict ready for :func:`dump_rules`) reproducing a designed plan.
 
     ``by`` is ``"postal_code"`` (postal-code lists, named accounts where a code is
     split) or ``"accounts"`` (one named-account list per territory).
+    ``fallback="state"`` also gives every state to the territory holding most of its
+    accounts, as a less specific clause (a state scores 20 points against a postal-code
+    list's 40 and named accounts' 1,000), so new records in places no account of the
+    plan occupies still reach a territory. ``settings`` replaces the default
+    ``settings`` block (tie-breakers, holdover days ...).
     """
     if by not in ("postal_code", "accounts"):
         raise ConfigError(f"by must be 'postal_code' or 'accounts', got {by!r}")
+    if fallback not in (None, "state"):
+        raise ConfigError(f"fallback must be None or 'state', got {fallback!r}")
     plan = _assignment_series(assignment)
     if plan.index.duplicated().any():
         dup = plan.index[plan.index.duplicated()][0]
@@ -82,6 +91,17 @@ def rules_from_plan(
         rest = table
     for territory, group in rest.groupby("territory"):
         named[str(territory)] = sorted(group["id"])
+    states: dict[str, list[str]] = {}
+    if fallback == "state" and "state" in accounts.columns:
+        state = accounts.set_index(ids)["state"]
+        table["state"] = (
+            state.reindex(table["id"]).astype("string").str.strip().str.upper().to_numpy()
+        )
+        located = table[table["state"].notna() & (table["state"] != "")]
+        counts = located.groupby(["state", "territory"]).size().reset_index(name="n")
+        counts = counts.sort_values(["state", "n", "territory"], ascending=[True, False, True])
+        for st, territory in counts.drop_duplicates("state")[["state", "territory"]].to_numpy():
+            states.setdefault(str(territory), []).append(str(st))
     territories = []
     for tid in sorted(set(table["territory"])):
         matches: list[dict[str, Any]] = []
@@ -89,6 +109,8 @@ def rules_from_plan(
             matches.append({"accounts": named[tid]})
         if tid in codes:
             matches.append({"postal_code": codes[tid]})
+        if tid in states:
+            matches.append({"state": sorted(states[tid])})
         node: dict[str, Any] = {
             "id": tid,
             "name": (territory_names or {}).get(tid, tid),
@@ -100,7 +122,9 @@ def rules_from_plan(
     return {
         "version": 1,
         "name": name,
-        "settings": {"tie_breakers": ["named", "priority", "specificity", "order"]},
+        "settings": dict(settings)
+        if settings is not None
+        else {"tie_breakers": ["named", "priority", "specificity", "order"]},
         "regions": [{"id": region, "name": name, "territories": territories}],
     }
 

@@ -142,9 +142,27 @@ plans = Table(
     Column("parent_id", Integer, ForeignKey("plans.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128)),
-    Column("status", String(16), nullable=False, doc="'draft', 'active' or 'archived'"),
+    Column(
+        "status",
+        String(16),
+        nullable=False,
+        doc="'draft', 'submitted', 'approved', 'scheduled', 'active', 'superseded' or "
+        "'archived' (see territorial.planning.lifecycle)",
+    ),
     Column("parameters", JSON, doc="how the plan was made (design options)"),
     Column("report", JSON, doc="metrics at creation: balance, compactness, moves"),
+    Column("description", Text),
+    Column("snapshot", JSON, doc="the data it was designed from: counts, last import, scores"),
+    Column("effective_date", Date, doc="the day it takes (or took) effect"),
+    Column("review_date", Date, doc="when the model should be reviewed again"),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("submitted_by", String(255)),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("approved_by", String(255)),
+    Column("activated_at", DateTime(timezone=True)),
+    Column("superseded_at", DateTime(timezone=True)),
+    Column("rule_set_id", Integer, doc="the routing rule set its activation generated"),
+    Column("holdover", JSON, doc="the holdover policy of its activation"),
 )
 
 plan_assignments = Table(
@@ -154,6 +172,7 @@ plan_assignments = Table(
     Column("account_id", ID, primary_key=True),
     Column("territory_id", ID, nullable=False),
     Column("locked", Boolean, nullable=False, default=False),
+    Column("reason", Text, doc="why the account is in its territory (the design's reason)"),
 )
 Index(None, plan_assignments.c.plan_id, plan_assignments.c.territory_id)
 
