@@ -334,9 +334,7 @@ def _scalar(loader: Any, event: events.ScalarEvent, source: str) -> Any:
     try:
         value = loader.construct_object(node)
     except yaml.constructor.ConstructorError as exc:
-        raise _refuse(
-            source, start.line + 1, f"YAML tag {tag!r} is not allowed"
-        ) from exc
+        raise _refuse(source, start.line + 1, f"YAML tag {tag!r} is not allowed") from exc
     finally:
         loader.constructed_objects.pop(node, None)
     return value

@@ -30,9 +30,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from territorial.bounded import JSON_MAX_DEPTH, json_depth
 
-#: The policy of every page and answer: nothing from elsewhere, no inline script.
+#: The policy of every page and answer: nothing from elsewhere, no inline script, no
+#: ``<style>`` element; ``style=""`` attributes are allowed (colour swatches, Leaflet's
+#: positioning; they cannot run script).
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
