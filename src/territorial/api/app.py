@@ -93,10 +93,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served from vendored files by api/docs.py
         redoc_url=None,
-        max_body_size=settings.max_request_bytes,
     )
     app.router.route_class = BoundedJSONRoute
-    app.add_middleware(EdgeMiddleware)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_request_bytes)
     app.state.settings = settings
     app.state.engine = engine
     app.state.routing = RoutingService(engine, webhook_networks=settings.webhook_networks)

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from territorial.bounded import JSON_MAX_DEPTH, json_depth
@@ -67,8 +68,12 @@ _BAD_PATH = orjson.dumps(
 class EdgeMiddleware:
     """Refuse NUL/non-UTF-8 addresses with 400 and add the security headers."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, max_body_bytes: int | None = None) -> None:
+        # Streamed bodies (no Content-Length) are counted by Starlette's limiter.
+        self.app = (
+            app if max_body_bytes is None else RequestBodyLimitMiddleware(app, max_body_bytes)
+        )
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,6 +92,22 @@ class EdgeMiddleware:
             return
         docs = path.startswith(DOCS_PATHS)
         https = scope.get("scheme") == "https"
+        if self.max_body_bytes is not None:
+            # A declared length over the limit is answered before the body is read.
+            for name, value in scope.get("headers", ()):
+                if name == b"content-length":
+                    if value.isdigit() and int(value) > self.max_body_bytes:
+                        body = orjson.dumps(
+                            {
+                                "error": "HTTPError",
+                                "message": f"the request body has {int(value):,} bytes; this "
+                                f"server reads at most {self.max_body_bytes:,} "
+                                "(setting max_request_mb)",
+                            }
+                        )
+                        await _answer(send, 413, body, https=https)
+                        return
+                    break
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
