@@ -27,5 +27,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     with make_client(tmp_path) as c:
         created = c.post("/api/rules", json={"source": EXAMPLE_RULES.read_text()}, headers=AUTH)
         assert created.status_code == 201, created.text
-        assert c.post(f"/api/rules/{created.json()['id']}/activate", headers=AUTH).status_code == 200
+        assert (
+            c.post(f"/api/rules/{created.json()['id']}/activate", headers=AUTH).status_code == 200
+        )
         yield c

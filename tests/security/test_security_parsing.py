@@ -8,11 +8,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import AUTH, make_client
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import AUTH, make_client
 from territorial.bounded import JSON_MAX_DEPTH, UnsafeInputError, json_depth, load_yaml
 from territorial.errors import ConfigError
 from territorial.scoring.config import load_config
@@ -112,9 +112,7 @@ def test_nul_in_an_address_is_a_400(client: TestClient, path: str) -> None:
 
 def test_body_over_the_limit_is_a_413_naming_it(tmp_path: Path) -> None:
     with make_client(tmp_path, max_request_mb=0.01) as client:
-        response = client.post(
-            "/api/rules/validate", json={"source": "x" * 20_000}, headers=AUTH
-        )
+        response = client.post("/api/rules/validate", json={"source": "x" * 20_000}, headers=AUTH)
     assert response.status_code == 413
     assert "at most 10,485 (setting max_request_mb)" in response.json()["message"]
 
@@ -146,8 +144,10 @@ def _reference_depth(value: object) -> int:
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\n'),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), children, max_size=4)
+    ),
     max_leaves=30,
 )
 
