@@ -191,3 +191,25 @@ def test_sqlite_writers_wait_with_a_busy_timeout(sqlite_url: str) -> None:
     with engine.connect() as conn:
         timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert timeout == 30_000
+
+
+def test_openapi_carries_the_limits_the_server_enforces(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+
+    def keys(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            return set(node) | set().union(*(keys(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(keys(v) for v in node)) if node else set()
+        return set()
+
+    assert not {"ge", "le", "gt", "lt"} & keys(spec), "limits must be minimum/maximum"
+    record = spec["components"]["schemas"]["RecordIn"]["properties"]
+    assert record["latitude"]["anyOf"][0] == {"type": "number", "minimum": -90, "maximum": 90}
+    assert record["amount"]["anyOf"][0]["minimum"] == 0
+    batch = spec["paths"]["/api/route/batch"]["post"]["requestBody"]["content"]
+    items = batch["application/json"]["schema"]["properties"]["records"]
+    assert items["maxItems"] == 200_000
+    assert items["items"]["properties"]["longitude"]["anyOf"][0]["maximum"] == 180
+    assert "413" in spec["paths"]["/api/route"]["post"]["responses"]
+    assert "max_request_mb" in spec["info"]["description"]
