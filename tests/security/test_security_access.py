@@ -237,3 +237,65 @@ def test_unknown_query_parameters_are_named_only_to_callers_with_a_token(
     assert client.get("/api/decisions?recordid=x").status_code == 401
     named = client.get("/api/decisions?recordid=x", headers=AUTH)
     assert named.status_code == 422 and "'recordid'" in named.json()["message"]
+
+
+def _login(client: TestClient, email: str) -> str:
+    page = client.get("/workspace/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    client.post(
+        "/workspace/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf.group(1)},
+        follow_redirects=False,
+    )
+    tokens = client.get("/workspace/tokens")
+    found = re.search(r'name="csrf-token" content="([^"]+)"', tokens.text)
+    assert found is not None, tokens.text[:300]
+    return found.group(1)
+
+
+def test_admin_users_page_disables_resets_and_removes(tmp_path: Path) -> None:
+    with make_client(tmp_path) as admin, make_client(tmp_path) as pat:
+        engine = admin.app.state.engine  # type: ignore[attr-defined]
+        _users(engine)
+        csrf = _login(admin, "admin@example.com")
+        _login(pat, "pat@example.com")
+        assert pat.get("/workspace/tokens").status_code == 200
+        assert pat.get("/workspace/users").status_code == 403  # admins only
+        page = admin.get("/workspace/users")
+        assert "pat@example.com" in page.text
+        done = admin.post(
+            "/workspace/users/disable", data={"email": "pat@example.com", "csrf_token": csrf}
+        )
+        assert "disabled pat@example.com" in done.text
+        assert pat.get("/workspace/tokens", follow_redirects=False).status_code == 401
+        no_csrf = admin.post("/workspace/users/enable", data={"email": "pat@example.com"})
+        assert no_csrf.status_code == 403
+        admin.post("/workspace/users/enable", data={"email": "pat@example.com", "csrf_token": csrf})
+        admin.post(
+            "/workspace/users/reset-password",
+            data={"email": "pat@example.com", "password": "brand new pw", "csrf_token": csrf},
+        )
+        auth.log_in(engine, email="pat@example.com", password="brand new pw")
+        last = admin.post(
+            "/workspace/users/remove", data={"email": "admin@example.com", "csrf_token": csrf}
+        )
+        assert last.status_code == 409 and "last active admin" in last.text
+
+
+def test_tokens_page_creates_shows_once_and_revokes(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        _users(engine)
+        csrf = _login(client, "pat@example.com")
+        made = client.post(
+            "/workspace/tokens", data={"name": "notebook", "days": "30", "csrf_token": csrf}
+        )
+        secret = re.search(r'data-testid="secret">(trl_[^<]+)<', made.text)
+        assert secret is not None
+        api = {"Authorization": f"Bearer {secret.group(1)}"}
+        assert client.get("/api/rules", headers=api).status_code == 200
+        assert secret.group(1) not in client.get("/workspace/tokens").text  # shown once
+        token_id = auth.access.list_tokens(engine)[0].id
+        client.post(f"/workspace/tokens/{token_id}/revoke", data={"csrf_token": csrf})
+        assert client.get("/api/rules", headers=api).status_code == 401

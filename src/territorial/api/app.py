@@ -25,6 +25,7 @@ from territorial.routing.alerts import AlertWorker, Sender
 from territorial.routing.service import RoutingService
 from territorial.settings import Settings, load_settings
 from territorial.store import open_store
+from territorial.web.access import router as access_router
 from territorial.web.routes import router as web_router
 from territorial.web.services import warm_up as warm_workspace
 
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(docs_router)
     app.include_router(routing_router)
     app.include_router(web_router)
+    app.include_router(access_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
