@@ -306,7 +306,7 @@ def bench_backend(backend: str, args: argparse.Namespace, out: list[str]) -> Non
             "--territories",
             "50",
             "--balance",
-            "annual_revenue=5%",
+            "accounts=5%",
             "--time-limit",
             str(args.design_seconds),
             "--save-as",
