@@ -200,8 +200,12 @@ def test_replace_replaces_rows_wholesale(store_url: str, files: Files) -> None:
         files({"accounts.csv": "id,name,industry\nA1,Acme,Software\nA2,Beta,Retail\n"}),
         engine=engine,
     )
+    # Deleting half the accounts is more than the default share: allowed explicitly.
     report = import_paths(
-        files({"accounts.csv": "id,name\nA1,Acme Corp\nA3,Gamma\n"}), engine=engine, replace=True
+        files({"accounts.csv": "id,name\nA1,Acme Corp\nA3,Gamma\n"}),
+        engine=engine,
+        replace=True,
+        max_delete_share=0.5,
     )
     assert report.summary is not None
     assert report.summary.deleted == {"accounts": 1}

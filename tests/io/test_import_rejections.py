@@ -57,8 +57,6 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, int | None, str | None
     ("activity on unknown account",
      {"tasks.csv": "Id,WhatId,OwnerId,TaskSubtype,ActivityDate\nT9,NOPE,R1,Call,2024-01-01\n"},
      ("tasks.csv", 2, "WhatId", "neither in this import nor in the database")),
-    ("unknown channel", {"activities.csv": ACT_HEADER + "T9,A1,R1,carrier pigeon,2024-01-01,5\n"},
-     ("activities.csv", 2, "channel", "channel is not one of")),
     ("wrong encoding",
      {"accounts.csv": "id,name\nA9,Nine\nA8,Café Crème\n".encode("latin-1")},
      ("accounts.csv", 3, None, "line 3 is not valid UTF-8")),

@@ -24,6 +24,7 @@ from territorial.sample import (
 from territorial.sample.reference import haversine_km, load_gazetteer
 from territorial.sample.vocabulary import PRODUCTS, ROLES, TECHNOLOGIES
 from territorial.store import tables as store_tables
+from territorial.store.imports import ADDED_COLUMNS  # optional CRM fields
 
 AS_OF = date(2026, 10, 31)
 WINDOW_START = pd.Timestamp("2023-11-01")
@@ -41,7 +42,7 @@ def larger() -> SampleCompany:
 
 
 def _store_columns(table_name: str) -> set[str]:
-    internal = {"import_id", "geocode_source", "attributes"}
+    internal = {"import_id", "geocode_source", "attributes", *ADDED_COLUMNS.get(table_name, ())}
     return {c.name for c in store_tables.metadata.tables[table_name].columns} - internal
 
 

@@ -18,6 +18,7 @@ from rich.markup import escape
 from territorial.cli import demo as _demo  # noqa: F401  (the main job end to end)
 from territorial.cli import sample as _sample  # noqa: F401  (sample company)
 from territorial.cli import data as _data  # noqa: F401  (import, status)
+from territorial.cli import imports as _imports  # noqa: F401  (imports list/show/undo)
 from territorial.cli import score as _score  # noqa: F401  (score, market)
 from territorial.cli import design as _design  # noqa: F401  (design, capacity)
 from territorial.cli import plans as _plans  # noqa: F401  (plans, export, worker, jobs)

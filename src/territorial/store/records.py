@@ -7,7 +7,9 @@ straight from DBAPI cursors so a million rows read in seconds.
 
 Writes go through :func:`write_import`: every table of one import is written in a
 single transaction (SQLite: ``executemany`` on the raw connection; PostgreSQL:
-``COPY``), so an import is either entirely stored or not at all.
+``COPY``), so an import is either entirely stored or not at all. Every row an import
+changes or deletes is first copied to ``import_row_versions``, so any import can be
+undone (:func:`undo_import`) and nothing imported is ever lost.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Float, Integer
 
-from territorial.errors import NotFoundError, Problem, ValidationError
+from territorial.errors import ConflictError, NotFoundError, Problem, ValidationError
+from territorial.store.imports import import_row_versions
+from territorial.store.planning import owner_history
 from territorial.store.tables import ENTITY_TABLES, imports
 
 log = logging.getLogger(__name__)
@@ -62,7 +66,13 @@ class EntityBatch:
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """What one :func:`write_import` changed, per entity (row counts)."""
+    """What one :func:`write_import` (or :func:`undo_import`) changed, per entity.
+
+    ``inserted`` rows are new, ``updated`` rows existed and had a value changed,
+    ``unchanged`` rows existed with the same values (left untouched), ``deleted`` rows
+    were removed (``--replace``, or an undo); every updated or deleted row's previous
+    version is kept in ``import_row_versions``.
+    """
 
     import_id: int
     started_at: datetime
@@ -71,11 +81,18 @@ class ImportSummary:
     inserted: dict[str, int]
     updated: dict[str, int]
     deleted: dict[str, int]
+    unchanged: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class ImportRecord:
-    """One row of the ``imports`` table."""
+    """One row of the ``imports`` table.
+
+    ``kind`` is ``import`` or ``undo``; ``undoes`` is the import an undo reversed,
+    ``undone_by`` the undo that reversed this import (``None`` while it stands).
+    ``details`` holds what was recognised and decided (files, readings) and the
+    new/changed/unchanged/deleted counts.
+    """
 
     id: int
     started_at: datetime
@@ -84,6 +101,10 @@ class ImportRecord:
     status: str
     counts: dict[str, int]
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "import"
+    undoes: int | None = None
+    undone_by: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -97,16 +118,22 @@ def write_import(
     replace: Collection[str] = (),
     warnings: Sequence[Problem] = (),
     progress: ProgressCallback | None = None,
+    details: Mapping[str, Any] | None = None,
+    cascade: bool = False,
 ) -> ImportSummary:
     """Write validated rows in ONE transaction and record the import.
 
     Rows are upserted by ``id``: new ids are inserted, known ids get the columns
-    the batch carries (others keep their stored values; account ``attributes`` are
-    merged key by key). For each entity named in ``replace`` the rows are replaced
-    wholesale: columns the batch lacks become NULL and stored rows whose id is not
-    in the batch are deleted. Nothing is written if anything fails; a foreign-key
+    the batch carries (others keep their stored values; ``attributes`` are merged
+    key by key); rows whose values do not change are left untouched. For each
+    entity named in ``replace`` the rows are replaced wholesale: columns the batch
+    lacks become NULL and stored rows whose id is not in the batch are deleted. The
+    previous version of every changed or deleted row is kept in
+    ``import_row_versions`` (see :func:`undo_import`). ``details`` (JSON-ready) is
+    stored with the import. Nothing is written if anything fails; a foreign-key
     clash (deleting an account stored opportunities still point at) raises
-    :class:`ValidationError`.
+    :class:`ValidationError`, unless ``cascade``, which deletes (and keeps versions
+    of) the opportunities and activities of deleted accounts too.
     """
     unknown = {b.entity for b in batch} - set(ENTITY_TABLES)
     unknown |= set(replace) - set(ENTITY_TABLES)
@@ -119,6 +146,7 @@ def write_import(
     counts = {e: 0 for e in order if any(b.entity == e for b in ordered) or e in replace}
     inserted = dict.fromkeys(counts, 0)
     updated = dict.fromkeys(counts, 0)
+    unchanged = dict.fromkeys(counts, 0)
     deleted = dict.fromkeys(counts, 0)
     stored_warnings = [w.to_dict() for w in warnings[:MAX_STORED_WARNINGS]]
     if len(warnings) > MAX_STORED_WARNINGS:
@@ -135,6 +163,7 @@ def write_import(
                         started_at=started,
                         source=source,
                         status="succeeded",
+                        kind="import",
                         counts={},
                         warnings=stored_warnings,
                     )
@@ -150,19 +179,26 @@ def write_import(
                     if progress is not None:
                         progress(f"writing {item.label or item.entity}", offset + rows, total)
 
-                new, changed = writer.upsert(item, replace=item.entity in replace, step=step)
+                new, changed, same = writer.upsert(item, replace=item.entity in replace, step=step)
                 done += len(item.frame)
                 counts[item.entity] += len(item.frame)
                 inserted[item.entity] += new
                 updated[item.entity] += changed
+                unchanged[item.entity] += same
             for entity in reversed([e for e in order if e in replace]):
-                deleted[entity] = writer.delete_missing(entity)
+                for dependent, count in writer.delete_missing(entity, cascade=cascade).items():
+                    deleted[dependent] = deleted.get(dependent, 0) + count
             writer.drop_temporary()
             finished = datetime.now(UTC)
+            stored_details = dict(details or {})
+            stored_details["changes"] = {
+                "inserted": inserted, "updated": updated, "unchanged": unchanged,
+                "deleted": deleted,
+            }  # fmt: skip
             conn.execute(
                 update(imports)
                 .where(imports.c.id == import_id)
-                .values(finished_at=finished, counts=counts)
+                .values(finished_at=finished, counts=counts, details=stored_details)
             )
     except (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip()
@@ -180,11 +216,17 @@ def write_import(
         inserted=inserted,
         updated=updated,
         deleted=deleted,
+        unchanged=unchanged,
     )
 
 
 class _Writer:
-    """Stages each batch in a temporary table and upserts from it (one connection)."""
+    """Stages each batch in a temporary table and upserts from it (one connection).
+
+    Before a stored row is changed or deleted its whole previous version is copied
+    into ``import_row_versions`` under this write's import id, in SQL, so keeping
+    history costs one ``INSERT ... SELECT`` per table and no Python loop.
+    """
 
     def __init__(self, conn: Connection, import_id: int) -> None:
         self.conn = conn
@@ -201,6 +243,108 @@ class _Writer:
         finally:
             cursor.close()
 
+    def _count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a write and return how many rows it affected."""
+        cursor = self.dbapi.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    # -- SQL fragments shared by both databases
+
+    def row_json(self, table: str, alias: str) -> str:
+        """SQL for the whole row ``alias`` of ``table`` as a JSON object."""
+        if self.postgres:
+            return f"CAST(to_jsonb({alias}) AS json)"
+        parts = []
+        for column in ENTITY_TABLES_BY_NAME[table].c:
+            value = f"{alias}.{column.name}"
+            if isinstance(column.type, JSON):
+                value = f"json({value})"
+            parts.append(f"'{column.name}', {value}")
+        return f"json_object({', '.join(parts)})"
+
+    def distinct(self, old: str, new: str, *, json_column: bool) -> str:
+        """SQL that is true when ``old`` and ``new`` differ (NULLs compare as values)."""
+        if self.postgres:
+            if json_column:
+                return f"CAST({old} AS jsonb) IS DISTINCT FROM CAST({new} AS jsonb)"
+            return f"{old} IS DISTINCT FROM {new}"
+        return f"{old} IS NOT {new}"
+
+    def strip_nulls(self, value: str) -> str:
+        """JSON attributes without null members (empty cells do not become keys)."""
+        if self.postgres:
+            return f"CAST(jsonb_strip_nulls(CAST({value} AS jsonb)) AS json)"
+        return f"json_patch('{{}}', {value})"
+
+    def merged(self, old: str, new: str) -> str:
+        """Stored attributes with the new ones merged in key by key."""
+        if self.postgres:
+            return (
+                f"CAST(COALESCE(CAST({old} AS jsonb), '{{}}'::jsonb) "
+                f"|| COALESCE(CAST({new} AS jsonb), '{{}}'::jsonb) AS json)"
+            )
+        return f"json_patch(COALESCE({old}, '{{}}'), COALESCE({new}, '{{}}'))"
+
+    def new_value(self, table: Any, column: str, old: str, staged: str, *, replace: bool,
+                  given: Collection[str]) -> str:  # fmt: skip
+        """SQL for the value ``column`` gets from a staged row (``staged`` alias)."""
+        if column not in given:
+            return "NULL"
+        if column == "attributes":
+            value = self.strip_nulls(f"{staged}.attributes")
+            return value if replace else self.merged(old, value)
+        return f"{staged}.{column}"
+
+    def differs(self, table: Any, old_alias: str, staged: str, *, replace: bool,
+                given: Collection[str]) -> str:  # fmt: skip
+        """SQL true when writing the staged row would change the stored one."""
+        compared = [
+            c for c in table.c
+            if c.name not in ("id", "import_id") and (replace or c.name in given)
+        ]  # fmt: skip
+        if not compared:
+            return "1 = 0"
+        return " OR ".join(
+            self.distinct(
+                f"{old_alias}.{c.name}",
+                self.new_value(
+                    table, c.name, f"{old_alias}.{c.name}", staged, replace=replace, given=given
+                ),
+                json_column=isinstance(c.type, JSON),
+            )
+            for c in compared
+        )
+
+    def log_owner_changes(self, select_sql: str) -> None:
+        """Append to ``account_owner_history`` (source ``import``) the owner changes that
+        ``select_sql`` yields as (account id, previous owner, new owner)."""
+        mark = "%s" if self.postgres else "?"
+        now = datetime.now(UTC)
+        # SQLite: the text SQLAlchemy itself writes for a DateTime.
+        stamp = now if self.postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        self._exec(
+            f"INSERT INTO {owner_history.name} (account_id, previous_owner_id, owner_id, "
+            f"changed_at, effective_date, source) SELECT c.*, {mark}, {mark}, 'import' "
+            f"FROM ({select_sql}) c",
+            (stamp, now.date().isoformat() if not self.postgres else now.date()),
+        )
+
+    def keep_versions(self, table: str, entity: str, action: str, where: str,
+                      *, join: str = "") -> int:  # fmt: skip
+        """Copy the rows of ``table`` (alias ``t``) matching ``where`` into the versions."""
+        return self._count(
+            f"INSERT INTO {import_row_versions.name} "
+            "(import_id, entity, row_id, action, data) "
+            f"SELECT {self.import_id}, '{entity}', t.id, '{action}', {self.row_json(table, 't')} "
+            f"FROM {table} t {join} WHERE {where}"
+        )
+
+    # -- writing
+
     def create_keep(self, entity: str) -> None:
         name = f"_territorial_keep_{entity}"
         self._exec(f"DROP TABLE IF EXISTS {name}")
@@ -209,7 +353,8 @@ class _Writer:
 
     def upsert(
         self, item: EntityBatch, *, replace: bool, step: Callable[[int], None]
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, int]:
+        """Insert new rows, update changed ones: (inserted, updated, unchanged)."""
         table = ENTITY_TABLES[item.entity]
         frame = item.frame
         columns = [c for c in frame.columns if c in table.c and c != "import_id"]
@@ -223,7 +368,7 @@ class _Writer:
                 self._exec(
                     f"INSERT INTO _territorial_keep_{item.entity} (id) SELECT id FROM {table.name}"
                 )
-            return len(frame), 0
+            return len(frame), 0, 0
         stage = f"_territorial_stage_{item.entity}"
         listed = ", ".join(columns)
         self._exec(f"DROP TABLE IF EXISTS {stage}")
@@ -233,51 +378,53 @@ class _Writer:
         self.temporary.append(stage)
         self._load(stage, frame[columns], table, step)
         joined = f"SELECT count(*) FROM {stage} s JOIN {table.name} t ON t.id = s.id"
-        existing = self._exec(joined)[0][0]
-        # Upsert: the same SQL on both databases apart from JSON merging.
+        existing = int(self._exec(joined)[0][0])
+        given = set(columns)
+        if item.entity == "accounts" and ("owner_id" in given or replace):
+            new_owner = "s.owner_id" if "owner_id" in given else "NULL"
+            self.log_owner_changes(
+                f"SELECT t.id, t.owner_id, {new_owner} FROM accounts t "
+                f"JOIN {stage} s ON s.id = t.id "
+                f"WHERE {self.distinct('t.owner_id', new_owner, json_column=False)}"
+            )
+        # The previous version of every row this write changes.
+        changed = self.keep_versions(
+            table.name, item.entity, "updated",
+            self.differs(table, "t", "s", replace=replace, given=given),
+            join=f"JOIN {stage} s ON s.id = t.id",
+        )  # fmt: skip
+        # Upsert: the same SQL on both databases apart from JSON handling; rows whose
+        # values would not change are left alone (their import_id says who wrote them).
         all_columns = [c.name for c in table.c if c.name not in ("id", "import_id")]
         target = [*columns, "import_id"]
-        selected = [self._select_expr(table.name, c) for c in columns] + [str(self.import_id)]
+        selected = [self.strip_nulls(c) if c == "attributes" else c for c in columns] + [
+            str(self.import_id)
+        ]
         if replace:
             missing = [c for c in all_columns if c not in columns]
             target += missing
             selected += ["NULL"] * len(missing)
-            sets = [f"{c} = excluded.{c}" for c in all_columns] + ["import_id = excluded.import_id"]
+            sets = [f"{c} = excluded.{c}" for c in all_columns]
         else:
-            sets = [self._merge_expr(table.name, c) for c in columns if c != "id"]
-            sets.append("import_id = excluded.import_id")
+            sets = [
+                f"{c} = "
+                + (self.merged(f"{table.name}.{c}", f"excluded.{c}") if c == "attributes"
+                   else f"excluded.{c}")
+                for c in columns if c != "id"
+            ]  # fmt: skip
+        sets.append("import_id = excluded.import_id")
+        condition = self.differs(table, table.name, "excluded", replace=replace, given=given)
         sql = (
             f"INSERT INTO {table.name} ({', '.join(target)}) "
             f"SELECT {', '.join(selected)} FROM {stage} WHERE 1 = 1 "
-            f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)}"
+            f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)} WHERE {condition}"
         )
         self._exec(sql)
         if replace:
             self._exec(f"INSERT INTO _territorial_keep_{item.entity} (id) SELECT id FROM {stage}")
         self._exec(f"DROP TABLE {stage}")
         self.temporary.remove(stage)
-        return len(frame) - int(existing), int(existing)
-
-    def _select_expr(self, table: str, column: str) -> str:
-        if column != "attributes":
-            return column
-        # Empty cells in extra columns do not become JSON nulls.
-        if self.postgres:
-            return "CAST(jsonb_strip_nulls(CAST(attributes AS jsonb)) AS json)"
-        return "json_patch('{}', attributes)"
-
-    def _merge_expr(self, table: str, column: str) -> str:
-        if column != "attributes":
-            return f"{column} = excluded.{column}"
-        if self.postgres:
-            return (
-                "attributes = CAST(COALESCE(CAST(accounts.attributes AS jsonb), '{}'::jsonb) "
-                "|| COALESCE(CAST(excluded.attributes AS jsonb), '{}'::jsonb) AS json)"
-            )
-        return (
-            "attributes = json_patch(COALESCE(accounts.attributes, '{}'), "
-            "COALESCE(excluded.attributes, '{}'))"
-        )
+        return len(frame) - existing, changed, existing - changed
 
     def _load(
         self, stage: str, frame: pd.DataFrame, table: Any, step: Callable[[int], None]
@@ -304,17 +451,97 @@ class _Writer:
         finally:
             cursor.close()
 
-    def delete_missing(self, entity: str) -> int:
+    def delete_where(self, entity: str, where: str) -> int:
+        """Keep the versions of, then delete, the rows of ``entity`` matching ``where``."""
         table = ENTITY_TABLES[entity].name
+        count = self.keep_versions(table, entity, "deleted", where)
+        if count:
+            self._exec(
+                f"DELETE FROM {table} WHERE id IN (SELECT row_id FROM "
+                f"{import_row_versions.name} WHERE import_id = {self.import_id} "
+                f"AND entity = '{entity}' AND action = 'deleted')"
+            )
+        return count
+
+    def delete_missing(self, entity: str, *, cascade: bool = False) -> dict[str, int]:
+        """Delete the stored rows of a replaced entity that the batch does not have.
+
+        With ``cascade``, deleting accounts also deletes the opportunities and
+        activities that belong to them. Returns rows deleted per entity.
+        """
         keep = f"_territorial_keep_{entity}"
-        gone = self._exec(f"SELECT count(*) FROM {table} WHERE id NOT IN (SELECT id FROM {keep})")
-        self._exec(f"DELETE FROM {table} WHERE id NOT IN (SELECT id FROM {keep})")
-        return int(gone[0][0])
+        deleted: dict[str, int] = {}
+        if cascade and entity == "accounts":
+            for dependent in ("activities", "opportunities"):
+                count = self.delete_where(dependent, f"t.account_id NOT IN (SELECT id FROM {keep})")
+                if count:
+                    deleted[dependent] = count
+        deleted[entity] = self.delete_where(entity, f"t.id NOT IN (SELECT id FROM {keep})")
+        return deleted
+
+    def restore(self, table: Any, import_id: int) -> int:
+        """Put back the rows as they were before write ``import_id``, exactly.
+
+        A row's state before a write is its earliest version kept by that write
+        (unless that version marks the row as inserted by it). Rows are restored with
+        every column, their ``import_id`` included, so the table is what it was;
+        this write keeps the versions it overwrites and marks the rows it re-inserts
+        (``action = 'inserted'``), so it can be undone in turn.
+        """
+        versions = import_row_versions.name
+        entity = _entity_of_table(table)
+        earliest = (
+            f"v.import_id = {import_id} AND v.entity = '{entity}' AND v.action <> 'inserted' "
+            f"AND v.id = (SELECT min(w.id) FROM {versions} w WHERE w.import_id = {import_id} "
+            f"AND w.entity = v.entity AND w.row_id = v.row_id)"
+        )
+        overwritten = f"t.id IN (SELECT v.row_id FROM {versions} v WHERE {earliest})"
+        self.keep_versions(table.name, entity, "updated", overwritten)
+        if entity == "accounts":
+            if self.postgres:
+                before = "(CAST(v.data AS jsonb) ->> 'owner_id')"
+            else:
+                before = "json_extract(v.data, '$.owner_id')"
+            self.log_owner_changes(
+                f"SELECT t.id, t.owner_id, {before} FROM accounts t JOIN {versions} v "
+                f"ON v.row_id = t.id WHERE {earliest} "
+                f"AND {self.distinct('t.owner_id', before, json_column=False)}"
+            )
+        self._exec(
+            f"INSERT INTO {versions} (import_id, entity, row_id, action, data) "
+            f"SELECT {self.import_id}, '{entity}', v.row_id, 'inserted', '{{}}' "
+            f"FROM {versions} v WHERE {earliest} "
+            f"AND v.row_id NOT IN (SELECT id FROM {table.name})"
+        )
+        columns = [c.name for c in table.c]
+        if self.postgres:
+            values = [f"r.{c}" for c in columns]
+            source = (
+                f"FROM {versions} v CROSS JOIN LATERAL "
+                f"jsonb_populate_record(NULL::{table.name}, CAST(v.data AS jsonb)) AS r"
+            )
+        else:
+            values = [f"json_extract(v.data, '$.{c}')" for c in columns]
+            source = f"FROM {versions} v"
+        sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+        return self._count(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} {source} WHERE {earliest} "
+            f"ON CONFLICT (id) DO UPDATE SET {sets}"
+        )
 
     def drop_temporary(self) -> None:
         for name in self.temporary:
             self._exec(f"DROP TABLE IF EXISTS {name}")
         self.temporary.clear()
+
+
+#: Imported tables by their SQL name.
+ENTITY_TABLES_BY_NAME: dict[str, Any] = {t.name: t for t in ENTITY_TABLES.values()}
+
+
+def _entity_of_table(table: Any) -> str:
+    return next(e for e, t in ENTITY_TABLES.items() if t is table)
 
 
 def _text_values(series: pd.Series, kind: Any) -> pd.Series:
@@ -499,12 +726,7 @@ def entity_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def last_import(engine: Engine) -> ImportRecord | None:
-    """The most recent recorded import, or ``None`` when nothing was imported yet."""
-    with engine.connect() as conn:
-        row = conn.execute(select(imports).order_by(imports.c.id.desc()).limit(1)).first()
-    if row is None:
-        return None
+def _record(row: Any) -> ImportRecord:
     return ImportRecord(
         id=row.id,
         started_at=row.started_at,
@@ -513,7 +735,233 @@ def last_import(engine: Engine) -> ImportRecord | None:
         status=row.status,
         counts=dict(row.counts or {}),
         warnings=list(row.warnings or []),
+        kind=row.kind or "import",
+        undoes=row.undoes,
+        undone_by=row.undone_by,
+        details=dict(row.details or {}),
     )
+
+
+def last_import(engine: Engine) -> ImportRecord | None:
+    """The most recent recorded import (or undo), or ``None`` when nothing was imported."""
+    with engine.connect() as conn:
+        row = conn.execute(select(imports).order_by(imports.c.id.desc()).limit(1)).first()
+    return None if row is None else _record(row)
+
+
+def list_imports(engine: Engine, *, limit: int | None = 50) -> list[ImportRecord]:
+    """Recorded imports and undos, newest first (at most ``limit``; ``None`` for all)."""
+    query = select(imports).order_by(imports.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [_record(row) for row in conn.execute(query)]
+
+
+def import_record(engine: Engine, *, import_id: int) -> ImportRecord:
+    """One recorded import; :class:`NotFoundError` when there is no such id."""
+    with engine.connect() as conn:
+        row = conn.execute(select(imports).where(imports.c.id == import_id)).first()
+    if row is None:
+        raise NotFoundError(f"there is no import #{import_id} (territorial imports list)")
+    return _record(row)
+
+
+def _inserted_by(import_id: int, entity: str, alias: str = "t") -> str:
+    """SQL condition on ``alias`` for the rows write ``import_id`` inserted: written by it
+    with no earlier version (an import), or marked as inserted (an undo)."""
+    versions = import_row_versions.name
+    t = alias
+    return (
+        f"(({t}.import_id = {import_id} AND {t}.id NOT IN (SELECT row_id FROM {versions} "
+        f"WHERE import_id = {import_id} AND entity = '{entity}')) OR {t}.id IN (SELECT row_id "
+        f"FROM {versions} WHERE import_id = {import_id} AND entity = '{entity}' "
+        "AND action = 'inserted'))"
+    )
+
+
+def _in_effect(records: Mapping[int, ImportRecord], import_id: int) -> bool:
+    """Whether a write still stands: not undone, or its undo was undone in turn."""
+    record = records[import_id]
+    return record.undone_by is None or not _in_effect(records, record.undone_by)
+
+
+def undo_import(engine: Engine, *, import_id: int, force: bool = False) -> ImportSummary:
+    """Put every table back exactly as it was before write ``import_id``, as a new write.
+
+    Rows the import inserted are deleted and rows it changed or deleted get their
+    previous versions back (every column, ``import_id`` included). The undo keeps
+    the versions it replaces, so undoing the undo restores the import: nothing is
+    ever lost. Imports are undone newest first: refused with :class:`ConflictError`
+    when a later import still in effect changed rows this one wrote (or, for an
+    undo, touched the same tables), re-added rows it deleted, or added
+    opportunities or activities to accounts it added; and when the import is
+    already undone. Rows of later imports owned by reps the undo removes are
+    refused too unless ``force`` (their owner ids are then left as they are).
+    """
+    records = {r.id: r for r in list_imports(engine, limit=None)}
+    if import_id not in records:
+        raise NotFoundError(f"there is no import #{import_id} (territorial imports list)")
+    record = records[import_id]
+    if not _in_effect(records, import_id):
+        raise ConflictError(
+            f"import #{import_id} was already undone by #{record.undone_by}; "
+            f"undo #{record.undone_by} to restore it"
+        )
+    if record.status != "succeeded" or record.finished_at is None:
+        raise ConflictError(f"import #{import_id} did not complete; there is nothing to undo")
+    started = datetime.now(UTC)
+    with engine.begin() as conn:
+        writer = _Writer(conn, 0)
+        _check_undo(writer, records, import_id, force=force)
+        source = (
+            f"undo of undo #{import_id} (redo of import #{record.undoes})"
+            if record.kind == "undo"
+            else f"undo of import #{import_id}"
+        )
+        undo_id = int(
+            conn.execute(
+                insert(imports)
+                .values(started_at=started, source=source, status="succeeded", kind="undo",
+                        undoes=import_id, counts={}, warnings=[])
+                .returning(imports.c.id)
+            ).scalar_one()
+        )  # fmt: skip
+        writer.import_id = undo_id
+        order = list(ENTITY_TABLES)
+        deleted = {e: writer.delete_where(e, _inserted_by(import_id, e)) for e in reversed(order)}
+        restored = {e: writer.restore(ENTITY_TABLES[e], import_id) for e in order}
+        finished = datetime.now(UTC)
+        counts = {e: deleted[e] + restored[e] for e in order if deleted[e] + restored[e]}
+        changes = {"restored": restored, "deleted": deleted}
+        conn.execute(
+            update(imports)
+            .where(imports.c.id == undo_id)
+            .values(finished_at=finished, counts=counts,
+                    details={"undoes": import_id, "changes": changes})
+        )  # fmt: skip
+        conn.execute(update(imports).where(imports.c.id == import_id).values(undone_by=undo_id))
+    return ImportSummary(
+        import_id=undo_id,
+        started_at=started,
+        finished_at=finished,
+        counts=counts,
+        inserted={},
+        updated=restored,
+        deleted=deleted,
+    )
+
+
+def _touched_entities(record: ImportRecord) -> set[str]:
+    changes = record.details.get("changes", {})
+    touched = {e for part in changes.values() for e, n in part.items() if n}
+    return touched | {e for e, n in record.counts.items() if n}
+
+
+def _check_undo(
+    writer: _Writer, records: Mapping[int, ImportRecord], import_id: int, *, force: bool
+) -> None:
+    """Refuse an undo that would clobber later writes or break references."""
+    versions = import_row_versions.name
+    record = records[import_id]
+    later_imports = [
+        r for r in records.values()
+        if r.id > import_id and r.kind == "import" and _in_effect(records, r.id)
+    ]  # fmt: skip
+    clashes: dict[int, int] = {}
+    if record.kind == "undo":
+        # An undo restored rows under their old writers' ids: compare tables touched.
+        mine = _touched_entities(record)
+        for later in later_imports:
+            shared = mine & _touched_entities(later)
+            if shared:
+                clashes[later.id] = sum(later.counts.get(e, 0) for e in shared)
+    else:
+        if writer.postgres:
+            previous = "CAST(CAST(v.data AS jsonb) ->> 'import_id' AS integer)"
+        else:
+            previous = "json_extract(v.data, '$.import_id')"
+        effective = [r.id for r in later_imports]
+        if effective:
+            listed = ", ".join(map(str, effective))
+            # Rows this import wrote that a later import changed or deleted.
+            for other, count in writer._exec(
+                f"SELECT v.import_id, count(*) FROM {versions} v WHERE v.import_id IN "
+                f"({listed}) AND {previous} = {import_id} GROUP BY v.import_id"
+            ):
+                clashes[int(other)] = clashes.get(int(other), 0) + int(count)
+        # Rows this import deleted that a later write added again.
+        for entity, table in ENTITY_TABLES.items():
+            for other, count in writer._exec(
+                f"SELECT t.import_id, count(*) FROM {table.name} t JOIN {versions} v "
+                f"ON v.row_id = t.id AND v.entity = '{entity}' AND v.import_id = {import_id} "
+                f"AND v.action = 'deleted' WHERE t.import_id <> {import_id} "
+                "GROUP BY t.import_id"
+            ):
+                clashes[int(other)] = clashes.get(int(other), 0) + int(count)
+    if clashes:
+        shown = ", ".join(f"#{i} ({n:,} rows)" for i, n in sorted(clashes.items()))
+        raise ConflictError(
+            f"cannot undo #{import_id}: later imports changed the same rows: {shown}; "
+            "undo those first (newest first)"
+        )
+    # Opportunities and activities of accounts the undo removes, written by other imports.
+    removed_accounts = f"SELECT t.id FROM accounts t WHERE {_inserted_by(import_id, 'accounts')}"
+    for dependent in ("opportunities", "activities"):
+        rows = writer._exec(
+            f"SELECT d.import_id, count(*) FROM {dependent} d WHERE d.account_id IN "
+            f"({removed_accounts}) AND NOT {_inserted_by(import_id, dependent, 'd')} "
+            "GROUP BY d.import_id"
+        )
+        if rows:
+            shown = ", ".join(f"#{i} ({n:,})" for i, n in rows)
+            raise ConflictError(
+                f"cannot undo #{import_id}: {dependent} written by {shown} belong to accounts "
+                "it added; undo those imports first"
+            )
+    if force:
+        return
+    # Owners set after the import by a plan activation or a reassignment.
+    touched_accounts = (
+        f"SELECT t.id FROM accounts t WHERE {_inserted_by(import_id, 'accounts')} "
+        f"UNION SELECT row_id FROM {versions} WHERE import_id = {import_id} "
+        "AND entity = 'accounts'"
+    )
+    mark = "%s" if writer.postgres else "?"
+    finished = record.finished_at
+    assert finished is not None
+    moved = writer._exec(
+        f"SELECT count(DISTINCT h.account_id) FROM {owner_history.name} h "
+        f"WHERE h.source <> 'import' AND h.changed_at > {mark} "
+        f"AND h.account_id IN ({touched_accounts})",
+        (finished if writer.postgres else finished.strftime("%Y-%m-%d %H:%M:%S.%f"),),
+    )[0][0]
+    if moved:
+        raise ConflictError(
+            f"the owners of {int(moved):,} accounts #{import_id} wrote were changed since "
+            "(plan activation or reassignment); undoing it would overwrite them: activate "
+            "the plan again afterwards, or pass --force"
+        )
+    removed_reps = f"SELECT t.id FROM reps t WHERE {_inserted_by(import_id, 'reps')}"
+    dangling = []
+    for entity, column in (("accounts", "owner_id"), ("opportunities", "owner_id"),
+                           ("activities", "rep_id")):  # fmt: skip
+        theirs = f"NOT {_inserted_by(import_id, entity, 'd')}"
+        count = writer._exec(
+            f"SELECT count(*) FROM {entity} d WHERE d.{column} IN ({removed_reps}) AND {theirs}"
+        )[0][0]
+        if count:
+            dangling.append(f"{int(count):,} {entity}")
+    if dangling:
+        raise ConflictError(
+            f"undoing #{import_id} would remove reps that {', '.join(dangling)} of other "
+            "imports are owned by; undo those imports first, or pass --force"
+        )
+
+
+def read_entity_columns(engine: Engine, *, entity: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Some columns of one entity's stored rows (typed as in :func:`read_accounts`)."""
+    return _read_entity(engine, entity, columns)
 
 
 def schema_version(engine: Engine) -> tuple[str, ...]:
@@ -529,13 +977,17 @@ __all__ = [
     "ImportRecord",
     "ImportSummary",
     "entity_counts",
+    "import_record",
     "last_import",
+    "list_imports",
     "read_accounts",
     "read_activities",
+    "read_entity_columns",
     "read_opportunities",
     "read_reps",
     "referenced_account_ids",
     "schema_version",
     "stored_ids",
+    "undo_import",
     "write_import",
 ]
