@@ -66,7 +66,6 @@ SETTINGS_DOC: dict[str, str] = {
         "Upgrade the SMTP connection to TLS with STARTTLS before logging in and sending. "
         "Environment: TERRITORIAL_SMTP_STARTTLS (true/false, 1/0, yes/no). Default: false."
     ),
-<<<<<<< HEAD
     "max_request_mb": (
         "Largest HTTP request body the server reads, in MiB (1 MiB = 1,048,576 bytes); "
         "larger bodies are answered 413 before they are read. Environment: "
@@ -103,36 +102,18 @@ SETTINGS_DOC: dict[str, str] = {
         "`serve --forwarded-allow-ips` overrides it. Environment: "
         "TERRITORIAL_FORWARDED_ALLOW_IPS. Default: 127.0.0.1."
     ),
-    "sqlite_busy_timeout_seconds": (
-        "How long a SQLite writer waits for another writer's lock before failing, in "
-        "seconds. Environment: TERRITORIAL_SQLITE_BUSY_TIMEOUT_SECONDS. Default: 30."
-    ),
-}
-
-=======
     "import_replace_max_share": (
         "Largest share of a table (0-1) that `territorial import --replace` may delete "
         "without --force; a file that would delete more (a truncated or header-only export) "
         "is refused with the numbers. Environment: TERRITORIAL_IMPORT_REPLACE_MAX_SHARE. "
         "Default: 0.2 (20%)."
     ),
+    "sqlite_busy_timeout_seconds": (
+        "How long a SQLite writer waits for another writer's lock before failing, in "
+        "seconds. Environment: TERRITORIAL_SQLITE_BUSY_TIMEOUT_SECONDS. Default: 30."
+    ),
 }
 
-_ENV = {
-    "home": "TERRITORIAL_HOME",
-    "database_url": "TERRITORIAL_DATABASE_URL",
-    "api_token": "TERRITORIAL_API_TOKEN",
-    "secret_key": "TERRITORIAL_SECRET_KEY",
-    "log_level": "TERRITORIAL_LOG_LEVEL",
-    "smtp_host": "TERRITORIAL_SMTP_HOST",
-    "smtp_port": "TERRITORIAL_SMTP_PORT",
-    "smtp_from": "TERRITORIAL_SMTP_FROM",
-    "smtp_username": "TERRITORIAL_SMTP_USERNAME",
-    "smtp_password": "TERRITORIAL_SMTP_PASSWORD",
-    "smtp_starttls": "TERRITORIAL_SMTP_STARTTLS",
-    "import_replace_max_share": "TERRITORIAL_IMPORT_REPLACE_MAX_SHARE",
-}
->>>>>>> main
 
 class Settings(BaseSettings):
     """Runtime settings; build with :func:`load_settings` (environment + overrides)."""
@@ -156,7 +137,6 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
-<<<<<<< HEAD
     max_request_mb: float = 64.0
     login_max_failures: int = 10
     login_max_failures_per_address: int = 50
@@ -165,6 +145,7 @@ class Settings(BaseSettings):
     webhook_allowed_networks: str = ""
     forwarded_allow_ips: str = "127.0.0.1"
     sqlite_busy_timeout_seconds: float = 30.0
+    import_replace_max_share: float = 0.2
 
     @field_validator("home", mode="before")
     @classmethod
@@ -216,6 +197,18 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a positive number, not {value!r}")
         return number
 
+    @field_validator("import_replace_max_share", mode="before")
+    @classmethod
+    def _share(cls, value: Any) -> float:
+        text = str(value).strip()
+        try:
+            share = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        except ValueError:
+            share = -1.0
+        if isinstance(value, bool) or not 0.0 <= share <= 1.0:
+            raise ValueError(f"must be a share between 0 and 1 (or 0%-100%), not {value!r}")
+        return share
+
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod
     def _networks(cls, value: Any) -> str:
@@ -229,9 +222,6 @@ class Settings(BaseSettings):
                     f"{item!r} is not one"
                 ) from None
         return text
-=======
-    import_replace_max_share: float = 0.2
->>>>>>> main
 
     @property
     def resolved_database_url(self) -> str:
@@ -273,40 +263,6 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-<<<<<<< HEAD
-=======
-def _convert(name: str, value: object, *, source: str) -> object:
-    """A raw setting (environment text or keyword) as the type of its field."""
-    if name == "home":
-        return Path(str(value)).expanduser()
-    if name == "smtp_port":
-        if isinstance(value, bool) or not str(value).strip().isdigit():
-            raise ConfigError(f"{source} must be a TCP port number 1-65535, not {value!r}")
-        port = int(str(value).strip())
-        if not 1 <= port <= 65535:
-            raise ConfigError(f"{source} must be a TCP port number 1-65535, not {port}")
-        return port
-    if name == "import_replace_max_share":
-        try:
-            share = float(str(value).strip().rstrip("%")) / (100 if "%" in str(value) else 1)
-        except ValueError:
-            share = -1.0
-        if not 0.0 <= share <= 1.0:
-            raise ConfigError(
-                f"{source} must be a share between 0 and 1 (or 0%-100%), not {value!r}"
-            )
-        return share
-    if name == "smtp_starttls":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise ConfigError(f"{source} must be true or false (1/0, yes/no), not {value!r}")
-    return value
-
-
->>>>>>> main
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; keyword overrides win (``None`` is ignored)."""
     known = set(Settings.model_fields)
