@@ -165,9 +165,9 @@ def serve_command(
         typer.Option(
             "--worker/--no-worker",
             help=(
-                "Start a 'territorial worker' process next to the server for design runs "
-                "and scheduled work, so they never run in the serving process. Turn off "
-                "when workers run elsewhere."
+                "Start a 'territorial worker' process (at lower CPU priority, nice 10) next "
+                "to the server for design runs and scheduled work, so they never run in "
+                "the serving process. Turn off when workers run elsewhere."
             ),
         ),
     ] = True,
@@ -185,6 +185,7 @@ def serve_command(
     database: DatabaseOption = None,
 ) -> None:
     """Serve the REST API (/api, OpenAPI at /docs) and the web workspace with uvicorn."""
+    import os
     import subprocess
     import sys
 
@@ -209,7 +210,9 @@ def serve_command(
                 "worker",
                 "--database",
                 settings.resolved_database_url,
-            ]
+            ],
+            # Lower CPU priority: a design run must not take the cores routing needs.
+            preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None,
         )
         err_console.print(f"worker process {worker_process.pid} started (--no-worker: none)")
     err_console.print(f"serving on http://{host}:{port} (API docs at /docs)")
