@@ -213,3 +213,14 @@ def test_openapi_carries_the_limits_the_server_enforces(client: TestClient) -> N
     assert items["items"]["properties"]["longitude"]["anyOf"][0]["maximum"] == 180
     assert "413" in spec["paths"]["/api/route"]["post"]["responses"]
     assert "max_request_mb" in spec["info"]["description"]
+
+
+def test_serve_takes_the_proxy_and_worker_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from territorial.cli import main
+
+    try:
+        main(["serve", "--help"])
+    except SystemExit as stop:
+        assert not stop.code
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--forwarded-allow-ips" in text and "--no-worker" in text
