@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from territorial.settings import SETTINGS_DOC, Settings, load_settings
 
 
 def test_every_setting_is_documented() -> None:
-    names = {f.name for f in dataclasses.fields(Settings)}
+    names = set(Settings.model_fields)
     assert names == set(SETTINGS_DOC), "document every setting in SETTINGS_DOC (and nothing else)"
     assert all(len(text) > 20 for text in SETTINGS_DOC.values())
 
@@ -85,3 +84,32 @@ def test_bad_smtp_settings_name_the_variable(
 
 def test_smtp_password_is_not_shown() -> None:
     assert "hunter2" not in repr(load_settings(smtp_password="hunter2"))
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TERRITORIAL_MAX_REQUEST_MB": "-1"}, "TERRITORIAL_MAX_REQUEST_MB must be a positive"),
+        ({"TERRITORIAL_LOGIN_MAX_FAILURES": "0"}, "TERRITORIAL_LOGIN_MAX_FAILURES must be a whole"),
+        ({"TERRITORIAL_WEBHOOK_ALLOWED_NETWORKS": "10.0.0.0/8,nope"}, "'nope' is not one"),
+        ({"TERRITORIAL_IMPORT_REPLACE_MAX_SHARE": "150%"}, "must be a share between 0 and 1"),
+    ],
+)
+def test_bad_access_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_access_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERRITORIAL_MAX_REQUEST_MB", "2")
+    monkeypatch.setenv("TERRITORIAL_WEBHOOK_ALLOWED_NETWORKS", "10.1.0.0/16, 127.0.0.1/32")
+    monkeypatch.setenv("TERRITORIAL_IMPORT_REPLACE_MAX_SHARE", "15%")
+    settings = load_settings()
+    assert settings.max_request_bytes == 2 * 1024 * 1024
+    assert [str(n) for n in settings.webhook_networks] == ["10.1.0.0/16", "127.0.0.1/32"]
+    assert settings.import_replace_max_share == pytest.approx(0.15)
+    assert "secret" not in repr(load_settings(api_token="secret"))

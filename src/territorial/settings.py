@@ -1,16 +1,23 @@
-"""One typed settings object.
+"""One typed settings object (pydantic-settings).
 
 Every setting is documented in ``SETTINGS_DOC`` (a test fails when one is not), can
-be set by an environment variable, and has a sensible default for a laptop.
+be set by an environment variable ``TERRITORIAL_<NAME>``, and has a sensible default
+for a laptop. A wrong value is a :class:`~territorial.errors.ConfigError` naming the
+variable (or the setting) and the value.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
+import ipaddress
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from territorial.errors import ConfigError
+
+ENV_PREFIX = "TERRITORIAL_"
 
 #: What each setting means; ``tests/test_settings.py`` checks every field is here.
 SETTINGS_DOC: dict[str, str] = {
@@ -25,9 +32,9 @@ SETTINGS_DOC: dict[str, str] = {
         "postgresql+psycopg://user@127.0.0.1:5432/territorial."
     ),
     "api_token": (
-        "Bearer token the REST API requires on write and routing calls. "
-        "Environment: TERRITORIAL_API_TOKEN. Default: none (the API then refuses "
-        "token-protected calls until one is set, except in the bundled demo)."
+        "Bootstrap bearer token of the REST API: it acts as an admin, for setting up "
+        "before per-user tokens exist (`territorial tokens create`). Environment: "
+        "TERRITORIAL_API_TOKEN. Default: none (only per-user tokens are accepted)."
     ),
     "secret_key": (
         "Secret used to sign web sessions and CSRF tokens. Environment: "
@@ -59,49 +66,162 @@ SETTINGS_DOC: dict[str, str] = {
         "Upgrade the SMTP connection to TLS with STARTTLS before logging in and sending. "
         "Environment: TERRITORIAL_SMTP_STARTTLS (true/false, 1/0, yes/no). Default: false."
     ),
+    "max_request_mb": (
+        "Largest HTTP request body the server reads, in MiB (1 MiB = 1,048,576 bytes); "
+        "larger bodies are answered 413 before they are read. Environment: "
+        "TERRITORIAL_MAX_REQUEST_MB. Default: 64 (a batch of 200,000 records fits)."
+    ),
+    "login_max_failures": (
+        "Wrong passwords for one account within login_window_minutes after which the "
+        "account is locked for login_window_minutes (even the right password is refused, "
+        "answered 429 with Retry-After). Environment: TERRITORIAL_LOGIN_MAX_FAILURES. "
+        "Default: 10."
+    ),
+    "login_max_failures_per_address": (
+        "Failed log-ins from one network address (any account) within "
+        "login_window_minutes after which that address is refused for the same time. "
+        "Environment: TERRITORIAL_LOGIN_MAX_FAILURES_PER_ADDRESS. Default: 50."
+    ),
+    "login_window_minutes": (
+        "Window in which failed log-ins are counted, and the length of a lockout, in "
+        "minutes. Environment: TERRITORIAL_LOGIN_WINDOW_MINUTES. Default: 15."
+    ),
+    "token_days": (
+        "Days a new API token stays valid unless `territorial tokens create --days N` "
+        "says otherwise. Environment: TERRITORIAL_TOKEN_DAYS. Default: 90."
+    ),
+    "webhook_allowed_networks": (
+        "Comma-separated networks (CIDR, e.g. 10.1.0.0/16,127.0.0.1/32) that alert "
+        "webhooks may reach although they are loopback, link-local or private. "
+        "Environment: TERRITORIAL_WEBHOOK_ALLOWED_NETWORKS. Default: none (webhooks go "
+        "only to public addresses)."
+    ),
+    "forwarded_allow_ips": (
+        "Proxies (comma-separated addresses or networks, or *) trusted to set "
+        "X-Forwarded-For and X-Forwarded-Proto for `territorial serve`; "
+        "`serve --forwarded-allow-ips` overrides it. Environment: "
+        "TERRITORIAL_FORWARDED_ALLOW_IPS. Default: 127.0.0.1."
+    ),
     "import_replace_max_share": (
         "Largest share of a table (0-1) that `territorial import --replace` may delete "
         "without --force; a file that would delete more (a truncated or header-only export) "
         "is refused with the numbers. Environment: TERRITORIAL_IMPORT_REPLACE_MAX_SHARE. "
         "Default: 0.2 (20%)."
     ),
+    "sqlite_busy_timeout_seconds": (
+        "How long a SQLite writer waits for another writer's lock before failing, in "
+        "seconds. Environment: TERRITORIAL_SQLITE_BUSY_TIMEOUT_SECONDS. Default: 30."
+    ),
 }
 
-_ENV = {
-    "home": "TERRITORIAL_HOME",
-    "database_url": "TERRITORIAL_DATABASE_URL",
-    "api_token": "TERRITORIAL_API_TOKEN",
-    "secret_key": "TERRITORIAL_SECRET_KEY",
-    "log_level": "TERRITORIAL_LOG_LEVEL",
-    "smtp_host": "TERRITORIAL_SMTP_HOST",
-    "smtp_port": "TERRITORIAL_SMTP_PORT",
-    "smtp_from": "TERRITORIAL_SMTP_FROM",
-    "smtp_username": "TERRITORIAL_SMTP_USERNAME",
-    "smtp_password": "TERRITORIAL_SMTP_PASSWORD",
-    "smtp_starttls": "TERRITORIAL_SMTP_STARTTLS",
-    "import_replace_max_share": "TERRITORIAL_IMPORT_REPLACE_MAX_SHARE",
-}
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
+class Settings(BaseSettings):
+    """Runtime settings; build with :func:`load_settings` (environment + overrides)."""
 
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        frozen=True,
+        extra="forbid",
+        validate_default=False,
+    )
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Runtime settings; build with :func:`load_settings`."""
-
-    home: Path = field(default_factory=lambda: Path.home() / ".territorial")
+    home: Path = Field(default_factory=lambda: Path.home() / ".territorial")
     database_url: str | None = None
-    api_token: str | None = None
-    secret_key: str | None = None
+    api_token: str | None = Field(default=None, repr=False)
+    secret_key: str | None = Field(default=None, repr=False)
     log_level: str = "WARNING"
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "territorial@localhost"
     smtp_username: str | None = None
-    smtp_password: str | None = field(default=None, repr=False)
+    smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
+    max_request_mb: float = 64.0
+    login_max_failures: int = 10
+    login_max_failures_per_address: int = 50
+    login_window_minutes: float = 15.0
+    token_days: int = 90
+    webhook_allowed_networks: str = ""
+    forwarded_allow_ips: str = "127.0.0.1"
+    sqlite_busy_timeout_seconds: float = 30.0
     import_replace_max_share: float = 0.2
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home(cls, value: Any) -> Path:
+        return Path(str(value)).expanduser()
+
+    @field_validator("smtp_port", mode="before")
+    @classmethod
+    def _port(cls, value: Any) -> int:
+        if isinstance(value, bool) or not str(value).strip().isdigit():
+            raise ValueError(f"must be a TCP port number 1-65535, not {value!r}")
+        port = int(str(value).strip())
+        if not 1 <= port <= 65535:
+            raise ValueError(f"must be a TCP port number 1-65535, not {port}")
+        return port
+
+    @field_validator("smtp_starttls", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"must be true or false (1/0, yes/no), not {value!r}")
+
+    @field_validator(
+        "login_max_failures", "login_max_failures_per_address", "token_days", mode="before"
+    )
+    @classmethod
+    def _positive_count(cls, value: Any) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+            raise ValueError(f"must be a whole number >= 1, not {value!r}")
+        return int(text)
+
+    @field_validator(
+        "max_request_mb", "login_window_minutes", "sqlite_busy_timeout_seconds", mode="before"
+    )
+    @classmethod
+    def _positive_number(cls, value: Any) -> float:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ValueError(f"must be a positive number, not {value!r}") from None
+        if isinstance(value, bool) or not number > 0 or number == float("inf"):
+            raise ValueError(f"must be a positive number, not {value!r}")
+        return number
+
+    @field_validator("import_replace_max_share", mode="before")
+    @classmethod
+    def _share(cls, value: Any) -> float:
+        text = str(value).strip()
+        try:
+            share = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        except ValueError:
+            share = -1.0
+        if isinstance(value, bool) or not 0.0 <= share <= 1.0:
+            raise ValueError(f"must be a share between 0 and 1 (or 0%-100%), not {value!r}")
+        return share
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> str:
+        text = str(value or "").strip()
+        for item in filter(None, (p.strip() for p in text.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"must list networks such as 10.0.0.0/8 separated by commas; "
+                    f"{item!r} is not one"
+                ) from None
+        return text
 
     @property
     def resolved_database_url(self) -> str:
@@ -109,6 +229,20 @@ class Settings:
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite:///{self.home / 'territorial.db'}"
+
+    @property
+    def max_request_bytes(self) -> int:
+        """``max_request_mb`` in bytes."""
+        return int(self.max_request_mb * 1024 * 1024)
+
+    @property
+    def webhook_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``webhook_allowed_networks`` parsed."""
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False)
+            for p in self.webhook_allowed_networks.split(",")
+            if p.strip()
+        )
 
 
 def normalize_database_url(url: str) -> str:
@@ -129,47 +263,20 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _convert(name: str, value: object, *, source: str) -> object:
-    """A raw setting (environment text or keyword) as the type of its field."""
-    if name == "home":
-        return Path(str(value)).expanduser()
-    if name == "smtp_port":
-        if isinstance(value, bool) or not str(value).strip().isdigit():
-            raise ConfigError(f"{source} must be a TCP port number 1-65535, not {value!r}")
-        port = int(str(value).strip())
-        if not 1 <= port <= 65535:
-            raise ConfigError(f"{source} must be a TCP port number 1-65535, not {port}")
-        return port
-    if name == "import_replace_max_share":
-        try:
-            share = float(str(value).strip().rstrip("%")) / (100 if "%" in str(value) else 1)
-        except ValueError:
-            share = -1.0
-        if not 0.0 <= share <= 1.0:
-            raise ConfigError(
-                f"{source} must be a share between 0 and 1 (or 0%-100%), not {value!r}"
-            )
-        return share
-    if name == "smtp_starttls":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise ConfigError(f"{source} must be true or false (1/0, yes/no), not {value!r}")
-    return value
-
-
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; keyword overrides win (``None`` is ignored)."""
-    values: dict[str, object] = {}
-    for f in fields(Settings):
-        env = os.environ.get(_ENV[f.name])
-        if env:
-            values[f.name] = _convert(f.name, env, source=_ENV[f.name])
-    for key, value in overrides.items():
-        if key not in _ENV:
-            raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(_ENV))}")
-        if value is not None:
-            values[key] = _convert(key, value, source=f"setting {key}")
-    return Settings(**values)  # type: ignore[arg-type]
+    known = set(Settings.model_fields)
+    for key in overrides:
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(known))}")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors(include_url=False):
+            name = str(err["loc"][0]) if err["loc"] else "settings"
+            source = f"setting {name}" if name in given else f"{ENV_PREFIX}{name.upper()}"
+            reason = str(err["msg"]).removeprefix("Value error, ")
+            messages.append(f"{source} {reason}")
+        raise ConfigError("; ".join(messages)) from None

@@ -17,13 +17,16 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
+from territorial.api.docs import router as docs_router
 from territorial.api.errors import install_error_handlers
 from territorial.api.plans import router as plans_router
 from territorial.api.routing import router as routing_router
+from territorial.api.security import BoundedJSONRoute, EdgeMiddleware
 from territorial.routing.alerts import AlertWorker, Sender
 from territorial.routing.service import RoutingService
 from territorial.settings import Settings, load_settings
 from territorial.store import open_store
+from territorial.web.access import router as access_router
 from territorial.web.routes import router as web_router
 from territorial.web.services import warm_up as warm_workspace
 
@@ -35,7 +38,15 @@ and owners with a full why-trace, manage versions of the territory rules (YAML),
 overrides and absences, and read the append-only audit log of decisions.
 
 Authentication: every call except `/api/health` needs `Authorization: Bearer TOKEN`
-where TOKEN is the server's `TERRITORIAL_API_TOKEN`.
+with a personal API token (`territorial tokens create`, or the workspace's Tokens
+page): admins and planners may read and write, managers may only read, and a token
+made `read` may only read. The server's `TERRITORIAL_API_TOKEN`, when set, is a
+bootstrap admin token. A token in the query string is refused (401).
+
+Limits the server enforces: a request body of at most `max_request_mb` MiB (64 by
+default; 413 above), JSON nested at most 32 levels, a rules file of at most 20,000,000
+characters, 64 levels of YAML nesting and no YAML aliases; the fields' own limits are
+in each schema.
 """
 
 
@@ -82,14 +93,20 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from vendored files by api/docs.py
+        redoc_url=None,
     )
+    app.router.route_class = BoundedJSONRoute
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_request_bytes)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.routing = RoutingService(engine)
+    app.state.routing = RoutingService(engine, webhook_networks=settings.webhook_networks)
     install_error_handlers(app)
+    app.include_router(docs_router)
     app.include_router(routing_router)
     app.include_router(plans_router)
     app.include_router(web_router)
+    app.include_router(access_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

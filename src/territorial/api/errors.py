@@ -17,7 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
+from territorial.bounded import shown
 from territorial.errors import TerritorialError
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorPublic, "description": "Not allowed"},
     404: {"model": ErrorPublic, "description": "Not found"},
     409: {"model": ErrorPublic, "description": "Conflict with the stored state"},
+    413: {
+        "model": ErrorPublic,
+        "description": "Request body larger than the server's limit (setting max_request_mb)",
+    },
     422: {"model": ErrorPublic, "description": "Invalid input; problems name each field"},
 }
 
@@ -59,16 +65,17 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def _shown(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    """A short rendering of a bad input: bounded in depth and length (never recursive)."""
+    return shown(value if not isinstance(value, str) else repr(value))
 
 
 async def territorial_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TerritorialError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers or None)
 
 
 async def request_validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -77,13 +84,16 @@ async def request_validation_error(_: Request, exc: Exception) -> JSONResponse:
     for err in exc.errors()[:50]:
         loc = tuple(err.get("loc", ()))
         where = loc[0] if loc else "body"
+        reason = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid" and (detail := (err.get("ctx") or {}).get("error")):
+            reason = f"{reason}: {detail}"
         problems.append(
             {
                 "file": str(where),
                 "row": None,
-                "column": _field(loc),
+                "column": "body" if err.get("type") == "json_invalid" else _field(loc),
                 "value": _shown(err.get("input")) if err.get("type") != "missing" else None,
-                "reason": str(err.get("msg", "invalid")),
+                "reason": reason,
                 "severity": "error",
             }
         )
@@ -120,8 +130,17 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 405 and (allowed := _allowed_methods(request)):
         headers["Allow"] = allowed
+    message = str(exc.detail)
+    if exc.status_code == 413:
+        limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+        message = (
+            f"the request body is larger than {limit:,} bytes, the most this server reads "
+            "(setting max_request_mb)"
+            if isinstance(limit, int)
+            else "the request body is too large"
+        )
     return JSONResponse(
-        {"error": "HTTPError", "message": str(exc.detail)},
+        {"error": "HTTPError", "message": message},
         status_code=exc.status_code,
         headers=headers or None,
     )

@@ -21,6 +21,8 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypedDict
 
+from territorial.bounded import JSON_MAX_DEPTH, json_depth
+
 #: No NUL characters: PostgreSQL text cannot hold them.
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, Field(max_length=255, pattern=NO_NUL)]
@@ -42,8 +44,16 @@ def _iso_date(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_iso_date)]
-Number = Annotated[float, BeforeValidator(_not_text), Field(allow_inf_nan=False)]
-Count = Annotated[int, BeforeValidator(_not_text), Field(ge=0, le=10_000_000)]
+# The limits come before the text check so that they land in the JSON schema as
+# ``minimum``/``maximum`` (after a before-validator pydantic can only write "ge"/"le",
+# which OpenAPI clients ignore).
+Number = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_text)]
+Count = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_not_text)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), BeforeValidator(_not_text)]
+Longitude = Annotated[
+    float, Field(ge=-180, le=180, allow_inf_nan=False), BeforeValidator(_not_text)
+]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_not_text)]
 AttributeValue = (
     Annotated[str, Field(max_length=1000, pattern=NO_NUL)] | StrictInt | Number | StrictBool | None
 )
@@ -66,18 +76,18 @@ class RecordIn(BaseModel):
     state: Text | None = None
     postal_code: Annotated[str, Field(max_length=16, pattern=NO_NUL)] | None = None
     country: Text | None = None
-    latitude: Annotated[Number, Field(ge=-90, le=90)] | None = None
-    longitude: Annotated[Number, Field(ge=-180, le=180)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     industry: Text | None = None
     employees: Count | None = None
-    annual_revenue: Annotated[Number, Field(ge=0)] | None = Field(
+    annual_revenue: NonNegative | None = Field(
         None, description="Dollars per year"
     )
     segment: Text | None = None
     owner_id: Text | None = Field(None, description="Current owner (holdover of opportunities)")
     account_id: Text | None = Field(None, description="Known account (opportunities, contacts)")
     is_closed: StrictBool | None = Field(None, description="Opportunities: closed (won or lost)")
-    amount: Annotated[Number, Field(ge=0)] | None = None
+    amount: NonNegative | None = None
     attributes: (
         dict[Annotated[str, Field(max_length=64, pattern=NO_NUL)], AttributeValue] | None
     ) = Field(None, description="Any other field rules may test (e.g. tier)", max_length=100)
@@ -109,16 +119,16 @@ class BatchRecordIn(TypedDict, total=False):
     state: Text | None
     postal_code: Annotated[str, Field(max_length=16, pattern=NO_NUL)] | None
     country: Text | None
-    latitude: Annotated[Number, Field(ge=-90, le=90)] | None
-    longitude: Annotated[Number, Field(ge=-180, le=180)] | None
+    latitude: Latitude | None
+    longitude: Longitude | None
     industry: Text | None
     employees: Count | None
-    annual_revenue: Annotated[Number, Field(ge=0)] | None
+    annual_revenue: NonNegative | None
     segment: Text | None
     owner_id: Text | None
     account_id: Text | None
     is_closed: StrictBool | None
-    amount: Annotated[Number, Field(ge=0)] | None
+    amount: NonNegative | None
     attributes: (
         Annotated[
             dict[Annotated[str, Field(max_length=64, pattern=NO_NUL)], AttributeValue],
@@ -233,6 +243,18 @@ def parse_batch(body: bytes, *, content_type: str | None = None) -> BatchRouteRe
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if (depth := json_depth(body)) > JSON_MAX_DEPTH:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body",),
+                        "msg": f"the body nests objects and arrays {depth} levels deep; "
+                        f"at most {JSON_MAX_DEPTH} are read",
+                        "input": None,
+                    }
+                ]
+            ) from None
         raise RequestValidationError(
             [
                 {
@@ -247,6 +269,20 @@ def parse_batch(body: bytes, *, content_type: str | None = None) -> BatchRouteRe
     try:
         return _validate_batch(data, body=body)
     except PydanticValidationError as exc:
+        # Only a refused body is measured (the accepted shape is 4 levels deep): a body
+        # nested far deeper is named as such rather than by its first bad field.
+        if (depth := json_depth(body)) > JSON_MAX_DEPTH:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body",),
+                        "msg": f"the body nests objects and arrays {depth} levels deep; "
+                        f"at most {JSON_MAX_DEPTH} are read",
+                        "input": None,
+                    }
+                ]
+            ) from None
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc

@@ -38,10 +38,14 @@ from territorial.api.models import (
     ValidationReport,
     parse_batch,
 )
+from territorial.api.security import BoundedJSONRoute
 from territorial.routing.service import gc_paused
 
 router = APIRouter(
-    prefix="/api", responses=ERROR_RESPONSES, dependencies=[Depends(reject_unknown_query)]
+    prefix="/api",
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(reject_unknown_query)],
+    route_class=BoundedJSONRoute,
 )
 
 DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -212,9 +216,9 @@ def list_rule_sets(routing: RoutingDep, _: TokenDep, limit: Limit = 100) -> list
 @router.post(
     "/rules", response_model=RuleSetPublic, status_code=status.HTTP_201_CREATED, tags=["rules"]
 )
-def upload_rules(body: RuleSetCreate, routing: RoutingDep, _: TokenDep) -> dict[str, Any]:
+def upload_rules(body: RuleSetCreate, routing: RoutingDep, caller: TokenDep) -> dict[str, Any]:
     """Store a new draft version of the rules; 422 with line numbers when invalid."""
-    return routing.upload_rules(body.source, created_by="api")
+    return routing.upload_rules(body.source, created_by=caller.name)
 
 
 @router.post("/rules/validate", response_model=ValidationReport, tags=["rules"])
@@ -270,7 +274,7 @@ def list_overrides(
     status_code=status.HTTP_201_CREATED,
     tags=["overrides"],
 )
-def add_override(body: OverrideCreate, routing: RoutingDep, _: TokenDep) -> dict[str, Any]:
+def add_override(body: OverrideCreate, routing: RoutingDep, caller: TokenDep) -> dict[str, Any]:
     """Override one account's territory and/or owner, with a reason, until a date."""
     return routing.add_override(
         account_id=body.account_id,
@@ -278,7 +282,7 @@ def add_override(body: OverrideCreate, routing: RoutingDep, _: TokenDep) -> dict
         expires_on=body.expires_on,
         territory_id=body.territory_id,
         owner_id=body.owner_id,
-        created_by="api",
+        created_by=caller.name,
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from territorial.settings import Settings, load_settings
+if TYPE_CHECKING:  # pydantic-settings is imported by the commands that read settings
+    from territorial.settings import Settings
 
 app = typer.Typer(
     name="territorial",
@@ -43,6 +44,8 @@ DatabaseOption = Annotated[
 
 def settings_for(database: str | None) -> Settings:
     """Settings from the environment with the command's ``--database`` applied."""
+    from territorial.settings import load_settings
+
     return load_settings(database_url=database)
 
 

@@ -160,16 +160,75 @@ def serve_command(
             ),
         ),
     ] = True,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help=(
+                "Start a 'territorial worker' process (at lower CPU priority, nice 10) next "
+                "to the server for design runs and scheduled work, so they never run in "
+                "the serving process. Turn off when workers run elsewhere."
+            ),
+        ),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help=(
+                "Proxies trusted to set X-Forwarded-For/-Proto (comma-separated addresses "
+                "or networks, or *). Default: the setting forwarded_allow_ips (127.0.0.1)."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Serve the REST API (/api, OpenAPI at /docs) and the web workspace with uvicorn."""
+    import os
+    import subprocess
+    import sys
+
     import uvicorn
 
     from territorial.api.app import create_app
     from territorial.routing.alerts import senders_from_settings
 
     settings = settings_for(database)
+    trusted = (
+        forwarded_allow_ips if forwarded_allow_ips is not None else settings.forwarded_allow_ips
+    )
     senders = senders_from_settings(settings) if deliver_alerts else None
     application = create_app(settings, alert_senders=senders)
+    worker_process = None
+    if worker:
+        worker_process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from territorial.cli import main; main()",
+                "worker",
+                "--database",
+                settings.resolved_database_url,
+            ],
+            # Lower CPU priority: a design run must not take the cores routing needs.
+            preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None,
+        )
+        err_console.print(f"worker process {worker_process.pid} started (--no-worker: none)")
     err_console.print(f"serving on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower())
+    try:
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            forwarded_allow_ips=trusted,
+        )
+    finally:
+        if worker_process is not None:
+            worker_process.terminate()
+            try:
+                worker_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker_process.kill()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from territorial.cli.app import DatabaseOption, app, console, settings_for
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 #: The workspace roles (``territorial.store.workspace.ROLES``; a test keeps them equal):
 #: spelled out here so that ``--help`` does not import the store.
@@ -59,7 +62,72 @@ def list_(database: DatabaseOption = None) -> None:
     from territorial.store.workspace import list_users
 
     engine = open_store(settings_for(database).resolved_database_url)
-    table = Table("e-mail", "name", "role", "rep id", "active")
-    for u in list_users(engine):
-        table.add_row(u.email, u.name or "", u.role, u.rep_id or "", "yes" if u.active else "no")
+    table = Table("e-mail", "name", "role", "rep id", "status")
+    for u in list_users(engine, include_removed=True):
+        table.add_row(u.email, u.name or "", u.role, u.rep_id or "", u.status)
     console.print(table)
+
+
+def _engine(database: str | None) -> Engine:
+    from territorial.store import open_store
+
+    return open_store(settings_for(database).resolved_database_url)
+
+
+EmailArgument = Annotated[str, typer.Argument(help="The user's log-in e-mail.")]
+
+
+@users_app.command("disable")
+def disable(email: EmailArgument, database: DatabaseOption = None) -> None:
+    """Stop a user from logging in; their sessions end and their API tokens stop working."""
+    from territorial.web.auth import disable_user
+
+    user = disable_user(_engine(database), email=email)
+    console.print(f"disabled {user.email}; their sessions have ended")
+
+
+@users_app.command("enable")
+def enable(email: EmailArgument, database: DatabaseOption = None) -> None:
+    """Let a disabled user log in again."""
+    from territorial.web.auth import enable_user
+
+    user = enable_user(_engine(database), email=email)
+    console.print(f"enabled {user.email}")
+
+
+@users_app.command("reset-password")
+def reset_password_command(
+    email: EmailArgument,
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            prompt="New password",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="TERRITORIAL_NEW_PASSWORD",
+            help="At least 8 characters; asked for when not given.",
+        ),
+    ],
+    database: DatabaseOption = None,
+) -> None:
+    """Set a new password; every session of the user ends at once."""
+    from territorial.web.auth import reset_password
+
+    user = reset_password(_engine(database), email=email, password=password)
+    console.print(f"new password set for {user.email}; their sessions have ended")
+
+
+@users_app.command("remove")
+def remove(
+    email: EmailArgument,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Remove a user (kept in the audit trail): sessions end, API tokens are revoked."""
+    from territorial.web.auth import remove_user
+
+    if not yes:
+        typer.confirm(f"remove {email}? They can no longer log in", abort=True)
+    user = remove_user(_engine(database), email=email)
+    console.print(f"removed {user.email}; their sessions ended and their tokens were revoked")

@@ -10,15 +10,18 @@ alert is ever silently lost.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
+import socket
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
@@ -39,11 +42,103 @@ class DeliveryReport:
     skipped: int
 
 
-def webhook_sender(client: httpx.Client | None = None, *, timeout: float = 5.0) -> Sender:
-    """POST the alert payload as JSON to the alert's URL; any non-2xx answer is a failure."""
-    http = client or httpx.Client(timeout=timeout)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class WebhookTargetError(ValueError):
+    """A webhook URL that points at an address alerts may not reach."""
+
+
+def _address_kind(ip: IPAddress) -> str | None:
+    """Why ``ip`` is not a public address, or ``None`` when it is."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved or not ip.is_global:
+        return "reserved"
+    return None
+
+
+def _addresses(host: str, *, resolve: bool) -> list[IPAddress]:
+    flags = 0 if resolve else socket.AI_NUMERICHOST
+    try:
+        infos = socket.getaddrinfo(host, None, flags=flags)
+    except socket.gaierror:
+        if resolve:
+            raise WebhookTargetError(f"webhook host {host!r} cannot be resolved") from None
+        return []
+    out = []
+    for info in infos:
+        try:
+            out.append(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
+        except ValueError:
+            continue
+    return out
+
+
+def check_webhook_target(
+    url: str, *, allowed: Iterable[Network] = (), resolve: bool = False
+) -> None:
+    """Refuse a webhook URL that reaches a loopback, link-local, private or reserved address.
+
+    ``allowed`` networks (setting ``webhook_allowed_networks``) are let through. Without
+    ``resolve`` only literal addresses (``127.0.0.1``, ``2130706433``, ``[::1]``) and
+    ``localhost`` names are checked (no DNS look-up: rules uploads stay fast and
+    offline); at delivery the host is resolved and every address it gives is checked.
+    Raises :class:`WebhookTargetError` naming the host, the address and why.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise WebhookTargetError("webhook must be an http(s) URL")
+    host = (parts.hostname or "").strip().lower().rstrip(".")
+    if not host:
+        raise WebhookTargetError("webhook URL has no host")
+    networks = tuple(allowed)
+    if host == "localhost" or host.endswith(".localhost"):
+        candidates: list[IPAddress] = [ipaddress.ip_address("127.0.0.1")]
+    else:
+        candidates = _addresses(host, resolve=resolve)
+    for ip in candidates:
+        kind = _address_kind(ip)
+        if kind is None or any(ip in net for net in networks):
+            continue
+        raise WebhookTargetError(
+            f"webhook host {host!r} is a {kind} address ({ip}); alerts go only to public "
+            "addresses unless the setting webhook_allowed_networks "
+            "(TERRITORIAL_WEBHOOK_ALLOWED_NETWORKS) allows that network"
+        )
+
+
+def webhook_sender(
+    client: httpx.Client | None = None,
+    *,
+    timeout: float = 5.0,
+    allowed_networks: Iterable[Network] = (),
+    check_targets: bool = True,
+) -> Sender:
+    """POST the alert payload as JSON to the alert's URL; any non-2xx answer is a failure.
+
+    Before each POST the host is resolved and refused when it reaches a loopback,
+    link-local, private or reserved address not in ``allowed_networks`` (the refusal
+    is a failed attempt, kept in the outbox with its reason). Redirects are not
+    followed.
+    """
+    http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    networks = tuple(allowed_networks)
 
     def send(alert: Mapping[str, Any]) -> None:
+        if check_targets:
+            check_webhook_target(alert["target"], allowed=networks, resolve=True)
         response = http.post(alert["target"], json=alert["payload"])
         response.raise_for_status()
 
@@ -92,7 +187,9 @@ def alert_email(alert: Mapping[str, Any], *, sender: str) -> EmailMessage:
 
 def senders_from_settings(settings: Settings) -> dict[str, Sender]:
     """The senders the settings allow: webhooks always, e-mail when ``smtp_host`` is set."""
-    senders: dict[str, Sender] = {"webhook": webhook_sender()}
+    senders: dict[str, Sender] = {
+        "webhook": webhook_sender(allowed_networks=settings.webhook_networks)
+    }
     if settings.smtp_host:
         senders["email"] = smtp_sender(
             settings.smtp_host,

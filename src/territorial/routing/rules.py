@@ -29,16 +29,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-import shapely
-import yaml
-from shapely import wkt
+from pydantic import ValidationError as PydanticValidationError
 
+from territorial.bounded import (
+    YAML_MAX_CHARS,
+    YamlDocument,
+    load_yaml,
+    pydantic_problems,
+    read_text_bounded,
+)
 from territorial.errors import Problem, ValidationError
 from territorial.routing.conditions import (
     Band,
@@ -49,16 +52,41 @@ from territorial.routing.conditions import (
     Near,
     Prefix,
     TextRange,
-    norm_number,
-    norm_text,
-    polygon_from,
 )
+from territorial.routing.rules_models import (
+    CAPACITY_PERIODS,
+    FORMAT_VERSION,
+    POOL_STRATEGIES,
+    RECORD_KINDS,
+    TIE_BREAKERS,
+    NearSpec,
+    NodeSpec,
+    Operators,
+    PolygonSpec,
+    PoolSpec,
+    RulesFile,
+    SettingsSpec,
+    clauses_of,
+)
+from territorial.routing.rules_models import Clause as ClauseSpec
 
-FORMAT_VERSION = 1
-TIE_BREAKERS: tuple[str, ...] = ("named", "priority", "specificity", "order")
-POOL_STRATEGIES: tuple[str, ...] = ("round_robin", "weighted_round_robin")
-CAPACITY_PERIODS: tuple[str, ...] = ("day", "week", "month", "total")
-RECORD_KINDS: tuple[str, ...] = ("lead", "account", "opportunity", "contact")
+__all__ = [
+    "CAPACITY_PERIODS",
+    "FORMAT_VERSION",
+    "POOL_STRATEGIES",
+    "RECORD_KINDS",
+    "TIE_BREAKERS",
+    "Alert",
+    "Exclusion",
+    "Override",
+    "Pool",
+    "PoolMember",
+    "RuleOptions",
+    "RuleSet",
+    "TerritoryRule",
+    "load_rules",
+    "parse_rules",
+]
 
 #: Field name aliases accepted in ``match`` blocks.
 FIELD_ALIASES: dict[str, str] = {
@@ -71,6 +99,7 @@ FIELD_ALIASES: dict[str, str] = {
     "account_ids": "accounts",
 }
 
+#: Conditions that must all hold (one alternative of a rule).
 Clause = tuple[Condition, ...]
 
 
@@ -208,493 +237,137 @@ class RuleSet:
         return tuple(t.id for t in self.territories)
 
 
-# --------------------------------------------------------------------------- YAML with marks
+# --------------------------------------------------------------------------- parsing
 
 
-#: libyaml's loader when available (same nodes and marks, ~10x faster).
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _duplicate_ids(data: Any, doc: YamlDocument) -> tuple[list[Problem], set[str]]:
+    """Ids used twice anywhere in the hierarchy (read from the raw file, defensively)."""
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
 
-
-class _Doc:
-    """Plain Python from a YAML node tree, remembering the line of every key path."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.source = source
-        self.lines: dict[str, int] = {}
-        loader: Any = None
-        try:
-            loader = _Loader(text)
-            node = loader.get_single_node()
-            self.data = self._convert(loader, node, "") if node is not None else None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            row = mark.line + 1 if mark is not None else None
-            reason = f"YAML syntax error: {exc.problem or exc}"
-            if exc.context:
-                reason += f" ({exc.context})"
-            if mark is not None:
-                reason += f" at line {mark.line + 1}, column {mark.column + 1}"
-            raise ValidationError(
-                f"{source} is not valid YAML",
-                [Problem(source, row, None, None, reason)],
-            ) from exc
-        except yaml.YAMLError as exc:
-            raise ValidationError(
-                f"{source} is not valid YAML", [Problem(source, None, None, None, str(exc))]
-            ) from exc
-        finally:
-            if loader is not None:
-                loader.dispose()
-
-    def _convert(self, loader: Any, node: yaml.Node, path: str) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = loader.construct_object(key_node, deep=True)
-                if isinstance(key, list | dict):
-                    key = str(key)
-                sub = f"{path}.{key}" if path else str(key)
-                if key in out:
-                    self.lines[sub] = key_node.start_mark.line + 1
-                    raise ValidationError(
-                        f"{self.source} has a duplicate key",
-                        [
-                            Problem(
-                                self.source,
-                                key_node.start_mark.line + 1,
-                                sub,
-                                str(key),
-                                f"duplicate key {key!r}",
-                            )
-                        ],
+    def visit(node: Any, path: str, level: int) -> None:
+        if not isinstance(node, dict):
+            return
+        raw = node.get("id")
+        if raw is not None and not isinstance(raw, dict | list) and str(raw).strip():
+            nid = str(raw).strip()
+            if nid in seen:
+                problems.append(
+                    Problem(
+                        doc.source,
+                        doc.line(f"{path}.id"),
+                        f"{path}.id",
+                        nid,
+                        f"id {nid!r} is used twice (first at {seen[nid]})",
                     )
-                out[key] = self._convert(loader, value_node, sub)
-                self.lines.setdefault(sub, key_node.start_mark.line + 1)
-                self.lines[sub] = key_node.start_mark.line + 1
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._convert(loader, v, f"{path}[{i}]") for i, v in enumerate(node.value)]
-        return loader.construct_object(node, deep=True)
-
-    def line(self, path: str) -> int | None:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = re.sub(r"(\.[^.\[\]]*|\[\d+\])$", "", path)
-        return self.lines.get("")
-
-
-class _Parser:
-    def __init__(self, doc: _Doc) -> None:
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    def problem(self, path: str, reason: str, value: Any = None) -> None:
-        shown = None if value is None else str(value)[:200]
-        self.problems.append(Problem(self.doc.source, self.doc.line(path), path, shown, reason))
-
-    def mapping(self, value: Any, path: str, allowed: Sequence[str]) -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.problem(path, f"expected a mapping, got {type(value).__name__}", value)
-            return None
-        for key in value:
-            if key not in allowed:
-                self.problem(
-                    f"{path}.{key}" if path else str(key),
-                    f"unknown key {key!r}; allowed here: {', '.join(allowed)}",
-                    key,
                 )
-        return value
-
-    # ----------------------------------------------------------------- conditions
-
-    def clauses(self, value: Any, path: str) -> tuple[Clause, ...]:
-        """``match``/``exclude``: a mapping (AND) or a list of mappings (OR)."""
-        if value is None:
-            return ((),)
-        if isinstance(value, dict):
-            return (self.clause(value, path),)
-        if isinstance(value, list):
-            if not value:
-                self.problem(path, "an empty list matches nothing; use {} to match everything")
-                return ()
-            return tuple(self.clause(v, f"{path}[{i}]") for i, v in enumerate(value))
-        self.problem(path, "expected a mapping of field conditions or a list of them", value)
-        return ()
-
-    def clause(self, value: Any, path: str) -> Clause:
-        if not isinstance(value, dict):
-            self.problem(path, "expected a mapping of field conditions", value)
-            return ()
-        out: list[Condition] = []
-        for raw_key, spec in value.items():
-            key = FIELD_ALIASES.get(str(raw_key), str(raw_key))
-            sub = f"{path}.{raw_key}"
-            try:
-                out.extend(self.condition(key, spec, sub))
-            except (ValueError, TypeError) as exc:
-                self.problem(sub, str(exc), spec)
-        return tuple(out)
-
-    def condition(self, name: str, spec: Any, path: str) -> list[Condition]:
-        if name == "accounts":
-            values = self.text_list(spec, path)
-            return [NamedAccounts("id", values)] if values else []
-        if name == "near":
-            return [self.near(spec, path)]
-        if name == "polygon":
-            return [self.polygon(spec, path)]
-        if isinstance(spec, dict):
-            allowed = ("in", "not_in", "prefix", "range", "min", "max", "equals", "band")
-            if not self.mapping(spec, path, allowed):
-                return []
-            if not spec:
-                raise ValueError(f"empty condition; use one of {', '.join(allowed)}")
-            out: list[Condition] = []
-            if "equals" in spec:
-                out.append(InList(name, self.text_list([spec["equals"]], f"{path}.equals")))
-            if "in" in spec:
-                out.append(InList(name, self.text_list(spec["in"], f"{path}.in")))
-            if "not_in" in spec:
-                out.append(InList(name, self.text_list(spec["not_in"], f"{path}.not_in"), True))
-            if "prefix" in spec:
-                out.append(Prefix(name, self.text_list(spec["prefix"], f"{path}.prefix")))
-            if "range" in spec:
-                out.append(self.range(name, spec["range"], f"{path}.range"))
-            if "band" in spec:
-                band = spec["band"]
-                if not (isinstance(band, list) and len(band) == 2):
-                    raise ValueError("band wants [minimum, maximum] (either may be null)")
-                out.append(self.band(name, band[0], band[1], f"{path}.band"))
-            if "min" in spec or "max" in spec:
-                out.append(self.band(name, spec.get("min"), spec.get("max"), path))
-            return out
-        if isinstance(spec, list):
-            if not spec:
-                raise ValueError(f"empty list for {name!r} matches nothing")
-            return [InList(name, self.text_list(spec, path))]
-        text = norm_text(spec)
-        if text is None:
-            raise ValueError(f"condition on {name!r} has no value")
-        return [InList(name, frozenset([text]))]
-
-    def text_list(self, spec: Any, path: str) -> frozenset[str]:
-        items = spec if isinstance(spec, list) else [spec]
-        out = set()
-        for i, item in enumerate(items):
-            if isinstance(item, dict | list):
-                self.problem(f"{path}[{i}]", "expected a single value", item)
-                continue
-            text = norm_text(item)
-            if text is None:
-                self.problem(f"{path}[{i}]", "empty value", item)
-                continue
-            out.add(text)
-        if not out and items:
-            raise ValueError("no usable values")
-        if not items:
-            raise ValueError("empty list matches nothing")
-        return frozenset(out)
-
-    def band(self, name: str, low: Any, high: Any, path: str) -> Band:
-        lo = norm_number(low) if low is not None else None
-        hi = norm_number(high) if high is not None else None
-        if low is not None and lo is None:
-            raise ValueError(f"minimum {low!r} is not a number")
-        if high is not None and hi is None:
-            raise ValueError(f"maximum {high!r} is not a number")
-        if lo is None and hi is None:
-            raise ValueError("a band needs a minimum, a maximum or both")
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"minimum {lo:g} is greater than maximum {hi:g}")
-        return Band(name, lo, hi)
-
-    def range(self, name: str, spec: Any, path: str) -> Condition:
-        items = spec if isinstance(spec, list) else [spec]
-        pairs: list[tuple[Any, Any]] = []
-        if len(items) == 2 and not any(isinstance(i, list | str) for i in items):
-            items = [items]  # range: [100, 999]
-        for i, item in enumerate(items):
-            if isinstance(item, str) and "-" in item.strip("-"):
-                lo, _, hi = item.partition("-")
-                pairs.append((lo.strip(), hi.strip()))
-            elif isinstance(item, list) and len(item) == 2:
-                pairs.append((item[0], item[1]))
             else:
-                self.problem(f"{path}[{i}]", "a range is 'LOW-HIGH' or [LOW, HIGH]", item)
-        if not pairs:
-            raise ValueError("no usable range")
-        numeric = all(
-            isinstance(lo, int | float) and isinstance(hi, int | float) for lo, hi in pairs
-        )
-        if numeric and len(pairs) == 1:
-            return self.band(name, pairs[0][0], pairs[0][1], path)
-        ranges = []
-        for lo, hi in pairs:
-            slo, shi = norm_text(lo) or "", norm_text(hi) or ""
-            if len(slo) != len(shi) or not slo:
-                raise ValueError(f"range bounds {lo!r} and {hi!r} must have the same length")
-            if slo > shi:
-                raise ValueError(f"range {slo}-{shi} is empty (low > high)")
-            ranges.append((slo, shi))
-        return TextRange(name, tuple(ranges))
+                seen[nid] = f"line {doc.line(path)}"
+        keys = ("segments", "territories") if level == 0 else ("territories",) if level == 1 else ()
+        for key in keys:
+            children = node.get(key)
+            if isinstance(children, list):
+                nxt = 2 if key == "territories" else 1
+                for i, child in enumerate(children):
+                    visit(child, f"{path}.{key}[{i}]", nxt)
 
-    def near(self, spec: Any, path: str) -> Near:
-        allowed = ("latitude", "longitude", "lat", "lon", "miles", "km")
-        if not self.mapping(spec, path, allowed):
-            raise ValueError("near wants {latitude, longitude, miles | km}")
-        lat = norm_number(spec.get("latitude", spec.get("lat")))
-        lon = norm_number(spec.get("longitude", spec.get("lon")))
-        miles = norm_number(spec.get("miles"))
-        km = norm_number(spec.get("km"))
-        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError("near needs latitude in [-90, 90] and longitude in [-180, 180]")
-        if miles is None and km is not None:
-            miles = km / 1.609344
-        if miles is None or miles <= 0:
-            raise ValueError("near needs a positive radius: miles or km")
-        return Near("location", lat, lon, miles)
+    regions = data.get("regions") if isinstance(data, dict) else None
+    if isinstance(regions, list):
+        for i, region in enumerate(regions):
+            visit(region, f"regions[{i}]", 0)
+    return problems, set(seen)
 
-    def polygon(self, spec: Any, path: str) -> InPolygon:
-        label = "polygon"
-        if isinstance(spec, dict):
-            if not self.mapping(spec, path, ("name", "points", "wkt")):
-                raise ValueError("polygon wants {name, points} or {name, wkt}")
-            label = str(spec.get("name") or label)
-            spec = spec.get("points", spec.get("wkt"))
-        if isinstance(spec, str):
-            try:
-                geom = wkt.loads(spec)
-            except shapely.errors.ShapelyError as exc:
-                raise ValueError(f"polygon WKT cannot be read: {exc}") from exc
-            if geom.geom_type != "Polygon" or not geom.is_valid:
-                raise ValueError(f"polygon WKT must be a valid POLYGON, got {geom.geom_type}")
-            return InPolygon("location", geom, label)
-        if not isinstance(spec, list) or len(spec) < 3:
-            raise ValueError("polygon needs at least 3 [longitude, latitude] points")
-        for i, point in enumerate(spec):
-            if not (
-                isinstance(point, list)
-                and len(point) == 2
-                and all(norm_number(v) is not None for v in point)
-            ):
-                raise ValueError(f"polygon point {i + 1} must be [longitude, latitude]")
-        return InPolygon("location", polygon_from(spec), label)
 
-    # ----------------------------------------------------------------- structure
-
-    def options(self, value: Any) -> RuleOptions:
-        if value is None:
-            return RuleOptions()
-        allowed = (
-            "tie_breakers",
-            "holdover_days",
-            "default_priority",
-            "free_mail_domains",
-            "match_threshold",
-        )
-        if not self.mapping(value, "settings", allowed):
-            return RuleOptions()
-        kwargs: dict[str, Any] = {}
-        if "tie_breakers" in value:
-            tbs = value["tie_breakers"]
-            if not isinstance(tbs, list) or not all(t in TIE_BREAKERS for t in tbs):
-                self.problem(
-                    "settings.tie_breakers",
-                    f"tie_breakers must be a list drawn from {', '.join(TIE_BREAKERS)}",
-                    tbs,
-                )
-            elif len(set(tbs)) != len(tbs):
-                self.problem("settings.tie_breakers", "tie_breakers lists a name twice", tbs)
-            else:
-                kwargs["tie_breakers"] = tuple(tbs) + (() if "order" in tbs else ("order",))
-        for name in ("holdover_days", "default_priority"):
-            if name in value:
-                v = value[name]
-                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                    self.problem(f"settings.{name}", "must be a whole number >= 0", v)
+def _conditions(clause: ClauseSpec) -> Clause:
+    """A validated ``match`` mapping as the engine's conditions, in the file's order."""
+    out: list[Condition] = []
+    for raw_key, spec in clause.conditions:
+        key = FIELD_ALIASES.get(raw_key, raw_key)
+        if isinstance(spec, NearSpec):
+            out.append(Near("location", spec.center[0], spec.center[1], spec.radius_miles))
+        elif isinstance(spec, PolygonSpec):
+            out.append(InPolygon("location", spec.geometry, spec.label))
+        elif isinstance(spec, Operators):
+            if spec.equals is not None:
+                out.append(InList(key, frozenset([spec.equals])))
+            if spec.in_ is not None:
+                out.append(InList(key, spec.in_))
+            if spec.not_in is not None:
+                out.append(InList(key, spec.not_in, True))
+            if spec.prefix is not None:
+                out.append(Prefix(key, spec.prefix))
+            for kind, value in spec.parts:
+                if kind == "text":
+                    out.append(TextRange(key, value))
                 else:
-                    kwargs[name] = v
-        if "match_threshold" in value:
-            v = norm_number(value["match_threshold"])
-            if v is None or not 0 < v <= 1:
-                self.problem(
-                    "settings.match_threshold", "must be in (0, 1]", value["match_threshold"]
-                )
-            else:
-                kwargs["match_threshold"] = v
-        if "free_mail_domains" in value:
-            doms = value["free_mail_domains"]
-            if not isinstance(doms, list):
-                self.problem("settings.free_mail_domains", "must be a list of domains", doms)
-            else:
-                kwargs["free_mail_domains"] = frozenset(str(d).lower().strip() for d in doms)
-        return RuleOptions(**kwargs)
-
-    def owner(self, node: dict[str, Any], path: str) -> tuple[str | None, Pool | None, bool]:
-        owner = node.get("owner")
-        pool = node.get("pool")
-        if owner is not None and pool is not None:
-            self.problem(f"{path}.pool", "give either owner or pool, not both")
-            return None, None, True
-        if owner is not None:
-            text = str(owner).strip()
-            if not text or isinstance(owner, dict | list):
-                self.problem(f"{path}.owner", "owner must be a rep id", owner)
-                return None, None, True
-            return text, None, True
-        if pool is None:
-            return None, None, False
-        if not self.mapping(pool, f"{path}.pool", ("strategy", "members", "capacity_period")):
-            return None, None, True
-        strategy = pool.get("strategy", "round_robin")
-        if strategy not in POOL_STRATEGIES:
-            self.problem(
-                f"{path}.pool.strategy",
-                f"strategy must be one of {', '.join(POOL_STRATEGIES)}",
-                strategy,
-            )
-        period = pool.get("capacity_period", "day")
-        if period not in CAPACITY_PERIODS:
-            self.problem(
-                f"{path}.pool.capacity_period",
-                f"capacity_period must be one of {', '.join(CAPACITY_PERIODS)}",
-                period,
-            )
-        members_raw = pool.get("members")
-        members: list[PoolMember] = []
-        if not isinstance(members_raw, list) or not members_raw:
-            self.problem(f"{path}.pool.members", "a pool needs a non-empty list of members")
+                    out.append(Band(key, value[0], value[1]))
+        elif key == "accounts":
+            out.append(NamedAccounts("id", spec))
+        elif isinstance(spec, frozenset):
+            out.append(InList(key, spec))
         else:
-            for i, m in enumerate(members_raw):
-                mpath = f"{path}.pool.members[{i}]"
-                if isinstance(m, dict):
-                    if not self.mapping(m, mpath, ("rep", "weight", "capacity")):
-                        continue
-                    rep = str(m.get("rep") or "").strip()
-                    weight = norm_number(m.get("weight", 1))
-                    cap = m.get("capacity")
-                    if not rep:
-                        self.problem(mpath, "a member needs a rep id")
-                        continue
-                    if weight is None or weight <= 0:
-                        self.problem(f"{mpath}.weight", "weight must be a positive number", weight)
-                        continue
-                    if cap is not None and (not isinstance(cap, int) or cap < 0):
-                        self.problem(f"{mpath}.capacity", "capacity must be a whole number >= 0")
-                        continue
-                    members.append(PoolMember(rep, weight, cap))
-                elif isinstance(m, str | int) and str(m).strip():
-                    members.append(PoolMember(str(m).strip()))
-                else:
-                    self.problem(mpath, "a member is a rep id or {rep, weight, capacity}", m)
-            reps = [m.rep for m in members]
-            if len(set(reps)) != len(reps):
-                self.problem(f"{path}.pool.members", "a rep is listed twice in the pool")
-        return None, Pool(strategy, tuple(members), period), True
-
-    def priority(self, node: dict[str, Any], path: str, inherited: int) -> int:
-        if "priority" not in node:
-            return inherited
-        v = node["priority"]
-        if not isinstance(v, int) or isinstance(v, bool):
-            self.problem(f"{path}.priority", "priority must be a whole number (lower wins)", v)
-            return inherited
-        return v
-
-    def date_value(self, value: Any, path: str) -> date | None:
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-        self.problem(path, "expected a date YYYY-MM-DD", value)
-        return None
+            out.append(InList(key, frozenset([spec])))
+    return tuple(out)
 
 
-_NODE_KEYS = ("id", "name", "match", "exclude", "priority", "owner", "pool")
+def _clauses(match: Any) -> tuple[Clause, ...]:
+    return tuple(_conditions(c) for c in clauses_of(match))
+
+
+def _pool(spec: PoolSpec) -> Pool:
+    members = tuple(PoolMember(m.rep, m.weight, m.capacity) for m in spec.members)
+    return Pool(spec.strategy, members, spec.capacity_period)
 
 
 def parse_rules(text: str, *, source: str = "rules.yaml") -> RuleSet:
     """Parse and validate a rules file; every problem is reported with its line number.
 
+    The YAML is read by :func:`territorial.bounded.load_yaml` (no aliases, bounded size
+    and depth) and checked by :class:`territorial.routing.rules_models.RulesFile`.
     Raises :class:`~territorial.errors.ValidationError` (HTTP 422, exit code 3).
     """
-    doc = _Doc(text, source)
-    p = _Parser(doc)
-    data = doc.data
-    if data is None:
+    doc = load_yaml(text, source=source)
+    if doc.data is None:
         raise ValidationError(
             f"{source} is empty", [Problem(source, None, None, None, "the rules file is empty")]
         )
-    top = p.mapping(
-        data,
-        "",
-        ("version", "name", "settings", "regions", "exclusions", "overrides", "alerts"),
-    )
-    if top is None:
-        raise ValidationError(f"{source} has problems", p.problems)
-    version = top.get("version", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
-        p.problem(
-            "version", f"unsupported format version; this release reads {FORMAT_VERSION}", version
-        )
-    options = p.options(top.get("settings"))
+    duplicates, ids = _duplicate_ids(doc.data, doc)
+    try:
+        spec = RulesFile.model_validate(doc.data)
+    except PydanticValidationError as exc:
+        problems = pydantic_problems(exc, source=source, line_of=doc.line) + duplicates
+        raise ValidationError(f"{source} has {len(problems)} problem(s)", problems) from None
+    problems = list(duplicates)
+    options = _options(spec.settings)
     territories: list[TerritoryRule] = []
-    seen: dict[str, str] = {}
     hierarchy: list[dict[str, Any]] = []
 
-    def node_id(node: dict[str, Any], path: str) -> str | None:
-        raw = node.get("id")
-        if raw is None or isinstance(raw, dict | list) or not str(raw).strip():
-            p.problem(f"{path}.id" if "id" in node else path, "every node needs an id", raw)
-            return None
-        nid = str(raw).strip()
-        if nid in seen:
-            p.problem(f"{path}.id", f"id {nid!r} is used twice (first at {seen[nid]})", nid)
-        seen[nid] = f"line {doc.line(path)}"
-        return nid
-
     def walk(
-        node: Any,
+        node: NodeSpec,
         path: str,
-        level: int,
         names: tuple[str, ...],
         clauses: tuple[Clause, ...],
         exclusions: tuple[Clause, ...],
         priority: int,
         owner: tuple[str | None, Pool | None],
-        ids: tuple[str | None, ...],
+        ids_: tuple[str | None, ...],
     ) -> dict[str, Any]:
-        children_key = {0: ("segments", "territories"), 1: ("territories",), 2: ()}[level]
-        node = p.mapping(node, path, _NODE_KEYS + children_key) or {}
-        nid = node_id(node, path) or f"?{path}"
-        name = str(node.get("name") or nid)
-        own = p.clauses(node.get("match"), f"{path}.match") if "match" in node else ((),)
-        exc = p.clauses(node.get("exclude"), f"{path}.exclude") if "exclude" in node else ()
+        nid = str(node.id)
+        name = node.name or nid
+        own = _clauses(node.match) if "match" in node.model_fields_set else ((),)
+        excluded = _clauses(node.exclude) if "exclude" in node.model_fields_set else ()
         merged = tuple(tuple(itertools.chain(a, b)) for a, b in itertools.product(clauses, own))
-        all_exc = exclusions + tuple(exc)
-        prio = p.priority(node, path, priority)
-        o, pool, given = p.owner(node, path)
-        own_owner = (o, pool) if given else owner
+        all_excluded = exclusions + excluded
+        prio = node.priority if node.priority is not None else priority
+        if node.owner is not None:
+            own_owner: tuple[str | None, Pool | None] = (node.owner, None)
+        elif node.pool is not None:
+            own_owner = (None, _pool(node.pool))
+        else:
+            own_owner = owner
         info: dict[str, Any] = {"id": nid, "name": name, "line": doc.line(path)}
-        kids = [k for k in children_key if k in node]
-        if len(kids) > 1:
-            p.problem(path, "a region has either segments or territories, not both")
-        if level < 2 and not kids:
-            p.problem(
-                path,
-                f"{'region' if level == 0 else 'segment'} {nid!r} has no "
-                f"{' or '.join(children_key)}",
-            )
-        if level == 2 or not kids:
-            if level == 2 and "match" not in node:
-                p.problem(path, f"territory {nid!r} needs a match block ({{}} matches all)")
+        kids = node.children
+        if kids is None:
             territories.append(
                 TerritoryRule(
                     id=nid,
@@ -702,205 +375,131 @@ def parse_rules(text: str, *, source: str = "rules.yaml") -> RuleSet:
                     path=(*names, name),
                     priority=prio,
                     clauses=merged,
-                    exclusions=all_exc,
+                    exclusions=all_excluded,
                     owner=own_owner[0],
                     pool=own_owner[1],
                     order=len(territories),
                     line=doc.line(path),
-                    region=ids[0] if ids else nid,
-                    segment=ids[1] if len(ids) > 1 else None,
+                    region=ids_[0] if ids_ else nid,
+                    segment=ids_[1] if len(ids_) > 1 else None,
                 )
             )
             return info
-        key = kids[0]
-        children = node[key]
-        if not isinstance(children, list) or not children:
-            p.problem(f"{path}.{key}", f"{key} must be a non-empty list")
-            return info
-        next_level = 2 if key == "territories" else 1
+        key, children = kids
         info[key] = [
             walk(
                 child,
                 f"{path}.{key}[{i}]",
-                next_level,
                 (*names, name),
                 merged,
-                all_exc,
+                all_excluded,
                 prio,
                 own_owner,
-                (*ids, nid),
+                (*ids_, nid),
             )
             for i, child in enumerate(children)
         ]
         return info
 
-    regions = top.get("regions")
-    if not isinstance(regions, list) or not regions:
-        p.problem("regions", "the rules file needs a non-empty list of regions")
-    else:
-        for i, region in enumerate(regions):
-            hierarchy.append(
-                walk(
-                    region,
-                    f"regions[{i}]",
-                    0,
-                    (),
-                    ((),),
-                    (),
-                    options.default_priority,
-                    (None, None),
-                    (),
+    for i, region in enumerate(spec.regions):
+        hierarchy.append(
+            walk(region, f"regions[{i}]", (), ((),), (), options.default_priority, (None, None), ())
+        )
+    exclusions = tuple(
+        Exclusion(
+            e.name or f"exclusion {i + 1}",
+            _clauses(e.match),
+            e.reason,
+            doc.line(f"exclusions[{i}]"),
+        )
+        for i, e in enumerate(spec.exclusions)
+    )
+    overrides = []
+    for i, o in enumerate(spec.overrides):
+        path = f"overrides[{i}]"
+        if o.territory is not None and o.territory not in ids:
+            problems.append(
+                Problem(
+                    source,
+                    doc.line(f"{path}.territory"),
+                    f"{path}.territory",
+                    o.territory,
+                    f"unknown territory {o.territory!r}",
                 )
             )
-
-    exclusions = _parse_exclusions(p, top.get("exclusions"))
-    overrides = _parse_overrides(p, top.get("overrides"), set(seen))
-    alerts = _parse_alerts(p, top.get("alerts"), set(seen))
-    if p.problems:
-        raise ValidationError(f"{source} has {len(p.problems)} problem(s)", p.problems)
+        assert o.expires is not None
+        overrides.append(
+            Override(
+                account=o.account,
+                reason=o.reason,
+                expires=o.expires,
+                territory=o.territory,
+                owner=o.owner,
+                line=doc.line(path),
+            )
+        )
+    alerts = []
+    for i, a in enumerate(spec.alerts):
+        path = f"alerts[{i}]"
+        if unknown := sorted(a.territories - ids):
+            problems.append(
+                Problem(
+                    source,
+                    doc.line(f"{path}.territories"),
+                    f"{path}.territories",
+                    None,
+                    f"unknown territories {unknown}",
+                )
+            )
+        channel, target = a.channel
+        alerts.append(
+            Alert(
+                name=a.name or f"alert {i + 1}",
+                when=_clauses(a.when),
+                channel=channel,
+                target=target,
+                territories=a.territories,
+                kinds=a.kinds,
+                line=doc.line(path),
+            )
+        )
+    if problems:
+        raise ValidationError(f"{source} has {len(problems)} problem(s)", problems)
     return RuleSet(
-        name=str(top.get("name") or source),
+        name=spec.name or source,
         options=options,
         territories=tuple(territories),
         exclusions=exclusions,
-        overrides=overrides,
-        alerts=alerts,
+        overrides=tuple(overrides),
+        alerts=tuple(alerts),
         digest=hashlib.sha256(text.encode()).hexdigest(),
         hierarchy=tuple(hierarchy),
     )
 
 
-def _parse_exclusions(p: _Parser, value: Any) -> tuple[Exclusion, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        p.problem("exclusions", "exclusions must be a list", value)
-        return ()
-    out = []
-    for i, item in enumerate(value):
-        path = f"exclusions[{i}]"
-        node = p.mapping(item, path, ("name", "match", "reason"))
-        if node is None:
-            continue
-        reason = str(node.get("reason") or "").strip()
-        if not reason:
-            p.problem(path, "an exclusion needs a reason")
-        if "match" not in node:
-            p.problem(path, "an exclusion needs a match block")
-            continue
-        clauses = p.clauses(node["match"], f"{path}.match")
-        out.append(
-            Exclusion(
-                str(node.get("name") or f"exclusion {i + 1}"), clauses, reason, p.doc.line(path)
-            )
-        )
-    return tuple(out)
-
-
-def _parse_overrides(p: _Parser, value: Any, ids: set[str]) -> tuple[Override, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        p.problem("overrides", "overrides must be a list", value)
-        return ()
-    out = []
-    for i, item in enumerate(value):
-        path = f"overrides[{i}]"
-        node = p.mapping(item, path, ("account", "territory", "owner", "reason", "expires"))
-        if node is None:
-            continue
-        account = str(node.get("account") or "").strip()
-        reason = str(node.get("reason") or "").strip()
-        territory = node.get("territory")
-        owner = node.get("owner")
-        if not account:
-            p.problem(path, "an override needs an account id")
-        if not reason:
-            p.problem(path, "an override needs a reason")
-        if territory is None and owner is None:
-            p.problem(path, "an override sets a territory, an owner or both")
-        if territory is not None and str(territory) not in ids:
-            p.problem(f"{path}.territory", f"unknown territory {territory!r}", territory)
-        if "expires" not in node:
-            p.problem(path, "an override needs an expiry date (expires: YYYY-MM-DD)")
-            continue
-        expires = p.date_value(node["expires"], f"{path}.expires")
-        if expires is None or not account or not reason:
-            continue
-        out.append(
-            Override(
-                account=account,
-                reason=reason,
-                expires=expires,
-                territory=None if territory is None else str(territory),
-                owner=None if owner is None else str(owner),
-                line=p.doc.line(path),
-            )
-        )
-    return tuple(out)
-
-
-def _parse_alerts(p: _Parser, value: Any, ids: set[str]) -> tuple[Alert, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        p.problem("alerts", "alerts must be a list", value)
-        return ()
-    out = []
-    for i, item in enumerate(value):
-        path = f"alerts[{i}]"
-        node = p.mapping(item, path, ("name", "when", "kinds", "territories", "webhook", "email"))
-        if node is None:
-            continue
-        channels = [c for c in ("webhook", "email") if c in node]
-        if len(channels) != 1:
-            p.problem(path, "an alert has exactly one of webhook: URL or email: ADDRESS")
-            continue
-        channel = channels[0]
-        target = str(node[channel] or "").strip()
-        if channel == "webhook" and not re.match(r"^https?://\S+$", target):
-            p.problem(f"{path}.webhook", "webhook must be an http(s) URL", target)
-        if channel == "email" and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", target):
-            p.problem(f"{path}.email", "email must be an address", target)
-        when = p.clauses(node.get("when"), f"{path}.when") if "when" in node else ((),)
-        kinds_raw = node.get("kinds", [])
-        kinds_list = kinds_raw if isinstance(kinds_raw, list) else [kinds_raw]
-        kinds = frozenset(str(k).lower() for k in kinds_list)
-        if bad := sorted(kinds - set(RECORD_KINDS)):
-            p.problem(f"{path}.kinds", f"unknown record kinds {bad}; use {RECORD_KINDS}")
-        terr_raw = node.get("territories", [])
-        terrs = frozenset(str(t) for t in (terr_raw if isinstance(terr_raw, list) else [terr_raw]))
-        if unknown := sorted(terrs - ids):
-            p.problem(f"{path}.territories", f"unknown territories {unknown}")
-        out.append(
-            Alert(
-                name=str(node.get("name") or f"alert {i + 1}"),
-                when=when,
-                channel=channel,
-                target=target,
-                territories=terrs,
-                kinds=kinds,
-                line=p.doc.line(path),
-            )
-        )
-    return tuple(out)
+def _options(spec: SettingsSpec | None) -> RuleOptions:
+    if spec is None:
+        return RuleOptions()
+    return RuleOptions(
+        tie_breakers=spec.tie_breakers,
+        holdover_days=spec.holdover_days,
+        default_priority=spec.default_priority,
+        free_mail_domains=spec.free_mail_domains,
+        match_threshold=spec.match_threshold,
+    )
 
 
 def load_rules(path: str) -> RuleSet:
-    """Read and parse a rules file from disk."""
+    """Read and parse a rules file from disk (at most ``YAML_MAX_CHARS`` bytes)."""
     from pathlib import Path
 
     from territorial.errors import ConfigError
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text_bounded(file, max_bytes=YAML_MAX_CHARS, what="rules file")
     except FileNotFoundError as exc:
         raise ConfigError(f"rules file {path} does not exist") from exc
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            f"{path} is not UTF-8 text", [Problem(str(path), None, None, None, str(exc))]
-        ) from exc
     return parse_rules(text, source=file.name)
 
 

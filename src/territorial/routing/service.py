@@ -22,9 +22,12 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import OperationalError
 
-from territorial.errors import ConflictError, NotFoundError, ValidationError
+from territorial.bounded import UnsafeInputError
+from territorial.errors import ConflictError, NotFoundError, Problem, ValidationError
 from territorial.routing import decide
+from territorial.routing.alerts import Network, WebhookTargetError, check_webhook_target
 from territorial.routing.coverage import coverage_report
 from territorial.routing.engine import CompiledRules, compile_rules
 from territorial.routing.matching import AccountMatcher
@@ -86,6 +89,11 @@ def read_potential(engine: Engine, accounts: pd.DataFrame) -> pd.Series:
     return potential.fillna(revenue).fillna(0.0).reset_index(drop=True)
 
 
+def _is_locked(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" / "database table is locked" (busy), worth a retry."""
+    return "locked" in str(exc.orig).lower()
+
+
 #: Batches at least this long run with the cyclic garbage collector paused.
 GC_PAUSE_RECORDS = 1000
 
@@ -138,15 +146,26 @@ class RoutingService:
         clock: Callable[[], datetime] = utcnow,
         accounts_ttl_seconds: float = 300.0,
         cache_seconds: float = 1.0,
+        webhook_networks: Sequence[Network] = (),
+        write_retries: int = 5,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.accounts_ttl_seconds = accounts_ttl_seconds
+        self.webhook_networks = tuple(webhook_networks)
+        self.write_retries = write_retries
         self._lock = threading.RLock()
         self._active: ActiveRules | None = None
         self._compiled_by_id: dict[int, CompiledRules] = {}
+        # The account index for lead matching: built once before the first request,
+        # then rebuilt in a background thread and swapped in (requests keep using the
+        # old one meanwhile; see ``matcher``).
         self._matcher: AccountMatcher | None = None
+        self._matcher_ready = False
         self._matcher_loaded_at = 0.0
+        self._matcher_options: tuple[frozenset[str], float] | None = None
+        self._reload_lock = threading.Lock()
+        self._reloading: threading.Thread | None = None
         # Small read caches, refreshed after ``cache_seconds`` (other processes may write)
         # and dropped at once when this process changes them.
         self.cache_seconds = cache_seconds
@@ -192,6 +211,7 @@ class RoutingService:
     def upload_rules(self, source: str, *, created_by: str | None = None) -> dict[str, Any]:
         """Validate and store a new draft version of the rules (422 with line numbers)."""
         rule_set = parse_rules(source, source="rules.yaml")
+        self._check_webhooks(rule_set)
         with self.engine.begin() as conn:
             new_id = store.add_rule_set(
                 conn,
@@ -203,6 +223,21 @@ class RoutingService:
                 created_by=created_by,
             )
             return store.get_rule_set(conn, rule_set_id=new_id)
+
+    def _check_webhooks(self, rule_set: RuleSet) -> None:
+        """Refuse alerts whose webhook reaches an internal address (422 with the line)."""
+        problems = []
+        for alert in rule_set.alerts:
+            if alert.channel != "webhook":
+                continue
+            try:
+                check_webhook_target(alert.target, allowed=self.webhook_networks)
+            except WebhookTargetError as exc:
+                problems.append(
+                    Problem("rules.yaml", alert.line, "alerts.webhook", alert.target, str(exc))
+                )
+        if problems:
+            raise ValidationError(f"rules.yaml has {len(problems)} problem(s)", problems)
 
     def activate(self, rule_set_id: int) -> dict[str, Any]:
         with self._lock, self.engine.begin() as conn:
@@ -222,37 +257,76 @@ class RoutingService:
                 active = self.active(conn)
             except ConflictError:
                 return False
-        self.matcher(active.compiled)
+        self._install_matcher(self._build_matcher(active.compiled), active.compiled)
         return True
 
     # ------------------------------------------------------------------ accounts
 
     def matcher(self, rules: CompiledRules) -> AccountMatcher | None:
-        """Index of the store's accounts for lead matching (reloaded after the TTL)."""
-        fresh = time.monotonic() - self._matcher_loaded_at < self.accounts_ttl_seconds
-        if self._matcher is None or not fresh:
-            with self.engine.connect() as conn:
-                count = conn.execute(select(func.count()).select_from(accounts_table)).scalar()
-                if not count:
-                    self._matcher, self._matcher_loaded_at = None, time.monotonic()
-                    return None
-                cols = [
-                    accounts_table.c[n]
-                    for n in ("id", "name", "domain", "state", "city", "postal_code")
-                ]
-                frame = pd.DataFrame(
-                    conn.execute(select(*cols)).all(), columns=[c.name for c in cols]
-                )
-            self._matcher = AccountMatcher(
-                frame,
-                free_mail_domains=rules.options.free_mail_domains,
-                threshold=rules.options.match_threshold,
-            )
-            self._matcher_loaded_at = time.monotonic()
+        """Index of the store's accounts for lead matching.
+
+        Built on first use (``warm`` builds it at start-up and activation); once it is
+        older than ``accounts_ttl_seconds`` a new one is built in a background thread
+        and swapped in when ready. Requests never wait for a rebuild: they use the
+        index they have.
+        """
+        options = (rules.options.free_mail_domains, rules.options.match_threshold)
+        if not self._matcher_ready or self._matcher_options != options:
+            self._install_matcher(self._build_matcher(rules), rules)
+        elif time.monotonic() - self._matcher_loaded_at >= self.accounts_ttl_seconds:
+            self._reload_in_background(rules)
         return self._matcher
 
+    def _build_matcher(self, rules: CompiledRules) -> AccountMatcher | None:
+        """A new account index from the store (``None`` when there are no accounts)."""
+        with self.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(accounts_table)).scalar()
+            if not count:
+                return None
+            cols = [
+                accounts_table.c[n]
+                for n in ("id", "name", "domain", "state", "city", "postal_code")
+            ]
+            frame = pd.DataFrame(conn.execute(select(*cols)).all(), columns=[c.name for c in cols])
+        return AccountMatcher(
+            frame,
+            free_mail_domains=rules.options.free_mail_domains,
+            threshold=rules.options.match_threshold,
+        )
+
+    def _install_matcher(self, matcher: AccountMatcher | None, rules: CompiledRules) -> None:
+        # One assignment each: a request reading ``_matcher`` sees the old or the new index.
+        self._matcher = matcher
+        self._matcher_options = (rules.options.free_mail_domains, rules.options.match_threshold)
+        self._matcher_loaded_at = time.monotonic()
+        self._matcher_ready = True
+
+    def _reload_in_background(self, rules: CompiledRules) -> None:
+        with self._reload_lock:
+            if self._reloading is not None and self._reloading.is_alive():
+                return
+
+            def reload() -> None:
+                try:
+                    matcher = self._build_matcher(rules)
+                except Exception:  # keep serving with the old index; try again later
+                    log.exception("rebuilding the account index failed; keeping the old one")
+                    self._matcher_loaded_at = time.monotonic()
+                    return
+                self._install_matcher(matcher, rules)
+                log.info("account index rebuilt in the background")
+
+            self._reloading = threading.Thread(
+                target=reload, name="territorial-account-index", daemon=True
+            )
+            self._reloading.start()
+
     def refresh_accounts(self) -> None:
-        self._matcher = None
+        """The accounts changed: rebuild the index in the background (requests go on)."""
+        if self._active is not None and self._matcher_ready:
+            self._reload_in_background(self._active.compiled)
+        else:
+            self._matcher_ready = False
 
     def _lookup(self, conn: Connection) -> decide.AccountLookup:
         def lookup(ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
@@ -291,6 +365,26 @@ class RoutingService:
     ) -> list[decide.Decision]:
         if kind not in RECORD_KINDS:
             raise NotFoundError(f"unknown record kind {kind!r}; use one of {RECORD_KINDS}")
+        for attempt in range(self.write_retries + 1):
+            try:
+                return self._route_once(records, kind=kind, batch=batch, batch_id=batch_id)
+            except OperationalError as exc:
+                if attempt >= self.write_retries or not _is_locked(exc):
+                    raise
+                # Another process held SQLite's write lock past the busy timeout, or a
+                # snapshot went stale: the transaction rolled back; try it again.
+                log.warning("routing write found the database locked; retry %d", attempt + 1)
+                time.sleep(min(0.5, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _route_once(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        kind: str,
+        batch: bool,
+        batch_id: str | None,
+    ) -> list[decide.Decision]:
         now = self.clock()
         with (
             gc_paused(batch and len(records) >= GC_PAUSE_RECORDS),
@@ -423,6 +517,8 @@ class RoutingService:
         """Check a rules text; problems carry line numbers. Coverage when accounts exist."""
         try:
             rule_set = parse_rules(source, source="rules.yaml")
+        except UnsafeInputError:
+            raise  # nothing was read: an error answer, not a report
         except ValidationError as exc:
             return {
                 "valid": False,

@@ -8,15 +8,27 @@ with :class:`~territorial.errors.ConfigError` naming the key and the value.
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import AfterValidator, PlainValidator, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
 
-from territorial.errors import ConfigError
+from territorial.bounded import (
+    YAML_MAX_CHARS,
+    Strict,
+    YamlDocument,
+    fail,
+    load_yaml,
+    pydantic_problems,
+    read_text_bounded,
+)
+from territorial.errors import ConfigError, ValidationError
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"
 FORMATS = ("text", "int", "money")
@@ -146,242 +158,364 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class _Reader:
-    """Typed access to a nested dict that names the full key in every error."""
+# ----------------------------------------------------------------------------- models
+# The file's shape, types and ranges as pydantic models; ``parse_config`` turns them
+# into the frozen dataclasses above. Every message names the key path, and the line
+# of the file the value came from.
 
-    def __init__(self, data: Any, where: str, source: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: {where or 'the file'} must be a mapping, got {data!r}")
-        self.data = data
-        self.where = where
-        self.source = source
 
-    def _key(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {self._key(key)} {message}")
-
-    def sub(self, key: str) -> _Reader:
-        if key not in self.data:
-            raise self.fail(key, "is missing")
-        return _Reader(self.data[key], self._key(key), self.source)
-
-    def raw(self, key: str, default: Any = ...) -> Any:
-        if key not in self.data:
-            if default is ...:
-                raise self.fail(key, "is missing")
-            return default
-        return self.data[key]
-
-    def number(
-        self,
-        key: str,
-        *,
-        low: float | None = None,
-        high: float | None = None,
-        default: Any = ...,
-        allow_none: bool = False,
-    ) -> float:
-        value = self.raw(key, default)
-        if value is None and allow_none:
-            return None  # type: ignore[return-value]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(key, f"must be a number, got {value!r}")
-        value = float(value)
-        if low is not None and value < low:
-            raise self.fail(key, f"must be at least {low:g}, got {value:g}")
-        if high is not None and value > high:
-            raise self.fail(key, f"must be at most {high:g}, got {value:g}")
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...]) -> str:
-        value = self.raw(key)
-        if value not in options:
-            raise self.fail(key, f"must be one of {', '.join(options)}; got {value!r}")
-        return str(value)
-
-    def strings(self, key: str, *, allow_none: bool = False) -> tuple[str, ...] | None:
-        value = self.raw(key, None if allow_none else ...)
+def _num(*, low: float | None = None, high: float | None = None, allow_none: bool = False) -> Any:
+    def check(value: Any) -> float | None:
         if value is None and allow_none:
             return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"must be a list of names, got {value!r}")
-        return tuple(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail(f"must be a number, got {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise fail(f"must be a finite number, got {value!r}")
+        if low is not None and number < low:
+            raise fail(f"must be at least {low:g}, got {number:g}")
+        if high is not None and number > high:
+            raise fail(f"must be at most {high:g}, got {number:g}")
+        return number
 
-    def shares(self, key: str, *, high: float | None = 1.0) -> dict[str, float]:
-        sub = self.sub(key)
-        return {str(k): sub.number(str(k), low=0.0, high=high) for k in sub.data}
-
-
-def _fit_factor(name: str, reader: _Reader) -> FitFactor:
-    column = reader.raw("column", name)
-    if not isinstance(column, str) or not column:
-        raise reader.fail("column", f"must be a column name, got {column!r}")
-    values = bands = None
-    if "values" in reader.data and "bands" in reader.data:
-        raise reader.fail("values", "and bands cannot both be given; pick one")
-    if "values" in reader.data:
-        shares = reader.shares("values")
-        values = tuple((k.strip().lower(), v) for k, v in shares.items())
-    elif "bands" in reader.data:
-        raw = reader.raw("bands")
-        if not isinstance(raw, list) or not raw:
-            raise reader.fail("bands", f"must be a list of [lower_bound, share] pairs, got {raw!r}")
-        parsed = []
-        for i, pair in enumerate(raw):
-            ok = (
-                isinstance(pair, list)
-                and len(pair) == 2
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in pair)
-            )
-            if not ok or not 0.0 <= pair[1] <= 1.0:
-                raise reader.fail(
-                    f"bands[{i}]",
-                    f"must be [lower_bound, share] with share in [0, 1], got {pair!r}",
-                )
-            parsed.append((float(pair[0]), float(pair[1])))
-        lows = [p[0] for p in parsed]
-        if lows != sorted(lows) or len(set(lows)) != len(lows):
-            raise reader.fail("bands", f"lower bounds must increase strictly, got {lows}")
-        bands = tuple(parsed)
-    else:
-        raise reader.fail("values", "or bands must be given")
-    label = reader.raw("label", "{value}")
-    if not isinstance(label, str) or label.count("{value}") != 1:
-        raise reader.fail("label", f"must contain {{value}} exactly once, got {label!r}")
-    fmt = reader.raw("format", "text")
-    if fmt not in FORMATS:
-        raise reader.fail("format", f"must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    return FitFactor(
-        name=name,
-        column=column,
-        weight=reader.number("weight", low=0.0),
-        label=label,
-        format=fmt,
-        values=values,
-        bands=bands,
-        default=reader.number("default", low=0.0, high=1.0, default=0.0),
-        missing=reader.number("missing", low=0.0, high=1.0, default=0.0),
-    )
+    return PlainValidator(check)
 
 
-def _parse_date(value: Any, reader: _Reader, key: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
+def _choice(options: tuple[str, ...]) -> Any:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise fail(f"must be one of {', '.join(options)}; got {value!r}")
+        return str(value)
+
+    return PlainValidator(check)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail(f"must be a list of names, got {value!r}")
+    return tuple(value)
+
+
+def _maybe_names(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else _names(value)
+
+
+def _cutoff(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise reader.fail(key, f"must be a date YYYY-MM-DD, got {value!r}") from exc
+    except ValueError:
+        raise fail(f"must be a date YYYY-MM-DD, got {value!r}") from None
 
 
-def parse_config(data: dict[str, Any], *, source: str = "configuration") -> ScoringConfig:
-    """Validate a configuration mapping (already merged over the default)."""
-    top = _Reader(data, "", source)
+def _windows(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in value
+    ):
+        raise fail(f"must be a list of positive days, got {value!r}")
+    return tuple(value)
 
-    fit = top.sub("fit").sub("factors")
-    factors = tuple(_fit_factor(str(n), fit.sub(str(n))) for n in fit.data)
-    if not factors or sum(f.weight for f in factors) <= 0:
-        raise fit.fail("", "need at least one factor with a positive weight")
 
-    p = top.sub("propensity")
-    windows = p.raw("activity_windows_days")
-    if not isinstance(windows, list) or not all(isinstance(w, int) and w > 0 for w in windows):
-        raise p.fail("activity_windows_days", f"must be a list of positive days, got {windows!r}")
-    half_life = p.raw("recency_half_life_days", None)
-    if half_life is not None:
-        half_life = p.number("recency_half_life_days", low=1.0)
-    propensity = PropensityConfig(
-        mode=p.choice("mode", ("auto", "required", "off")),
-        cutoff=_parse_date(p.raw("cutoff", None), p, "cutoff"),
-        holdout_fraction=p.number("holdout_fraction", low=0.05, high=0.9),
-        min_train_outcomes=int(p.number("min_train_outcomes", low=1)),
-        min_test_outcomes=int(p.number("min_test_outcomes", low=1)),
-        categorical=p.strings("categorical") or (),
-        numeric_log=p.strings("numeric_log") or (),
-        signals=p.strings("signals") or (),
-        activity_windows_days=tuple(windows),
-        channels=p.strings("channels") or (),
-        regularization_c=p.number("regularization_c", low=1e-6),
-        recency_half_life_days=half_life,
-        calibration=p.choice("calibration", ("sigmoid", "isotonic")),
-        reliability_bins=int(p.number("reliability_bins", low=2, high=50)),
-    )
-
-    q = top.sub("potential")
-    serviceable = q.sub("serviceable")
-    potential = PotentialConfig(
-        method=q.choice("method", ("auto", "seats", "learned")),
-        min_won_deals=int(q.number("min_won_deals", low=2)),
-        seat_share_by_industry=q.shares("seat_share_by_industry"),
-        default_seat_share=q.number("default_seat_share", low=0.0, high=1.0),
-        price_per_seat_by_segment=q.shares("price_per_seat_by_segment", high=None),
-        default_price_per_seat=q.number("default_price_per_seat", low=0.0),
-        max_seats=q.number("max_seats", low=1.0),
-        serviceable_min_fit=serviceable.number("min_fit", low=0.0, high=100.0),
-        serviceable_states=serviceable.strings("states", allow_none=True),
-    )
-
-    t = top.sub("tiers")
-    weights = t.shares("weights", high=None)
-    unknown = set(weights) - {"fit", "propensity", "potential"}
-    if unknown:
-        raise t.fail("weights", f"knows fit, propensity, potential; got {sorted(unknown)}")
-    if sum(weights.values()) <= 0:
-        raise t.fail("weights", "must not all be zero")
-    th = t.sub("thresholds")
-    a, b = th.number("a", low=0, high=100), th.number("b", low=0, high=100)
-    if b > a:
-        raise th.fail("b", f"({b:g}) must not exceed a ({a:g})")
-    tiers = TierConfig(weights=weights, threshold_a=a, threshold_b=b)
-
-    w = top.sub("workload")
-    per = w.sub("per_tier")
-    per_tier = {}
-    for tier in ("A", "B", "C"):
-        r = per.sub(tier)
-        per_tier[tier] = TierWork(
-            visits_per_year=r.number("visits_per_year", low=0),
-            visit_hours=r.number("visit_hours", low=0),
-            calls_per_year=r.number("calls_per_year", low=0),
-            call_hours=r.number("call_hours", low=0),
+def _bands(value: Any) -> tuple[tuple[float, float], ...]:
+    if not isinstance(value, list) or not value:
+        raise fail(f"must be a list of [lower_bound, share] pairs, got {value!r}")
+    parsed = []
+    for i, pair in enumerate(value):
+        ok = (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in pair)
+            and all(math.isfinite(x) for x in pair)
         )
-    workload = WorkloadConfig(
-        per_tier=per_tier,
-        road_factor=w.number("road_factor", low=1.0),
-        speed_mph=w.number("speed_mph", low=1.0),
-        default_travel_miles=w.number("default_travel_miles", low=0.0),
-        max_travel_miles=w.number("max_travel_miles", low=0.0),
-    )
+        if not ok or not 0.0 <= pair[1] <= 1.0:
+            raise fail(
+                f"bands[{i}] must be [lower_bound, share] with share in [0, 1], got {pair!r}"
+            )
+        parsed.append((float(pair[0]), float(pair[1])))
+    lows = [p[0] for p in parsed]
+    if lows != sorted(lows) or len(set(lows)) != len(lows):
+        raise fail(f"lower bounds must increase strictly, got {lows}")
+    return tuple(parsed)
 
-    c = top.sub("capacity")
-    capacity = CapacityConfig(
-        hours_per_week=c.number("hours_per_week", low=1.0, high=168.0),
-        weeks_per_year=c.number("weeks_per_year", low=1.0, high=52.0),
-        utilisation=c.number("utilisation", low=0.01, high=1.0),
+
+def _label(value: Any) -> str:
+    if not isinstance(value, str) or value.count("{value}") != 1:
+        raise fail(f"must contain {{value}} exactly once, got {value!r}")
+    return value
+
+
+def _column(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise fail(f"must be a column name, got {value!r}")
+    return value
+
+
+Share = Annotated[float, _num(low=0.0, high=1.0)]
+NonNegative = Annotated[float, _num(low=0.0)]
+
+
+class _FitFactorSpec(Strict):
+    column: Annotated[str, PlainValidator(_column)] | None = None
+    weight: NonNegative
+    label: Annotated[str, PlainValidator(_label)] = "{value}"
+    format: Annotated[str, _choice(FORMATS)] = "text"
+    values: dict[str, Share] | None = None
+    bands: Annotated[tuple[tuple[float, float], ...], PlainValidator(_bands)] | None = None
+    default: Share = 0.0
+    missing: Share = 0.0
+
+    @model_validator(mode="after")
+    def _values_or_bands(self) -> _FitFactorSpec:
+        given = self.model_fields_set & {"values", "bands"}
+        if len(given) == 2:
+            raise fail("values and bands cannot both be given; pick one")
+        if not given:
+            raise fail("values or bands must be given")
+        return self
+
+
+class _FitSpec(Strict):
+    factors: dict[str, _FitFactorSpec]
+
+
+class _PropensitySpec(Strict):
+    mode: Annotated[str, _choice(("auto", "required", "off"))]
+    cutoff: Annotated[date | None, PlainValidator(_cutoff)] = None
+    holdout_fraction: Annotated[float, _num(low=0.05, high=0.9)]
+    min_train_outcomes: Annotated[float, _num(low=1)]
+    min_test_outcomes: Annotated[float, _num(low=1)]
+    categorical: Annotated[tuple[str, ...], PlainValidator(_names)]
+    numeric_log: Annotated[tuple[str, ...], PlainValidator(_names)]
+    signals: Annotated[tuple[str, ...], PlainValidator(_names)]
+    activity_windows_days: Annotated[tuple[int, ...], PlainValidator(_windows)]
+    channels: Annotated[tuple[str, ...], PlainValidator(_names)]
+    regularization_c: Annotated[float, _num(low=1e-6)]
+    recency_half_life_days: Annotated[float | None, _num(low=1.0, allow_none=True)] = None
+    calibration: Annotated[str, _choice(("sigmoid", "isotonic"))]
+    reliability_bins: Annotated[float, _num(low=2, high=50)]
+
+
+class _ServiceableSpec(Strict):
+    min_fit: Annotated[float, _num(low=0.0, high=100.0)]
+    states: Annotated[tuple[str, ...] | None, PlainValidator(_maybe_names)] = None
+
+
+class _PotentialSpec(Strict):
+    method: Annotated[str, _choice(("auto", "seats", "learned"))]
+    min_won_deals: Annotated[float, _num(low=2)]
+    seat_share_by_industry: dict[str, Share]
+    default_seat_share: Share
+    price_per_seat_by_segment: dict[str, NonNegative]
+    default_price_per_seat: NonNegative
+    max_seats: Annotated[float, _num(low=1.0)]
+    serviceable: _ServiceableSpec
+
+
+class _ThresholdsSpec(Strict):
+    a: Annotated[float, _num(low=0, high=100)]
+    b: Annotated[float, _num(low=0, high=100)]
+
+    @field_validator("b")
+    @classmethod
+    def _b_below_a(cls, b: float, info: Any) -> float:
+        a = info.data.get("a")
+        if a is not None and b > a:
+            raise fail(f"({b:g}) must not exceed a ({a:g})")
+        return b
+
+
+def _tier_weights(value: dict[str, float]) -> dict[str, float]:
+    if unknown := set(value) - {"fit", "propensity", "potential"}:
+        raise fail(f"knows fit, propensity, potential; got {sorted(unknown)}")
+    if sum(value.values()) <= 0:
+        raise fail("must not all be zero")
+    return value
+
+
+class _TiersSpec(Strict):
+    weights: Annotated[dict[str, NonNegative], AfterValidator(_tier_weights)]
+    thresholds: _ThresholdsSpec
+
+
+class _TierWorkSpec(Strict):
+    visits_per_year: NonNegative
+    visit_hours: NonNegative
+    calls_per_year: NonNegative
+    call_hours: NonNegative
+
+
+class _PerTierSpec(Strict):
+    A: _TierWorkSpec
+    B: _TierWorkSpec
+    C: _TierWorkSpec
+
+
+class _WorkloadSpec(Strict):
+    per_tier: _PerTierSpec
+    road_factor: Annotated[float, _num(low=1.0)]
+    speed_mph: Annotated[float, _num(low=1.0)]
+    default_travel_miles: NonNegative
+    max_travel_miles: NonNegative
+
+
+class _CapacitySpec(Strict):
+    hours_per_week: Annotated[float, _num(low=1.0, high=168.0)]
+    weeks_per_year: Annotated[float, _num(low=1.0, high=52.0)]
+    utilisation: Annotated[float, _num(low=0.01, high=1.0)]
+
+
+class _MarketSpec(Strict):
+    activity_days: Annotated[float, _num(low=1)]
+    seasonality_alpha: Share
+    seasonality_min_eta2: Share
+
+
+class _ConfigSpec(Strict):
+    version: Annotated[int, PlainValidator(_version)] = 1
+    fit: _FitSpec
+    propensity: _PropensitySpec
+    potential: _PotentialSpec
+    tiers: _TiersSpec
+    workload: _WorkloadSpec
+    capacity: _CapacitySpec
+    market: _MarketSpec
+
+    @field_validator("fit")
+    @classmethod
+    def _some_weight(cls, fit: _FitSpec) -> _FitSpec:
+        if not fit.factors or sum(f.weight for f in fit.factors.values()) <= 0:
+            raise fail("needs at least one factor with a positive weight")
+        return fit
+
+
+def _version(value: Any) -> int:
+    if value != 1:
+        raise fail(f"unsupported configuration version {value!r}; this release reads 1")
+    return 1
+
+
+def _config_from(spec: _ConfigSpec, source: str) -> ScoringConfig:
+    factors = tuple(
+        FitFactor(
+            name=name,
+            column=f.column or name,
+            weight=f.weight,
+            label=f.label,
+            format=f.format,
+            values=(
+                None
+                if f.values is None
+                else tuple((k.strip().lower(), v) for k, v in f.values.items())
+            ),
+            bands=f.bands,
+            default=f.default,
+            missing=f.missing,
+        )
+        for name, f in spec.fit.factors.items()
     )
-    m = top.sub("market")
-    market = MarketConfig(
-        activity_days=int(m.number("activity_days", low=1)),
-        seasonality_alpha=m.number("seasonality_alpha", low=0.0, high=1.0),
-        seasonality_min_eta2=m.number("seasonality_min_eta2", low=0.0, high=1.0),
-    )
+    p = spec.propensity
+    q = spec.potential
+    w = spec.workload
     return ScoringConfig(
         fit=factors,
-        propensity=propensity,
-        potential=potential,
-        tiers=tiers,
-        workload=workload,
-        capacity=capacity,
-        market=market,
+        propensity=PropensityConfig(
+            mode=p.mode,
+            cutoff=p.cutoff,
+            holdout_fraction=p.holdout_fraction,
+            min_train_outcomes=int(p.min_train_outcomes),
+            min_test_outcomes=int(p.min_test_outcomes),
+            categorical=p.categorical,
+            numeric_log=p.numeric_log,
+            signals=p.signals,
+            activity_windows_days=p.activity_windows_days,
+            channels=p.channels,
+            regularization_c=p.regularization_c,
+            recency_half_life_days=p.recency_half_life_days,
+            calibration=p.calibration,
+            reliability_bins=int(p.reliability_bins),
+        ),
+        potential=PotentialConfig(
+            method=q.method,
+            min_won_deals=int(q.min_won_deals),
+            seat_share_by_industry=dict(q.seat_share_by_industry),
+            default_seat_share=q.default_seat_share,
+            price_per_seat_by_segment=dict(q.price_per_seat_by_segment),
+            default_price_per_seat=q.default_price_per_seat,
+            max_seats=q.max_seats,
+            serviceable_min_fit=q.serviceable.min_fit,
+            serviceable_states=q.serviceable.states,
+        ),
+        tiers=TierConfig(
+            weights=dict(spec.tiers.weights),
+            threshold_a=spec.tiers.thresholds.a,
+            threshold_b=spec.tiers.thresholds.b,
+        ),
+        workload=WorkloadConfig(
+            per_tier={
+                tier: TierWork(
+                    visits_per_year=r.visits_per_year,
+                    visit_hours=r.visit_hours,
+                    calls_per_year=r.calls_per_year,
+                    call_hours=r.call_hours,
+                )
+                for tier, r in (
+                    ("A", w.per_tier.A),
+                    ("B", w.per_tier.B),
+                    ("C", w.per_tier.C),
+                )
+            },
+            road_factor=w.road_factor,
+            speed_mph=w.speed_mph,
+            default_travel_miles=w.default_travel_miles,
+            max_travel_miles=w.max_travel_miles,
+        ),
+        capacity=CapacityConfig(
+            hours_per_week=spec.capacity.hours_per_week,
+            weeks_per_year=spec.capacity.weeks_per_year,
+            utilisation=spec.capacity.utilisation,
+        ),
+        market=MarketConfig(
+            activity_days=int(spec.market.activity_days),
+            seasonality_alpha=spec.market.seasonality_alpha,
+            seasonality_min_eta2=spec.market.seasonality_min_eta2,
+        ),
         source=source,
     )
 
 
+def parse_config(
+    data: dict[str, Any],
+    *,
+    source: str = "configuration",
+    line_of: Callable[[str], tuple[str, int | None]] | None = None,
+) -> ScoringConfig:
+    """Validate a configuration mapping (already merged over the default).
+
+    ``line_of(key path)`` says which file and line a value came from, for messages.
+    Raises :class:`ConfigError` listing every problem as ``FILE:LINE: key: reason``.
+    """
+    try:
+        spec = _ConfigSpec.model_validate(data)
+    except PydanticValidationError as exc:
+        problems = pydantic_problems(exc, source=source, line_of=lambda _: None)
+        shown_problems = []
+        for p in problems:
+            where, line = line_of(p.column or "") if line_of else (source, None)
+            at = f"{where}:{line}" if line is not None else where
+            shown_problems.append(f"{at}: {p.column or 'the file'}: {p.reason}")
+        raise ConfigError(
+            f"{source}: the scoring configuration has {len(problems)} problem(s):\n"
+            + "\n".join(f"  - {text}" for text in shown_problems)
+        ) from None
+    return _config_from(spec, source)
+
+
 def default_config_dict() -> dict[str, Any]:
-    return yaml.safe_load(default_config_text())
+    data = load_yaml(default_config_text(), source=DEFAULT_CONFIG_NAME).data
+    assert isinstance(data, dict)
+    return data
 
 
 def load_config(
@@ -389,22 +523,46 @@ def load_config(
 ) -> ScoringConfig:
     """The default configuration with the YAML file at ``path`` (and ``overrides``) laid over.
 
-    Raises :class:`ConfigError` when the file is missing, is not YAML, or a value is wrong.
+    The file is read within the limits of :func:`territorial.bounded.load_yaml` (no
+    aliases, bounded size and depth). Raises :class:`ConfigError` when the file is
+    missing, is not YAML, or a value is wrong: each problem names the file, the line
+    and the key.
     """
-    data = default_config_dict()
+    default = load_yaml(default_config_text(), source=DEFAULT_CONFIG_NAME)
+    data = default.data
+    docs: list[YamlDocument] = []
     source = "default configuration"
     if path is not None:
         path = Path(path)
         try:
-            user = yaml.safe_load(path.read_text("utf-8")) or {}
+            text = read_text_bounded(path, max_bytes=YAML_MAX_CHARS, what="scoring configuration")
         except FileNotFoundError as exc:
             raise ConfigError(f"scoring configuration {path} does not exist") from exc
-        except yaml.YAMLError as exc:
+        try:
+            user = load_yaml(text, source=str(path))
+        except ValidationError as exc:
             raise ConfigError(f"scoring configuration {path} is not valid YAML: {exc}") from exc
-        if not isinstance(user, dict):
+        if user.data is None:
+            user.data = {}
+        if not isinstance(user.data, dict):
             raise ConfigError(f"scoring configuration {path} must be a mapping of sections")
-        data = _merge(data, user)
+        data = _merge(data, user.data)
+        docs.append(user)
         source = str(path)
     if overrides:
         data = _merge(data, overrides)
-    return parse_config(data, source=source)
+
+    def line_of(key: str) -> tuple[str, int | None]:
+        # The newest layer that holds the key (or its section) says where it came from.
+        for doc in reversed(docs):
+            if key in doc.lines or _section(key) in doc.lines:
+                return doc.source, doc.line(key)
+        if overrides:
+            return "overrides", None
+        return DEFAULT_CONFIG_NAME, default.line(key)
+
+    return parse_config(data, source=source, line_of=line_of)
+
+
+def _section(key: str) -> str:
+    return key.rsplit(".", 1)[0] if "." in key else key

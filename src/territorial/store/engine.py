@@ -33,8 +33,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for ``url`` (not migrated); SQLite parent folders are created."""
+#: How long a SQLite writer waits for another's lock (seconds) unless told otherwise.
+DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def create_store_engine(url: str, *, busy_timeout_seconds: float | None = None) -> Engine:
+    """An engine for ``url`` (not migrated); SQLite parent folders are created.
+
+    SQLite writers wait up to ``busy_timeout_seconds`` (default: the setting
+    ``sqlite_busy_timeout_seconds``, 30 s) for another process's write lock instead of
+    failing at once with "database is locked".
+    """
     url = normalize_database_url(url)
     try:
         parsed = make_url(url)
@@ -43,7 +52,10 @@ def create_store_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        timeout = busy_timeout_seconds
+        if timeout is None:
+            timeout = _busy_timeout_setting()
+        engine = create_engine(url, connect_args={"timeout": timeout})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -51,6 +63,17 @@ def create_store_engine(url: str) -> Engine:
     raise ConfigError(
         f"database {parsed.get_backend_name()!r} is not supported; use SQLite or PostgreSQL"
     )
+
+
+def _busy_timeout_setting() -> float:
+    import os
+
+    raw = os.environ.get("TERRITORIAL_SQLITE_BUSY_TIMEOUT_SECONDS", "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_SECONDS
+    from territorial.settings import load_settings
+
+    return load_settings().sqlite_busy_timeout_seconds
 
 
 def alembic_config(engine: Engine) -> Config:

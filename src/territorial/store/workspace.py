@@ -49,7 +49,19 @@ users = Table(
     Column("password_hash", String(255), nullable=False, doc="scrypt$n$r$p$salt$hash (hex)"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "status",
+        String(16),
+        nullable=False,
+        default="active",
+        server_default="active",
+        doc="'active', 'disabled' or 'removed' (soft delete; migration 0008_access)",
+    ),
+    Column("status_changed_at", DateTime(timezone=True)),
 )
+
+#: What a user's ``status`` may be. Only ``active`` users log in or use tokens.
+USER_STATUSES: tuple[str, ...] = ("active", "disabled", "removed")
 
 web_sessions = Table(
     "web_sessions",
@@ -111,6 +123,7 @@ class User:
     role: str
     rep_id: str | None
     active: bool
+    status: str = "active"
 
     @property
     def can_edit(self) -> bool:
@@ -119,7 +132,16 @@ class User:
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.email, row.name, row.role, row.rep_id, bool(row.active))
+    status = getattr(row, "status", None) or ("active" if row.active else "disabled")
+    return User(
+        row.id,
+        row.email,
+        row.name,
+        row.role,
+        row.rep_id,
+        bool(row.active) and status == "active",
+        status,
+    )
 
 
 # --- users -------------------------------------------------------------------------
@@ -135,7 +157,13 @@ def create_user(
     """Store a new user; a ConflictError if the e-mail is taken."""
     email = email.strip().lower()
     with engine.begin() as conn:
-        if conn.execute(select(users.c.id).where(users.c.email == email)).first():
+        taken = conn.execute(select(users.c.status).where(users.c.email == email)).first()
+        if taken is not None and taken.status == "removed":
+            raise ConflictError(
+                f"a removed user had the e-mail {email!r}; removed users stay in the audit "
+                "trail and their e-mail cannot be reused"
+            )
+        if taken is not None:
             raise ConflictError(f"a user with e-mail {email!r} already exists")
         uid = conn.execute(
             insert(users).values(
@@ -145,6 +173,7 @@ def create_user(
                 rep_id=rep_id,
                 password_hash=password_hash,
                 active=True,
+                status="active",
                 created_at=_now(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
@@ -169,9 +198,48 @@ def user_credentials(engine: Engine, *, email: str) -> tuple[User, str] | None:
     return None if row is None else (_user(row), row.password_hash)
 
 
-def list_users(engine: Engine) -> list[User]:
+def list_users(engine: Engine, *, include_removed: bool = False) -> list[User]:
+    query = select(users).order_by(users.c.email)
+    if not include_removed:
+        query = query.where(users.c.status != "removed")
     with engine.connect() as conn:
-        return [_user(r) for r in conn.execute(select(users).order_by(users.c.email))]
+        return [_user(r) for r in conn.execute(query)]
+
+
+def get_user(engine: Engine, *, email: str | None = None, user_id: int | None = None) -> User:
+    """One user by e-mail or id (removed users too); a NotFoundError otherwise."""
+    query = select(users)
+    if email is not None:
+        query = query.where(users.c.email == email.strip().lower())
+    if user_id is not None:
+        query = query.where(users.c.id == user_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"no user with e-mail {email!r}" if email else f"no user {user_id}")
+    return _user(row)
+
+
+def set_user_status(engine: Engine, *, user_id: int, status: str) -> User:
+    """Set a user's status; anything but ``active`` also ends their web sessions at once."""
+    if status not in USER_STATUSES:
+        raise ValueError(f"status must be one of {USER_STATUSES}")
+    with engine.begin() as conn:
+        conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(status=status, active=status == "active", status_changed_at=_now())
+        )
+        if status != "active":
+            conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+    return get_user(engine, user_id=user_id)
+
+
+def end_sessions(engine: Engine, *, user_id: int) -> int:
+    """End every web session of a user (password reset, disable); returns how many."""
+    with engine.begin() as conn:
+        done = conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+    return int(done.rowcount or 0)
 
 
 # --- sessions ----------------------------------------------------------------------
@@ -198,7 +266,7 @@ def session_user(engine: Engine, *, token_hash: str) -> tuple[User, str] | None:
             .join(web_sessions, web_sessions.c.user_id == users.c.id)
             .where(web_sessions.c.token_hash == token_hash)
         ).first()
-    if row is None or not row.active:
+    if row is None or not row.active or row.status != "active":
         return None
     if _naive_utc(row.expires_at) < _naive_utc(_now()):
         return None
@@ -218,14 +286,19 @@ def record_event(
     user: User | None,
     plan_id: int | None = None,
     details: dict[str, Any] | None = None,
+    actor: str | None = None,
 ) -> None:
-    """Append who did what and when to the audit trail."""
+    """Append who did what and when to the audit trail.
+
+    ``actor`` names who acted when there is no user (default ``cli``; a failed log-in
+    names the e-mail that was tried).
+    """
     with engine.begin() as conn:
         conn.execute(
             insert(audit_events).values(
                 at=_now(),
                 user_id=None if user is None else user.id,
-                actor="cli" if user is None else user.email,
+                actor=(actor or "cli") if user is None else user.email,
                 action=action,
                 plan_id=plan_id,
                 details=details or {},

@@ -157,11 +157,18 @@ async def login(request: Request, engine: EngineDep) -> Response:
         return RedirectResponse(f"{PREFIX}/login?error=expired", status_code=303)
     try:
         _user, token = auth.log_in(
-            engine, email=str(form.get("email", "")), password=str(form.get("password", ""))
+            engine,
+            email=str(form.get("email", "")),
+            password=str(form.get("password", "")),
+            address=request.client.host if request.client else "unknown",
+            policy=_login_policy(request),
         )
-    except AuthenticationError:
+    except auth.LockedOutError as exc:
+        return _locked_out(request, str(form.get("next", "")), exc.retry_after)
+    except AuthenticationError as exc:
         nxt = quote(_safe_next(str(form.get("next", ""))))
-        return RedirectResponse(f"{PREFIX}/login?error=wrong&next={nxt}", status_code=303)
+        why = "disabled" if "account is" in exc.message else "wrong"
+        return RedirectResponse(f"{PREFIX}/login?error={why}&next={nxt}", status_code=303)
     services.warm_up(engine)
     response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
     response.set_cookie(
@@ -174,6 +181,36 @@ async def login(request: Request, engine: EngineDep) -> Response:
         secure=request.url.scheme == "https",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+def _login_policy(request: Request) -> auth.LoginPolicy:
+    settings = getattr(request.app.state, "settings", None) or load_settings()
+    return auth.LoginPolicy.from_settings(settings)
+
+
+def _locked_out(request: Request, next_: str, retry_after: int) -> Response:
+    """The log-in page again, answered 429 with Retry-After (seconds)."""
+    token = secrets.token_urlsafe(24)
+    response = _page(
+        request,
+        "login.html",
+        None,
+        login_csrf=token,
+        next=_safe_next(next_),
+        error="locked",
+        retry_minutes=max(1, -(-retry_after // 60)),
+    )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry_after)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path=PREFIX,
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
