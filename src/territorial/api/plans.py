@@ -33,9 +33,13 @@ PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Plan (version) id"
 JobId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Job id")]
 
 
-def api_actor(_: TokenDep) -> Actor:
-    """Who acts through the API: the holder of the server's token, like the command line."""
-    return Actor("api")
+def api_actor(principal: TokenDep) -> Actor:
+    """Who acts through the API: the user of a personal token (their role applies), or
+    the holder of the server's bootstrap token (like the command line)."""
+    if principal.user is None:
+        return Actor("api")
+    user = principal.user
+    return Actor(user.email, user.role, user.id)
 
 
 ActorDep = Annotated[Actor, Depends(api_actor)]
