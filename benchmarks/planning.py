@@ -83,10 +83,26 @@ def fresh_url(backend: str, folder: Path) -> tuple[str, object]:
 
 def timed(step: str, rows: list[tuple[str, str, float, str]], backend: str, fn, note=""):
     started = time.perf_counter()
-    out = fn()
+    out = profiled(step, fn)
     rows.append(
         (backend, step, time.perf_counter() - started, note(out) if callable(note) else note)
     )
+    return out
+
+
+PROFILE: set[str] = set()
+
+
+def profiled(step: str, fn):
+    """Run ``fn`` under cProfile when ``--profile STEP`` names it; print the top entries."""
+    if step not in PROFILE:
+        return fn()
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    out = profiler.runcall(fn)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
     return out
 
 
@@ -102,7 +118,7 @@ def run(backend: str, args: argparse.Namespace, files: Path, rows: list) -> None
                 problem, units = problem_from_store(
                     engine, measures=("accounts", "workload_hours"), tolerance=0.1
                 )
-                result = design(problem, time_limit=args.design_seconds, seed=1)
+                result = design(problem, time_limit=args.design_seconds, seed=1, strict=False)
                 return save_plan(
                     engine, name="bench", result=result, parameters={}, account_units=units
                 )
@@ -177,7 +193,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--design-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--profile", action="append", default=[], help="profile a step (its name); repeatable"
+    )
     args = parser.parse_args()
+    PROFILE.update(args.profile)
     console = Console(width=140)
     console.print(f"machine: {machine()}; load average at start: {os.getloadavg()}")
     rows: list[tuple[str, str, float, str]] = []

@@ -236,3 +236,36 @@ def test_scheduled_activation_takes_effect_on_its_date(company: Engine, save_des
     version = lifecycle.get_version(company, plan_id=plan)
     assert (version["status"], version["effective_date"]) == ("active", later)
     assert _owners(company) != before
+
+
+def test_a_new_version_keeps_the_rules_exclusions_and_settings(
+    company: Engine, save_designed_plan
+) -> None:
+    """The generated rules replace the territories; a planner's exclusions and settings
+    of the active rule set carry over (read without parsing the old territories)."""
+    import yaml
+
+    first = _approved(company, save_designed_plan, name="first")
+    activate(company, plan_id=first)
+    with company.begin() as conn:
+        row = conn.execute(
+            select(rule_sets.c.id, rule_sets.c.source).where(rule_sets.c.status == "active")
+        ).one()
+        edited = row.source + (
+            "exclusions:\n"
+            "- name: Partner-managed\n"
+            "  match: {state: [HI]}\n"
+            "  reason: Hawaii goes through the partner\n"
+        )
+        edited = edited.replace("settings:\n", "settings:\n  match_threshold: 0.85\n", 1)
+        conn.execute(update(rule_sets).where(rule_sets.c.id == row.id).values(source=edited))
+    second = _approved(company, save_designed_plan, name="second", seed=5)
+    report = activate(company, plan_id=second)
+    with company.connect() as conn:
+        source = conn.execute(
+            select(rule_sets.c.source).where(rule_sets.c.id == report.rule_set_id)
+        ).scalar_one()
+    document = yaml.safe_load(source)
+    assert document["exclusions"][0]["name"] == "Partner-managed"
+    assert document["settings"]["match_threshold"] == 0.85
+    assert document["regions"][0]["id"] == f"plan-{second}"

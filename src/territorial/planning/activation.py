@@ -30,12 +30,24 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from sqlalchemy import Connection, Engine, and_, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    and_,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from territorial.errors import ConfigError, ConflictError, ValidationError
 from territorial.planning.lifecycle import CLI, Actor, _check_effective, _require_planner, _row
 from territorial.planning.ownership import _territory_reps
-from territorial.store.planning import add_event, holdovers, notify_many, owner_history, utcnow
+from territorial.store.planning import add_event, holdovers, notify_many, query_frame, utcnow
 from territorial.store.tables import accounts, opportunities, plan_assignments, plans, reps
 
 log = logging.getLogger(__name__)
@@ -227,19 +239,15 @@ def _apply(
     owners = _checked_owners(conn, plan_id, members)
     names = members.drop_duplicates("territory_id").set_index("territory_id")["territory_name"]
 
-    assigned = pd.DataFrame(
-        conn.execute(
-            select(plan_assignments.c.account_id, plan_assignments.c.territory_id).where(
-                plan_assignments.c.plan_id == plan_id
-            )
-        ).all(),
-        columns=["account_id", "territory_id"],
+    assigned = query_frame(
+        conn,
+        select(plan_assignments.c.account_id, plan_assignments.c.territory_id).where(
+            plan_assignments.c.plan_id == plan_id
+        ),
     )
-    stored = pd.DataFrame(
-        conn.execute(
-            select(accounts.c.id, accounts.c.owner_id, accounts.c.postal_code, accounts.c.state)
-        ).all(),
-        columns=["id", "owner_id", "postal_code", "state"],
+    stored = query_frame(
+        conn,
+        select(accounts.c.id, accounts.c.owner_id, accounts.c.postal_code, accounts.c.state),
     )
     known = assigned["account_id"].isin(stored["id"])
     unknown = int((~known).sum())
@@ -254,21 +262,7 @@ def _apply(
     ]
 
     # 1. owners, and their history
-    _update_owners(conn, changed[["account_id", "owner_id"]])
-    history = [
-        {
-            "account_id": r.account_id,
-            "previous_owner_id": _text(r.previous_owner_id),
-            "owner_id": _text(r.owner_id),
-            "territory_id": r.territory_id,
-            "plan_id": plan_id,
-            "changed_at": now,
-            "effective_date": effective,
-            "source": "activation",
-        }
-        for r in changed.itertuples(index=False)
-    ]
-    _insert_chunks(conn, owner_history, history)
+    _update_owners(conn, changed, plan_id=plan_id, now=now, effective=effective)
 
     # 2. routing rules
     rule_set_id = _activate_rules(
@@ -397,34 +391,33 @@ def _insert_chunks(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> 
         conn.execute(insert(table), rows[start : start + 5000])
 
 
-def _update_owners(conn: Connection, changes: pd.DataFrame) -> None:
-    """Set ``accounts.owner_id`` for many accounts in one statement (through a temp table)."""
-    if changes.empty:
+def _update_owners(
+    conn: Connection, changed: pd.DataFrame, *, plan_id: int, now: datetime, effective: date
+) -> None:
+    """Set ``accounts.owner_id`` of the changed accounts and append their owner history,
+    each in one statement over a temporary table (COPY on PostgreSQL)."""
+    if changed.empty:
         return
     tmp = "tmp_owner_changes"
+    columns = ("account_id", "owner_id", "previous_owner_id", "territory_id")
+    ddl = ", ".join(
+        f"{c} VARCHAR(128){' PRIMARY KEY' if c == 'account_id' else ''}" for c in columns
+    )
+    rows = [
+        (str(a), _text(o), _text(p), _text(t))
+        for a, o, p, t in changed[list(columns)].itertuples(index=False)
+    ]
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            text(
-                f"CREATE TEMP TABLE {tmp} (account_id VARCHAR(128) PRIMARY KEY, "
-                "owner_id VARCHAR(128)) ON COMMIT DROP"
-            )
-        )
+        conn.execute(text(f"CREATE TEMP TABLE {tmp} ({ddl}) ON COMMIT DROP"))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {tmp} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
     else:
         conn.execute(text(f"DROP TABLE IF EXISTS temp.{tmp}"))
-        conn.execute(
-            text(
-                f"CREATE TEMP TABLE {tmp} (account_id VARCHAR(128) PRIMARY KEY, "
-                "owner_id VARCHAR(128))"
-            )
-        )
-    rows = [
-        {"a": str(a), "o": _text(o)}
-        for a, o in changes[["account_id", "owner_id"]].itertuples(index=False)
-    ]
-    for start in range(0, len(rows), 10000):
-        conn.execute(
-            text(f"INSERT INTO {tmp} (account_id, owner_id) VALUES (:a, :o)"),
-            rows[start : start + 10000],
+        conn.execute(text(f"CREATE TEMP TABLE {tmp} ({ddl})"))
+        conn.connection.driver_connection.executemany(  # type: ignore[union-attr]
+            f"INSERT INTO {tmp} ({', '.join(columns)}) VALUES (?, ?, ?, ?)", rows
         )
     conn.execute(
         text(
@@ -432,8 +425,38 @@ def _update_owners(conn: Connection, changes: pd.DataFrame) -> None:
             f"WHERE accounts.id = {tmp}.account_id"
         )
     )
+    conn.execute(
+        text(
+            "INSERT INTO account_owner_history (account_id, previous_owner_id, owner_id, "
+            "territory_id, plan_id, changed_at, effective_date, source) "
+            f"SELECT account_id, previous_owner_id, owner_id, territory_id, :plan, :now, "
+            f":effective, 'activation' FROM {tmp}"
+        ).bindparams(
+            bindparam("plan", type_=Integer),
+            bindparam("now", type_=DateTime(timezone=True)),
+            bindparam("effective", type_=Date),
+        ),
+        {"plan": plan_id, "now": now, "effective": effective},
+    )
     if conn.dialect.name != "postgresql":
         conn.execute(text(f"DROP TABLE temp.{tmp}"))
+
+
+def _without_regions(source: str) -> str:
+    """The rules text without its top-level ``regions`` block: only the settings,
+    exclusions and alerts are carried over, and the territories of a large model take
+    most of the text (and of the parse time)."""
+    kept: list[str] = []
+    skipping = False
+    for line in source.splitlines():
+        # a key at column 0; "- " at column 0 is an item of the key above (PyYAML writes
+        # lists under a key without indenting them)
+        top_level = bool(line) and not line[0].isspace() and line[0] not in "#-"
+        if top_level:
+            skipping = line.startswith("regions:")
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def _activate_rules(
@@ -460,7 +483,8 @@ def _activate_rules(
     kept: dict[str, Any] = {}
     if previous is not None:
         try:
-            kept = yaml.safe_load(previous["source"]) or {}
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            kept = yaml.load(_without_regions(previous["source"]), Loader=loader) or {}
         except yaml.YAMLError:  # it was validated when uploaded; keep going without it
             kept = {}
     settings = dict(kept.get("settings") or {})
@@ -477,9 +501,11 @@ def _activate_rules(
         fallback="state",
         settings=settings,
     )
-    for key in ("exclusions", "alerts"):
+    regions = document.pop("regions")
+    for key in ("exclusions", "alerts"):  # before the (long) regions: see _without_regions
         if kept.get(key):
             document[key] = kept[key]
+    document["regions"] = regions
     source = dump_rules(document)
     try:
         rule_set = parse_rules(source, source=f"territory model {plan_id}")

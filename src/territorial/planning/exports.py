@@ -34,7 +34,7 @@ from sqlalchemy import Engine, select
 from territorial.errors import ConfigError, ConflictError
 from territorial.planning.lifecycle import get_version
 from territorial.planning.ownership import territory_reps
-from territorial.store.planning import plan_territories
+from territorial.store.planning import plan_territories, query_frame
 from territorial.store.tables import accounts, plan_assignments, reps
 
 #: Versions whose territories may be written back to the CRM.
@@ -86,17 +86,15 @@ def developer_name(text: str, *, prefix: str = "T") -> str:
 
 def _assignments(engine: Engine, plan_id: int) -> pd.DataFrame:
     with engine.connect() as conn:
-        return pd.DataFrame(
-            conn.execute(
-                select(
-                    plan_assignments.c.account_id,
-                    plan_assignments.c.territory_id,
-                    plan_assignments.c.reason,
-                )
-                .where(plan_assignments.c.plan_id == plan_id)
-                .order_by(plan_assignments.c.account_id)
-            ).all(),
-            columns=["account_id", "territory_id", "reason"],
+        return query_frame(
+            conn,
+            select(
+                plan_assignments.c.account_id,
+                plan_assignments.c.territory_id,
+                plan_assignments.c.reason,
+            )
+            .where(plan_assignments.c.plan_id == plan_id)
+            .order_by(plan_assignments.c.account_id),
         )
 
 
@@ -141,6 +139,8 @@ def salesforce_files(engine: Engine, *, plan_id: int, out_dir: Path) -> ExportRe
     owners = members[(members["role"] == "owner") & members["rep_id"].notna()]
     owner_of = dict(owners.drop_duplicates("territory_id")[["territory_id", "rep_id"]].to_numpy())
     description = f"Territorial plan {plan_id} ({version['status']})"
+    account_ids = assigned["account_id"].tolist()
+    territory_of_account = assigned["territory_id"].tolist()
     tables: dict[str, tuple[list[str], list[Sequence[Any]]]] = {
         "Territory2Model.csv": (
             ["DeveloperName", "Name", "Description"],
@@ -186,14 +186,14 @@ def salesforce_files(engine: Engine, *, plan_id: int, out_dir: Path) -> ExportRe
             ["ObjectId", "Territory2DeveloperName", "AssociationCause"],
             [
                 [a, dev[t], "Territory2Manual"]
-                for a, t in assigned[["account_id", "territory_id"]].itertuples(index=False)
+                for a, t in zip(account_ids, territory_of_account, strict=True)
             ],
         ),
         "AccountOwners.csv": (
             ["Id", "OwnerId"],
             [
                 [a, owner_of[t]]
-                for a, t in assigned[["account_id", "territory_id"]].itertuples(index=False)
+                for a, t in zip(account_ids, territory_of_account, strict=True)
                 if t in owner_of
             ],
         ),
@@ -254,7 +254,9 @@ def hubspot_files(engine: Engine, *, plan_id: int, out_dir: Path) -> ExportResul
         emails = {r.id: r.email for r in conn.execute(select(reps.c.id, reps.c.email)) if r.email}
         company = {r.id: r.name for r in conn.execute(select(accounts.c.id, accounts.c.name))}
     rows = []
-    for a, t in assigned[["account_id", "territory_id"]].itertuples(index=False):
+    for a, t in zip(
+        assigned["account_id"].tolist(), assigned["territory_id"].tolist(), strict=True
+    ):
         rep = owner_of.get(t)
         rows.append(
             [a, company.get(a, ""), "" if rep is None else emails.get(rep, rep), names.get(t, t)]
@@ -279,7 +281,12 @@ def plan_csv(engine: Engine, *, plan_id: int, out_file: Path) -> ExportResult:
     owner_of = dict(owners.drop_duplicates("territory_id")[["territory_id", "rep_id"]].to_numpy())
     rows = [
         [a, t, names.get(t, t), owner_of.get(t, ""), r or ""]
-        for a, t, r in assigned[["account_id", "territory_id", "reason"]].itertuples(index=False)
+        for a, t, r in zip(
+            assigned["account_id"].tolist(),
+            assigned["territory_id"].tolist(),
+            assigned["reason"].tolist(),
+            strict=True,
+        )
     ]
     header = ["account_id", "territory", "territory_name", "owner", "reason"]
     if out_file.suffix.lower() not in ("", ".csv"):

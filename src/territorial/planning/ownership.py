@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from territorial.errors import NotFoundError
 from territorial.store.planning import owner_history as owner_history_table
-from territorial.store.planning import plan_members, plan_territories
+from territorial.store.planning import plan_members, plan_territories, query_frame
 from territorial.store.tables import accounts, plan_assignments, plans, reps
 
 BOOK_COLUMNS = ("account_id", "territory_id", "territory_name", "rep_id", "plan_id")
@@ -172,13 +172,11 @@ def book(engine: Engine, *, plan_id: int | None = None) -> pd.DataFrame:
         if plan_id is None:
             plan_id = _active_plan_id(conn)
         if plan_id is None:
-            frame = pd.DataFrame(
-                conn.execute(
-                    select(accounts.c.id, accounts.c.owner_id).where(
-                        accounts.c.owner_id.is_not(None)
-                    )
-                ).all(),
-                columns=["account_id", "rep_id"],
+            frame = query_frame(
+                conn,
+                select(
+                    accounts.c.id.label("account_id"), accounts.c.owner_id.label("rep_id")
+                ).where(accounts.c.owner_id.is_not(None)),
             )
             names = _crm_territories(conn).set_index("territory_id")["territory_name"]
             frame["territory_id"] = frame["rep_id"]
@@ -186,13 +184,11 @@ def book(engine: Engine, *, plan_id: int | None = None) -> pd.DataFrame:
             frame["plan_id"] = pd.Series([None] * len(frame), dtype=object)
             return frame[list(BOOK_COLUMNS)].sort_values("account_id").reset_index(drop=True)
         members = _territory_reps(conn, plan_id)
-        assignments = pd.DataFrame(
-            conn.execute(
-                select(plan_assignments.c.account_id, plan_assignments.c.territory_id)
-                .where(plan_assignments.c.plan_id == plan_id)
-                .order_by(plan_assignments.c.account_id)
-            ).all(),
-            columns=["account_id", "territory_id"],
+        assignments = query_frame(
+            conn,
+            select(plan_assignments.c.account_id, plan_assignments.c.territory_id)
+            .where(plan_assignments.c.plan_id == plan_id)
+            .order_by(plan_assignments.c.account_id),
         )
     owners = _owners(members)
     names = members.drop_duplicates("territory_id").set_index("territory_id")["territory_name"]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import (
     JSON,
     Column,
@@ -322,3 +323,18 @@ __all__ = [
     "plan_members",
     "plan_territories",
 ]
+
+
+def query_frame(conn: Connection, statement: Any) -> pd.DataFrame:
+    """A DataFrame of a query's rows (object columns), built column by column: pandas is
+    slow on SQLAlchemy ``Row`` objects (seconds at 100k rows)."""
+    result = conn.execute(statement)
+    names = list(result.keys())
+    rows = result.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pd.DataFrame(
+        {
+            name: pd.Series(list(values), dtype=object)
+            for name, values in zip(names, columns, strict=True)
+        }
+    )
