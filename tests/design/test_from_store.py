@@ -52,7 +52,7 @@ def test_listed_reps_and_a_count_without_reps(store: Engine) -> None:
     assert counted.problem.n_territories == 4 and counted.problem.centers is None
     with pytest.raises(NotFoundError, match="'ghost'"):
         build_store_problem(store, StoreDesignOptions(territories=["ghost"]))
-    with pytest.raises(ConfigError, match="'R4'.*not active"):
+    with pytest.raises(ConfigError, match=r"'R4'.*not active"):
         build_store_problem(store, StoreDesignOptions(territories=["R4"]))
 
 
@@ -217,7 +217,7 @@ def test_bad_options_are_refused_with_their_name(
 
 
 def test_unknown_measure_names_the_known_ones(store: Engine) -> None:
-    with pytest.raises(ConfigError, match="'pipeline' is neither.*annual_revenue"):
+    with pytest.raises(ConfigError, match=r"'pipeline' is neither.*annual_revenue"):
         build_store_problem(store, StoreDesignOptions(balance={"pipeline": 0.1}))
 
 
