@@ -510,16 +510,32 @@ def capacity_command(
         str, typer.Option("--workload", help="Column with the workload in hours per period.")
     ] = "workload_hours",
     hours_per_week: Annotated[
-        float, typer.Option("--hours-per-week", help="Selling hours a rep has per week.")
-    ] = 40.0,
+        float | None,
+        typer.Option(
+            "--hours-per-week",
+            help="Selling hours a rep has per week (default: the scoring configuration's).",
+        ),
+    ] = None,
     utilisation: Annotated[
-        float,
-        typer.Option("--utilisation", help="Share of those hours spent on the workload (0-1)."),
-    ] = 0.8,
+        float | None,
+        typer.Option(
+            "--utilisation",
+            help="Share of those hours spent on the workload, 0-1 (default: the scoring "
+            "configuration's capacity.utilisation, which territorial score uses too).",
+        ),
+    ] = None,
     weeks: Annotated[
-        float,
-        typer.Option("--weeks", help="Working weeks in the workload's period (46 for a year)."),
-    ] = 46.0,
+        float | None,
+        typer.Option(
+            "--weeks",
+            help="Working weeks in the workload's period (default: the scoring "
+            "configuration's weeks_per_year).",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Scoring configuration YAML (as territorial score)."),
+    ] = None,
     tolerance: Annotated[
         str, typer.Option("--tolerance", help="Balance tolerance the plan will use, e.g. 5%.")
     ] = "5%",
@@ -530,9 +546,14 @@ def capacity_command(
     """How many reps (territories) the workload needs."""
     from territorial.design.capacity import required_territories
     from territorial.design.problem import parse_balance
+    from territorial.scoring import load_config
 
+    capacity = load_config(config).capacity
     df = _read_csv(units, "units")
     tol = parse_balance(f"x={tolerance}").tolerance
+    hours_per_week = capacity.hours_per_week if hours_per_week is None else hours_per_week
+    utilisation = capacity.utilisation if utilisation is None else utilisation
+    weeks = capacity.weeks_per_year if weeks is None else weeks
     plan = required_territories(
         df,
         workload=workload,
