@@ -48,7 +48,8 @@ def demo_command(
 
     Writes the sample files under TERRITORIAL_HOME/sample, imports them into the store
     (the embedded SQLite file by default), scores every account, designs one territory
-    per active account executive balanced on potential and workload, stores the plan
+    per active account executive balanced on workload (within each rep's capacity; at the
+    sample's head count single large accounts exceed any tight potential band), stores the plan
     as the active one and prints a summary.
     """
     from territorial.design.adapters import problem_from_store
@@ -102,7 +103,7 @@ def demo_command(
 
     with err_console.status("designing territories..."):
         problem, account_units = problem_from_store(
-            engine, measures=("potential", "workload_hours"), tolerance=tolerance
+            engine, measures=("workload_hours",), tolerance=tolerance, weight="potential"
         )
         result = design(problem, time_limit=time_limit, seed=seed)
         plan_id = save_plan(
@@ -110,7 +111,7 @@ def demo_command(
             name=f"Demo plan (seed {seed})",
             result=result,
             parameters={
-                "measures": ["potential", "workload_hours"],
+                "measures": ["workload_hours"],
                 "tolerance": tolerance,
                 "objective": "inertia",
                 "seed": seed,

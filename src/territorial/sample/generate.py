@@ -484,7 +484,7 @@ def _make_reps(
     # for territories of many small accounts; managers and SDRs carry none
     max_accounts = np.select(
         [role == _ROLE_AE, role == _ROLE_SENIOR],
-        [rng.integers(16, 25, r) * 5, rng.integers(12, 21, r) * 5],
+        [rng.integers(20, 31, r) * 5, rng.integers(16, 25, r) * 5],
         default=0,
     ).astype(np.int64)
 
