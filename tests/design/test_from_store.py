@@ -231,3 +231,23 @@ def test_postal_code_units_expand_to_accounts(store: Engine, tmp_path: Path) -> 
     assert done.result.problem.n_units == 36  # one postal code per account here
     stored = load_plan(store, plan_id=done.plan_id)["assignments"]
     assert sorted(stored["account_id"]) == ACCOUNT_IDS
+
+
+def test_every_assignment_is_explained(store: Engine) -> None:
+    done = _design(
+        store,
+        balance={"accounts": 0.9},
+        specialties=True,
+        locked=[("A01", "R2")],
+        save_as="explained",
+    )
+    frame = done.result.to_frame()
+    reasons = dict(zip(frame["id"], frame["reason"], strict=True))
+    assert all(reasons.values())
+    assert reasons["A01"] == "locked to 'R2'"
+    restricted = [r for a, r in reasons.items() if a in HEALTHCARE]
+    assert all(r.startswith("restricted by specialty to 1 territories") for r in restricted)
+    stored = load_plan(store, plan_id=done.plan_id)["assignments"].set_index("account_id")
+    assert stored.loc["A01", "reason"] == "locked to 'R2'"
+    again = _design(store, balance={"accounts": 0.5}, current_plan=done.plan_id, max_moves=2)
+    assert "kept from the current plan" in again.result.to_frame()["reason"].tolist()

@@ -124,6 +124,12 @@ def design_from_store(
             progress=solver_progress,
             strict=not options.best_effort,
         )
+    from dataclasses import replace
+
+    from territorial.design.explain import assignment_reasons
+
+    reasons = assignment_reasons(result, restricted=built.restricted)
+    result = replace(result, reasons=tuple(reasons))
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
     plan_id = None
     if save_as is not None:
