@@ -108,6 +108,13 @@ SETTINGS_DOC: dict[str, str] = {
         "is refused with the numbers. Environment: TERRITORIAL_IMPORT_REPLACE_MAX_SHARE. "
         "Default: 0.2 (20%)."
     ),
+    "territory_roles": (
+        "Comma-separated rep roles (case-insensitive) that carry a territory in design "
+        "from the store; reps with another role (managers, SDRs, overlay specialists) get "
+        "none, and so do reps whose max_accounts is 0. Reps with no role recorded carry "
+        "one. `*` means every active rep. Environment: TERRITORIAL_TERRITORY_ROLES. "
+        "Default: Account Executive,Senior AE,Senior Account Executive,AE."
+    ),
     "sqlite_busy_timeout_seconds": (
         "How long a SQLite writer waits for another writer's lock before failing, in "
         "seconds. Environment: TERRITORIAL_SQLITE_BUSY_TIMEOUT_SECONDS. Default: 30."
@@ -146,6 +153,7 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     sqlite_busy_timeout_seconds: float = 30.0
     import_replace_max_share: float = 0.2
+    territory_roles: str = "Account Executive,Senior AE,Senior Account Executive,AE"
 
     @field_validator("home", mode="before")
     @classmethod
@@ -222,6 +230,11 @@ class Settings(BaseSettings):
                     f"{item!r} is not one"
                 ) from None
         return text
+
+    @property
+    def territory_role_names(self) -> tuple[str, ...]:
+        """``territory_roles`` parsed (lower case; ``("*",)`` for everyone)."""
+        return tuple(p.strip().lower() for p in self.territory_roles.split(",") if p.strip())
 
     @property
     def resolved_database_url(self) -> str:

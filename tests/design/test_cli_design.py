@@ -44,7 +44,7 @@ def test_design_writes_plan_and_report(
     )  # fmt: skip
     assert code == 0
     df = pd.read_csv(plan)
-    assert list(df.columns) == ["id", "territory"]
+    assert list(df.columns) == ["id", "territory", "reason"]
     assert len(df) == 16 and df["territory"].value_counts().tolist() == [4, 4, 4, 4]
     data = json.loads(report.read_text())
     assert data["feasible"] is True

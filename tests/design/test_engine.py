@@ -28,7 +28,7 @@ def test_result_and_report(grid: DesignProblem) -> None:
     assert report["territories"][0]["totals"] == {"accounts": 4.0, "revenue": 40.0}
     assert report["seed"] == 0 and report["method"] == "lagrangian+local-search"
     frame = result.to_frame()
-    assert list(frame.columns) == ["id", "territory"] and len(frame) == 16
+    assert list(frame.columns) == ["id", "territory", "reason"] and len(frame) == 16
 
 
 def test_estimator_form_stores_parameters_and_results(grid: DesignProblem) -> None:

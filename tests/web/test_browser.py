@@ -44,13 +44,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
+    # the worker `territorial serve` starts: design jobs are rows it runs
+    from territorial.planning.jobs import run_worker
+
+    stop_worker = threading.Event()
+    worker = threading.Thread(
+        target=run_worker,
+        args=(engine,),
+        kwargs={"stop": stop_worker, "poll_seconds": 0.2, "scheduled_every": 0},
+        daemon=True,
+    )
+    worker.start()
     deadline = time.monotonic() + 20
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert srv.started, "uvicorn did not start"
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
+    stop_worker.set()
     thread.join(timeout=10)
+    worker.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +133,11 @@ def _cell(page, territory: str, measure: str) -> float:  # type: ignore[no-untyp
 def _run_design(page, base: str, name: str, tolerance: str) -> str:  # type: ignore[no-untyped-def]
     page.goto(f"{base}/workspace/scenarios")
     page.fill("input[name=name]", name)
-    page.fill("input[name=tolerance_percent]", tolerance)
+    # the seeded company is not scored: balance accounts and revenue
+    page.uncheck("input[name=balance][value=potential]")
+    page.uncheck("input[name=balance][value=workload_hours]")
+    page.check("input[name=balance][value=accounts]")
+    page.fill("input[name=tolerance-accounts]", tolerance)
     page.fill("input[name=time_limit]", "5")
     page.click("[data-testid=run-design]")
     link = page.wait_for_selector("[data-testid=job-result]", timeout=60_000)

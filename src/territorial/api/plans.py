@@ -293,6 +293,9 @@ def account_owner(
 @router.post("/design-jobs", response_model=JobPublic, status_code=202, tags=["jobs"])
 def start_design(body: DesignJobRequest, engine: EngineDep, actor: ActorDep) -> Any:
     """Queue a design run from the store (run by a worker); poll ``/api/jobs/{id}``."""
+    from territorial.design.adapters import StoreDesignOptions
+
+    StoreDesignOptions.parse(body.options)  # a wrong option is a 4xx now, not a failed job
     job_id = jobs.enqueue(
         engine,
         kind="design",

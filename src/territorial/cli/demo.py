@@ -23,7 +23,12 @@ DEMO_ADMIN_PASSWORD = "territorial-demo"
 @app.command("demo")
 def demo_command(
     accounts: Annotated[int, typer.Option("--accounts", min=100, help="Sample accounts.")] = 5000,
-    reps: Annotated[int, typer.Option("--reps", min=5, help="Sample reps (all roles).")] = 30,
+    reps: Annotated[
+        int | None,
+        typer.Option(
+            "--reps", min=5, help="Sample reps, all roles (default: what the workload needs)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample and the design.")] = 7,
     tolerance: Annotated[
         float, typer.Option("--tolerance", help="Balance tolerance as a fraction (0.05 = ±5%).")
@@ -43,7 +48,8 @@ def demo_command(
 
     Writes the sample files under TERRITORIAL_HOME/sample, imports them into the store
     (the embedded SQLite file by default), scores every account, designs one territory
-    per active account executive balanced on potential and workload, stores the plan
+    per active account executive balanced on workload (within each rep's capacity; at the
+    sample's head count single large accounts exceed any tight potential band), stores the plan
     as the active one and prints a summary.
     """
     from territorial.design.adapters import problem_from_store
@@ -52,7 +58,7 @@ def demo_command(
     from territorial.io import import_paths
     from territorial.planning import lifecycle
     from territorial.planning.activation import activate
-    from territorial.sample import write_sample_company
+    from territorial.sample import default_reps, write_sample_company
     from territorial.scoring import load_config
     from territorial.scoring.store_adapter import score_store
     from territorial.store import describe_url, open_store
@@ -73,7 +79,9 @@ def demo_command(
     t = time.perf_counter()
     sample_dir = settings.home / "sample"
     with err_console.status(f"generating a sample company of {accounts:,} accounts..."):
-        files = write_sample_company(sample_dir, accounts=accounts, reps=reps, seed=seed)
+        files = write_sample_company(
+            sample_dir, accounts=accounts, reps=reps or default_reps(accounts), seed=seed
+        )
     t = step("sample company", f"{len(files)} files in {sample_dir}", t)
 
     engine = open_store(settings.resolved_database_url)
@@ -95,7 +103,7 @@ def demo_command(
 
     with err_console.status("designing territories..."):
         problem, account_units = problem_from_store(
-            engine, measures=("potential", "workload_hours"), tolerance=tolerance
+            engine, measures=("workload_hours",), tolerance=tolerance, weight="potential"
         )
         result = design(problem, time_limit=time_limit, seed=seed)
         plan_id = save_plan(
@@ -103,7 +111,7 @@ def demo_command(
             name=f"Demo plan (seed {seed})",
             result=result,
             parameters={
-                "measures": ["potential", "workload_hours"],
+                "measures": ["workload_hours"],
                 "tolerance": tolerance,
                 "objective": "inertia",
                 "seed": seed,

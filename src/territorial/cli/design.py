@@ -41,6 +41,49 @@ def _segment_counts(items: list[str]) -> dict[str, int] | None:
     return out
 
 
+def _pairs(path: Path | None, what: str) -> list[tuple[str, str]] | None:
+    """An ``id,territory`` file as (account id, territory) pairs."""
+    df = _read_csv(path, what)
+    if df is None:
+        return None
+    missing = {"id", "territory"} - set(df.columns)
+    if missing:
+        raise ConfigError(f"{what} file {str(path)!r} needs columns id,territory")
+    bad = df[df["id"].isna() | df["territory"].isna()]
+    if len(bad):
+        row = int(bad.index[0]) + 2
+        raise ConfigError(f"{what} file {str(path)!r}, row {row}: id and territory are required")
+    return list(
+        zip(df["id"].astype(str).str.strip(), df["territory"].astype(str).str.strip(), strict=True)
+    )
+
+
+def _territories(count: int | None, reps: str | None) -> int | list[str] | None:
+    if reps is None:
+        return count
+    if count is not None:
+        raise ConfigError("give --territories N or --territory-reps R1,R2, not both")
+    return [t.strip() for t in reps.split(",") if t.strip()]
+
+
+def _current_plan(text: str | None) -> int | str | None:
+    if text is None:
+        return None
+    text = text.strip().lower()
+    if text == "active":
+        return "active"
+    if not text.isdigit():
+        raise ConfigError(f"--current-plan wants a plan id or 'active', got {text!r}")
+    return int(text)
+
+
+def _refuse(given: dict[str, object], why: str) -> None:
+    """Refuse options that a path does not use (never ignore them silently)."""
+    named = [flag for flag, value in given.items() if value not in (None, False, [], ())]
+    if named:
+        raise ConfigError(f"{', '.join(named)}: {why}")
+
+
 @app.command("design")
 def design_command(
     units: Annotated[
@@ -50,18 +93,40 @@ def design_command(
         ),
     ] = None,
     territories: Annotated[
-        int | None, typer.Option("--territories", "-k", help="Number of territories.")
+        int | None,
+        typer.Option(
+            "--territories",
+            "-k",
+            help="Number of territories (--from-store default: one per rep whose role "
+            "carries a territory; another count gives territories without reps).",
+        ),
+    ] = None,
+    territory_reps: Annotated[
+        str | None,
+        typer.Option(
+            "--territory-reps",
+            help="With --from-store: comma-separated rep ids, one territory each.",
+        ),
     ] = None,
     balance: Annotated[
         list[str] | None,
-        typer.Option("--balance", "-b", help="COLUMN=TOL, e.g. potential=5% (repeatable)."),
+        typer.Option(
+            "--balance",
+            "-b",
+            help="MEASURE=TOL, e.g. potential=5% (repeatable, one tolerance per measure). "
+            "--from-store default: potential=10% and workload_hours=10%.",
+        ),
     ] = None,
     objective: Annotated[
         str, typer.Option("--objective", help="inertia | median | diameter")
     ] = "inertia",
     weight: Annotated[
         str | None,
-        typer.Option("--weight", help="Measure weighting distances (default: 1 per unit)."),
+        typer.Option(
+            "--weight",
+            help="Measure weighting distances ('none': 1 per unit). Default with files: 1 per "
+            "unit; with --from-store: the first balanced measure.",
+        ),
     ] = None,
     adjacency: Annotated[
         Path | None,
@@ -74,10 +139,12 @@ def design_command(
         Path | None, typer.Option("--current", help="Current PLAN.csv (id,territory) to realign.")
     ] = None,
     max_moves: Annotated[
-        int | None, typer.Option("--max-moves", help="With --current: move at most N units.")
+        int | None,
+        typer.Option("--max-moves", help="With a current plan: move at most N units."),
     ] = None,
     move_penalty: Annotated[
-        float, typer.Option("--move-penalty", help="With --current: objective cost per moved unit.")
+        float,
+        typer.Option("--move-penalty", help="With a current plan: objective cost per moved unit."),
     ] = 0.0,
     locked: Annotated[
         Path | None,
@@ -99,6 +166,20 @@ def design_command(
             "--segment-territories", help="SEGMENT=COUNT territories per segment (repeatable)."
         ),
     ] = None,
+    max_total: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max",
+            help="MEASURE=VALUE: every territory's total at most VALUE (repeatable), "
+            "e.g. workload_hours=1100.",
+        ),
+    ] = None,
+    min_total: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--min", help="MEASURE=VALUE: every territory's total at least VALUE (repeatable)."
+        ),
+    ] = None,
     solver: Annotated[
         str,
         typer.Option(
@@ -115,6 +196,13 @@ def design_command(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds for the whole run.")
     ] = 60.0,
+    work_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--work-limit",
+            help="Deterministic mode: stop on counted work (same inputs and seed, same plan).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same plan).")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write PLAN.csv (id,territory).")
@@ -127,126 +215,263 @@ def design_command(
         ),
     ] = False,
     from_store: Annotated[
-        bool, typer.Option("--from-store", help="Design from the store's accounts and active reps.")
+        bool,
+        typer.Option("--from-store", help="Design from the store's accounts and active reps."),
     ] = False,
     unit: Annotated[
-        str, typer.Option("--unit", help="With --from-store: account | postal_code | h3.")
-    ] = "account",
+        str | None, typer.Option("--unit", help="With --from-store: account | postal_code | h3.")
+    ] = None,
     specialties: Annotated[
         bool,
-        typer.Option("--specialties", help="With --from-store: respect rep industry specialties."),
+        typer.Option(
+            "--specialties",
+            help="With --from-store: an account of an industry some reps specialise in only "
+            "goes to them.",
+        ),
     ] = False,
+    capacity: Annotated[
+        bool | None,
+        typer.Option(
+            "--capacity/--no-capacity",
+            help="With --from-store: reps' capacity_hours and max_accounts limit their "
+            "territories (default: on).",
+        ),
+    ] = None,
     current_plan: Annotated[
-        int | None,
-        typer.Option("--current-plan", help="With --from-store: stored plan id to realign."),
+        str | None,
+        typer.Option(
+            "--current-plan", help="With --from-store: stored plan id (or 'active') to realign."
+        ),
+    ] = None,
+    keep_locks: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-locks/--no-keep-locks",
+            help="With --current-plan: accounts locked in that plan stay (default: on).",
+        ),
     ] = None,
     save_as: Annotated[
         str | None,
-        typer.Option("--save-as", help="With --from-store: save the plan under this name."),
+        typer.Option(
+            "--save-as",
+            help="With --from-store: save the plan as a draft under this name; the last "
+            "line printed is `plan ID`.",
+        ),
     ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Carve balanced, compact territories from UNITS.csv (or the store) and write PLAN.csv."""
-    from territorial.design import adapters
-    from territorial.design.engine import design
-    from territorial.design.problem import parse_balance
-
     if out is None and save_as is None:
         raise ConfigError(
             "say where the plan goes: --out PLAN.csv (or --save-as NAME with --from-store)"
         )
-    balances = [parse_balance(b) for b in (balance or [])]
-    engine = None
-    unit_of = None
     if from_store:
-        from territorial.store import open_store
-
-        engine = open_store(settings_for(database).resolved_database_url)
-        measures = [b.measure for b in balances] or ["accounts", "annual_revenue"]
-        tols = {b.tolerance for b in balances} or {0.05}
-        if len(tols) > 1:
-            raise ConfigError("--from-store uses one tolerance for every measure")
-        problem, unit_of = adapters.problem_from_store(
-            engine,
-            measures=measures,
-            tolerance=tols.pop(),
-            objective=objective,
-            weight=weight,
-            unit=unit,
-            specialties=specialties,
-            current_plan_id=current_plan,
-            max_moves=max_moves,
+        _refuse(
+            {"UNITS.csv": units, "--adjacency": adjacency, "--centers": centers},
+            "--from-store designs the store's accounts around its reps' homes; these are "
+            "for designs from files",
         )
+        _refuse({"--method": method}, "use --solver with --from-store")
+        result = _design_from_store(
+            database=database,
+            save_as=save_as,
+            options={
+                "balance": balance if balance else None,
+                "objective": objective,
+                "weight": weight,
+                "territories": _territories(territories, territory_reps),
+                "current_plan": _current_plan(current_plan),
+                "current": _pairs(current, "current plan"),
+                "max_moves": max_moves,
+                "move_penalty": move_penalty,
+                "keep_locks": keep_locks,
+                "locked": _pairs(locked, "locked units"),
+                "allowed": _pairs(allowed, "allowed"),
+                "segment": segment,
+                "segment_territories": _segment_counts(segment_territories or []),
+                "specialties": specialties,
+                "capacity": capacity,
+                "max_totals": max_total or None,
+                "min_totals": min_total or None,
+                "unit": unit,
+                "solver": solver,
+                "seed": seed,
+                "time_limit": time_limit,
+                "work_limit": work_limit,
+                "best_effort": best_effort,
+            },
+        )
+        plan_id = result[1]
+        result = result[0]
     else:
-        if units is None:
-            raise ConfigError("give UNITS.csv or --from-store")
-        problem = adapters.problem_from_frames(
-            _read_csv(units, "units"),
-            balance=balances,
+        _refuse(
+            {
+                "--unit": unit,
+                "--territory-reps": territory_reps,
+                "--specialties": specialties,
+                "--capacity/--no-capacity": None if capacity is None else "given",
+                "--current-plan": current_plan,
+                "--keep-locks/--no-keep-locks": None if keep_locks is None else "given",
+                "--save-as": save_as,
+            },
+            "these work on the store; add --from-store",
+        )
+        plan_id = None
+        result = _design_from_files(
+            units=units,
+            territories=territories,
+            balance=balance or [],
             objective=objective,
             weight=weight,
-            n_territories=territories,
-            edges_df=_read_csv(adjacency, "adjacency"),
-            centers_df=_read_csv(centers, "centers"),
-            current_df=_read_csv(current, "current plan"),
-            locked_df=_read_csv(locked, "locked units"),
-            allowed_df=_read_csv(allowed, "allowed"),
+            adjacency=adjacency,
+            centers=centers,
+            current=current,
             max_moves=max_moves,
             move_penalty=move_penalty,
+            locked=locked,
+            allowed=allowed,
             segment=segment,
-            segment_territories=_segment_counts(segment_territories or []),
+            segment_territories=segment_territories or [],
+            max_total=max_total or [],
+            min_total=min_total or [],
+            solver=solver,
+            method=method,
+            time_limit=time_limit,
+            work_limit=work_limit,
+            seed=seed,
+            best_effort=best_effort,
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with Progress(
-            TextColumn("[bold]design[/]"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}% {task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("checking", total=1.0)
-
-            def progress(fraction: float, message: str) -> None:
-                bar.update(task, completed=fraction, description=escape(message))
-
-            result = design(
-                problem,
-                solver=solver,
-                method=method,  # type: ignore[arg-type]
-                time_limit=time_limit,
-                seed=seed,
-                progress=progress,
-                strict=not best_effort,
-            )
-    for w in caught:
-        err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         result.to_frame().to_csv(out, index=False)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps(result.to_report_dict(), indent=2) + "\n")
-    if save_as is not None:
-        if engine is None:
-            raise ConfigError("--save-as needs --from-store")
-        from territorial.store.plans import save_plan
-
-        plan_id = save_plan(
-            engine,
-            name=save_as,
-            result=result,
-            parent_id=current_plan,
-            parameters={"objective": objective, "balance": balance, "unit": unit, "seed": seed},
-            account_units=unit_of,
-        )
-        err_console.print(f"saved plan {plan_id} ({escape(save_as)})")
     _print_summary(result)
+    if plan_id is not None:
+        console.print(f"plan {plan_id}", highlight=False)
     if not result.feasible:
         raise InfeasibleError(
             "the plan written does not meet every constraint: " + "; ".join(result.violations)
         )
+
+
+class _Bar:
+    """Rich progress on stderr for a design run."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]design[/]"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}% {task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("checking", total=1.0)
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.progress.update(self.task, completed=fraction, description=escape(message))
+
+
+def _design_from_store(*, database: str | None, save_as: str | None, options: dict):  # type: ignore[no-untyped-def,type-arg]
+    from territorial.design.adapters import StoreDesignOptions
+    from territorial.design.service import design_from_store
+    from territorial.store import open_store
+
+    given = StoreDesignOptions.parse({k: v for k, v in options.items() if v is not None})
+    engine = open_store(settings_for(database).resolved_database_url)
+    bar = _Bar()
+    with bar.progress:
+        done = design_from_store(engine, given, save_as=save_as, progress=bar)
+    for message in done.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+    for note in done.notes:
+        err_console.print(f"note: {escape(note)}", highlight=False)
+    balance = ", ".join(f"{m} ±{t:.1%}" for m, t in given.balance.items()) or "none"
+    console.print(
+        f"balance: {balance}; weight: {done.built.weight or 'none (1 per unit)'}",
+        highlight=False,
+    )
+    if done.plan_id is not None:
+        err_console.print(f"saved plan {done.plan_id} ({escape(save_as or '')}) as a draft")
+    return done.result, done.plan_id
+
+
+def _design_from_files(
+    *,
+    units: Path | None,
+    territories: int | None,
+    balance: list[str],
+    objective: str,
+    weight: str | None,
+    adjacency: Path | None,
+    centers: Path | None,
+    current: Path | None,
+    max_moves: int | None,
+    move_penalty: float,
+    locked: Path | None,
+    allowed: Path | None,
+    segment: str | None,
+    segment_territories: list[str],
+    max_total: list[str],
+    min_total: list[str],
+    solver: str,
+    method: str | None,
+    time_limit: float,
+    work_limit: float | None,
+    seed: int,
+    best_effort: bool,
+):  # type: ignore[no-untyped-def]
+    from territorial.design import adapters
+    from territorial.design.engine import design
+    from territorial.design.problem import Limit, parse_balance
+
+    if units is None:
+        raise ConfigError("give UNITS.csv or --from-store")
+    problem = adapters.problem_from_frames(
+        _read_csv(units, "units"),
+        balance=[parse_balance(b) for b in balance],
+        objective=objective,
+        weight=None if weight is not None and weight.lower() == "none" else weight,
+        n_territories=territories,
+        edges_df=_read_csv(adjacency, "adjacency"),
+        centers_df=_read_csv(centers, "centers"),
+        current_df=_read_csv(current, "current plan"),
+        locked_df=_read_csv(locked, "locked units"),
+        allowed_df=_read_csv(allowed, "allowed"),
+        max_moves=max_moves,
+        move_penalty=move_penalty,
+        segment=segment,
+        segment_territories=_segment_counts(segment_territories),
+    )
+    upper = adapters.parse_measure_values(max_total, flag="--max", fraction=False)
+    lower = adapters.parse_measure_values(min_total, flag="--min", fraction=False)
+    if upper or lower:
+        problem = problem.with_changes(
+            limits=tuple(
+                Limit(name, lower=lower.get(name), upper=upper.get(name))
+                for name in dict.fromkeys([*upper, *lower])
+            )
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bar = _Bar()
+        with bar.progress:
+            result = design(
+                problem,
+                solver=solver,
+                method=method,  # type: ignore[arg-type]
+                time_limit=time_limit,
+                work_limit=work_limit,
+                seed=seed,
+                progress=bar,
+                strict=not best_effort,
+            )
+    for w in caught:
+        err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
+    console.print(f"weight: {problem.weight or 'none (1 per unit)'}", highlight=False)
+    return result
 
 
 def _print_summary(result) -> None:
@@ -285,16 +510,32 @@ def capacity_command(
         str, typer.Option("--workload", help="Column with the workload in hours per period.")
     ] = "workload_hours",
     hours_per_week: Annotated[
-        float, typer.Option("--hours-per-week", help="Selling hours a rep has per week.")
-    ] = 40.0,
+        float | None,
+        typer.Option(
+            "--hours-per-week",
+            help="Selling hours a rep has per week (default: the scoring configuration's).",
+        ),
+    ] = None,
     utilisation: Annotated[
-        float,
-        typer.Option("--utilisation", help="Share of those hours spent on the workload (0-1)."),
-    ] = 0.8,
+        float | None,
+        typer.Option(
+            "--utilisation",
+            help="Share of those hours spent on the workload, 0-1 (default: the scoring "
+            "configuration's capacity.utilisation, which territorial score uses too).",
+        ),
+    ] = None,
     weeks: Annotated[
-        float,
-        typer.Option("--weeks", help="Working weeks in the workload's period (46 for a year)."),
-    ] = 46.0,
+        float | None,
+        typer.Option(
+            "--weeks",
+            help="Working weeks in the workload's period (default: the scoring "
+            "configuration's weeks_per_year).",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Scoring configuration YAML (as territorial score)."),
+    ] = None,
     tolerance: Annotated[
         str, typer.Option("--tolerance", help="Balance tolerance the plan will use, e.g. 5%.")
     ] = "5%",
@@ -305,9 +546,14 @@ def capacity_command(
     """How many reps (territories) the workload needs."""
     from territorial.design.capacity import required_territories
     from territorial.design.problem import parse_balance
+    from territorial.scoring import load_config
 
+    capacity = load_config(config).capacity
     df = _read_csv(units, "units")
     tol = parse_balance(f"x={tolerance}").tolerance
+    hours_per_week = capacity.hours_per_week if hours_per_week is None else hours_per_week
+    utilisation = capacity.utilisation if utilisation is None else utilisation
+    weeks = capacity.weeks_per_year if weeks is None else weeks
     plan = required_territories(
         df,
         workload=workload,

@@ -28,11 +28,15 @@ def sample_command(
         int, typer.Option("--accounts", "-n", min=1, help="Number of accounts (companies).")
     ] = 2000,
     reps: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--reps", "-r", min=1, help="Number of reps (AEs, Senior AEs, SDRs and managers)."
+            "--reps",
+            "-r",
+            min=1,
+            help="Number of reps (AEs, Senior AEs, SDRs and managers); default: the head "
+            "count the workload model needs (about one seller per 30 accounts).",
         ),
-    ] = 20,
+    ] = None,
     seed: Annotated[
         int, typer.Option("--seed", "-s", help="Random seed; the same seed writes identical files.")
     ] = 0,
@@ -54,11 +58,12 @@ def sample_command(
     """Generate a realistic sample company: accounts at real US places, reps, and years
     of opportunities and activities, as files `territorial import` reads."""
     # Imported here so that other commands do not pay for NumPy, pandas and SciPy.
-    from territorial.sample import generate_tables, write_tables
+    from territorial.sample import default_reps, generate_tables, write_tables
     from territorial.sample.memory import retain_freed_memory
     from territorial.sample.write import check_format
 
     fmt = check_format(fmt.lower(), accounts=accounts)
+    reps = default_reps(accounts) if reps is None else reps
     started = time.perf_counter()
     retain_freed_memory()
     with Progress(

@@ -1357,6 +1357,7 @@ def _sub_problem(problem: DesignProblem, s: int) -> tuple[DesignProblem, IntArra
         segments=None,
         territory_segments=None,
         segment_names=(),
+        limits=tuple(lim.subset(terrs) for lim in problem.limits),
     )
     return sub, units, terrs
 

@@ -1,5 +1,9 @@
 """Capacity planning: how many reps (territories) a workload needs.
 
+Hours per week, utilisation and weeks default to the scoring configuration's
+``capacity`` section (``territorial score --show-config``), so ``territorial capacity``
+and ``territorial score`` agree on how many reps a book needs.
+
 ``exact = workload_hours / (hours_per_week * weeks * utilisation)``; the answer is
 ``ceil(exact)``. With a balance tolerance ``t`` every territory may carry up to
 ``1 + t`` times the mean, so when ``exact / floor(exact) - 1 <= t`` one rep fewer
@@ -29,16 +33,33 @@ class CapacityRow:
     note: str
 
 
+def _defaults(
+    hours_per_week: float | None, utilisation: float | None, weeks: float | None
+) -> tuple[float, float, float]:
+    """Missing values from the scoring configuration's ``capacity`` section: the one
+    setting ``territorial score``, ``territorial capacity`` and design share."""
+    if hours_per_week is None or utilisation is None or weeks is None:
+        from territorial.scoring import load_config
+
+        cap = load_config(None).capacity
+        hours_per_week = cap.hours_per_week if hours_per_week is None else hours_per_week
+        utilisation = cap.utilisation if utilisation is None else utilisation
+        weeks = cap.weeks_per_year if weeks is None else weeks
+    return float(hours_per_week), float(utilisation), float(weeks)
+
+
 def reps_needed(
     workload_hours: float,
     *,
-    hours_per_week: float = 40.0,
-    utilisation: float = 0.8,
-    weeks: float = 46.0,
+    hours_per_week: float | None = None,
+    utilisation: float | None = None,
+    weeks: float | None = None,
     tolerance: float = 0.05,
     segment: str = "all",
 ) -> CapacityRow:
-    """Reps needed for ``workload_hours`` (hours per period of ``weeks`` working weeks)."""
+    """Reps needed for ``workload_hours`` (hours per period of ``weeks`` working weeks);
+    unset values come from the scoring configuration's ``capacity`` section."""
+    hours_per_week, utilisation, weeks = _defaults(hours_per_week, utilisation, weeks)
     if hours_per_week <= 0 or weeks <= 0:
         raise ConfigError("hours per week and weeks must be positive")
     if not 0 < utilisation <= 1:
@@ -64,13 +85,15 @@ def required_territories(
     units: pd.DataFrame,
     *,
     workload: str = "workload_hours",
-    hours_per_week: float = 40.0,
-    utilisation: float = 0.8,
-    weeks: float = 46.0,
+    hours_per_week: float | None = None,
+    utilisation: float | None = None,
+    weeks: float | None = None,
     tolerance: float = 0.05,
     segment: str | None = None,
 ) -> list[CapacityRow]:
-    """Reps needed overall, or per segment (a row per segment plus ``"all"``)."""
+    """Reps needed overall, or per segment (a row per segment plus ``"all"``); unset
+    values come from the scoring configuration's ``capacity`` section."""
+    hours_per_week, utilisation, weeks = _defaults(hours_per_week, utilisation, weeks)
     if workload not in units.columns:
         raise ConfigError(f"no workload column {workload!r} (columns: {', '.join(units.columns)})")
     hours = pd.to_numeric(units[workload], errors="coerce")

@@ -104,26 +104,16 @@ def adjacency_csr(n: int, edges: IntArray | None) -> tuple[IntArray, IntArray]:
 
 def search_arrays(problem: DesignProblem) -> SearchArrays:
     """Flatten ``problem`` for the kernels (balance bounds, merged allowed matrix, locks)."""
-    from territorial.design.problem import balance_bounds
+    from territorial.design.metrics import territory_windows
 
     n, k = problem.n_units, problem.n_territories
     indptr, indices = adjacency_csr(n, problem.edges)
-    idx = list(problem.balance_index)
+    # rows: the balanced measures (their bands, per segment), then measures that only
+    # have absolute limits (a rep's capacity); each territory has its own window
+    windows = territory_windows(problem)
+    idx = list(windows.rows)
     bal = np.ascontiguousarray(problem.measures[:, idx], dtype=np.float64).reshape(n, len(idx))
-    if problem.segments is not None and problem.territory_segments is not None:
-        # balance is per segment: each segment's territories share that segment's mean
-        lo = np.zeros((k, len(idx)))
-        hi = np.zeros((k, len(idx)))
-        for s in np.unique(problem.territory_segments):
-            tmask = problem.territory_segments == s
-            l_s, h_s = balance_bounds(
-                problem, territory_count=int(tmask.sum()), unit_mask=problem.segments == s
-            )
-            lo[tmask], hi[tmask] = l_s, h_s
-    else:
-        l_all, h_all = balance_bounds(problem)
-        lo = np.tile(l_all, (k, 1))
-        hi = np.tile(h_all, (k, 1))
+    lo, hi = windows.lo, windows.hi
     scale = np.maximum(bal.sum(axis=0) / k, 1e-12) if len(idx) else np.ones(0)
     allowed = np.ones((n, k), dtype=bool) if problem.allowed is None else problem.allowed.copy()
     if problem.segments is not None and problem.territory_segments is not None:

@@ -106,6 +106,9 @@ class DesignResult:
     deterministic: bool = False
     bound_at_centers: float | None = None
     remote_moves: int | None = None
+    #: Why each unit went where it went (:mod:`territorial.design.explain`); computed
+    #: from the plan when not given.
+    reasons: tuple[str, ...] | None = None
 
     @property
     def assignment(self) -> IntArray:
@@ -135,10 +138,20 @@ class DesignResult:
         return [tids[j] for j in self.plan.assignment]
 
     def to_frame(self) -> pd.DataFrame:
-        """``pandas.DataFrame`` with columns ``id, territory`` (the PLAN.csv contract)."""
+        """``pandas.DataFrame`` with columns ``id, territory, reason`` (the PLAN.csv
+        contract; ``reason`` says why the unit went there)."""
         import pandas as pd
 
-        return pd.DataFrame({"id": self.problem.unit_ids, "territory": self.territory_of_units()})
+        from territorial.design.explain import assignment_reasons
+
+        reasons = self.reasons if self.reasons is not None else assignment_reasons(self)
+        return pd.DataFrame(
+            {
+                "id": self.problem.unit_ids,
+                "territory": self.territory_of_units(),
+                "reason": list(reasons),
+            }
+        )
 
     def to_report_dict(self) -> dict[str, Any]:
         """The REPORT.json content (plain JSON types)."""

@@ -353,7 +353,7 @@ def _infeasible_message(
     problem: DesignProblem, arrays: SearchArrays, rounds: int, cuts: int
 ) -> str:
     parts = []
-    for b, col in zip(problem.balance, range(arrays.bal.shape[1]), strict=True):
+    for b, col in zip(problem.balance, range(arrays.bal.shape[1]), strict=False):
         biggest = float(arrays.bal[:, col].max())
         mean = float(arrays.scale[col])
         parts.append(

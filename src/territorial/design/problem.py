@@ -125,6 +125,16 @@ class Limit:
 
         return Limit(self.measure, full(self.lower, "lower"), full(self.upper, "upper"))
 
+    def subset(self, territories: IntArray) -> Limit:
+        """The limit of some territories only (a segment's), per-territory arrays cut."""
+
+        def cut(value: FloatArray | float | None) -> FloatArray | float | None:
+            if value is None or np.ndim(value) == 0:
+                return value
+            return np.asarray(value)[territories]
+
+        return Limit(self.measure, cut(self.lower), cut(self.upper))
+
 
 def parse_balance(text: str) -> Balance:
     """Parse ``COLUMN=TOL`` as given on the command line: ``potential=0.05`` or ``potential=5%``."""

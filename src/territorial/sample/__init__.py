@@ -12,6 +12,7 @@ from territorial.sample.generate import (
     REP_COLUMNS,
     STAGES,
     SampleCompany,
+    default_reps,
     generate_company,
     generate_tables,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "REP_COLUMNS",
     "STAGES",
     "SampleCompany",
+    "default_reps",
     "generate_company",
     "generate_tables",
     "win_logit",

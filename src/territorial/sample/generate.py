@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -385,6 +386,22 @@ def _make_accounts(
 
 _ROLE_AE, _ROLE_SENIOR, _ROLE_SDR, _ROLE_MANAGER = range(4)
 
+#: Accounts one seller (AE or Senior AE) carries. Calibrated on the default scoring
+#: configuration: a sample account needs about 27 hours a year (visits, calls and travel
+#: from a nearby rep) and a seller gives 40 h/week x 46 weeks x 0.6 utilisation = 1,104
+#: hours, so 30 accounts load a territory to 65-80% of a rep's hours and the ±10%
+#: band of a balanced plan stays within the capacity of a 35-hour rep.
+ACCOUNTS_PER_SELLER = 30
+#: Share of the head count that carries a territory (active AEs and Senior AEs; the rest
+#: are managers, SDRs and people on leave), from :func:`_role_counts`.
+SELLER_SHARE = 0.68
+
+
+def default_reps(accounts: int) -> int:
+    """The sample's head count for ``accounts``: enough sellers for the workload model
+    (``ACCOUNTS_PER_SELLER``), plus managers and SDRs; at least 5."""
+    return max(5, math.ceil(accounts / ACCOUNTS_PER_SELLER / SELLER_SHARE))
+
 
 @dataclass(frozen=True, eq=False)
 class _RepArrays:
@@ -463,9 +480,11 @@ def _make_reps(
         np.clip(rng.normal(40.0, 2.5, r), 35.0, 45.0),
     )
     capacity = np.round(capacity * 2.0) / 2.0
+    # books sized to the workload model (ACCOUNTS_PER_SELLER on average), with headroom
+    # for territories of many small accounts; managers and SDRs carry none
     max_accounts = np.select(
         [role == _ROLE_AE, role == _ROLE_SENIOR],
-        [rng.integers(15, 31, r) * 10, rng.integers(6, 16, r) * 10],
+        [rng.integers(20, 31, r) * 5, rng.integers(16, 25, r) * 5],
         default=0,
     ).astype(np.int64)
 

@@ -175,7 +175,8 @@ def capacity_plan(
 
     Columns: ``group``, ``accounts``, ``workload_hours`` (per year), ``hours_per_rep``
     (``hours_per_week x weeks_per_year x utilisation``), ``reps_needed`` and, overall,
-    ``reps_available`` (active reps) and ``capacity_hours`` (their yearly usable hours, from
+    ``reps_available`` (active reps whose role carries a territory, setting
+    ``territory_roles``) and ``capacity_hours`` (their yearly usable hours, from
     each rep's ``capacity_hours`` per week or ``hours_per_week`` when unknown).
     """
     per_rep = config.hours_per_week * config.weeks_per_year * config.utilisation
@@ -199,7 +200,12 @@ def capacity_plan(
     out["reps_available"] = np.nan
     out["capacity_hours"] = np.nan
     if reps is not None and len(reps):
-        active = reps[reps["active"].astype(bool)]
+        from territorial.domain.staffing import carries_territory
+        from territorial.settings import load_settings
+
+        # reps available: active people whose role carries a territory (as in design)
+        roles = load_settings().territory_role_names
+        active = reps[reps["active"].fillna(False).astype(bool) & carries_territory(reps, roles)]
         weekly = active["capacity_hours"].fillna(config.hours_per_week).to_numpy(dtype=float)
         out.loc[0, "reps_available"] = len(active)
         out.loc[0, "capacity_hours"] = float(

@@ -74,7 +74,50 @@ def save_plan(
             rows[target] = per_unit.loc[rows["unit"], column].to_numpy()
     else:
         rows = frame.rename(columns={"id": "account_id", "territory": "territory_id"})
-    territory_ids = [str(t) for t in result.plan.territory_ids]
+    return save_assignments(
+        engine,
+        name=name,
+        assignments=rows[["account_id", "territory_id", "locked", "reason"]],
+        territory_ids=[str(t) for t in result.plan.territory_ids],
+        parameters=parameters,
+        report=result.to_report_dict(),
+        parent_id=parent_id,
+        created_by=created_by,
+        territories=territories,
+        members=members,
+        description=description,
+        snapshot=snapshot,
+    )
+
+
+def save_assignments(
+    engine: Engine,
+    *,
+    name: str,
+    assignments: pd.DataFrame,
+    parameters: dict[str, Any],
+    territory_ids: list[str] | None = None,
+    report: dict[str, Any] | None = None,
+    parent_id: int | None = None,
+    created_by: str | None = None,
+    territories: pd.DataFrame | None = None,
+    members: pd.DataFrame | None = None,
+    description: str | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> int:
+    """Store per-account ``assignments`` (``account_id``, ``territory_id``, optional
+    ``locked`` and ``reason``) as a new **draft** version; returns its id. What
+    :func:`save_plan` does with a design result, for plans that were not designed (the
+    CRM owners saved as a plan)."""
+    if not name.strip():
+        raise ConfigError("a plan needs a name")
+    rows = assignments.copy()
+    if "locked" not in rows.columns:
+        rows["locked"] = False
+    if "reason" not in rows.columns:
+        rows["reason"] = None
+    if territory_ids is None:
+        territory_ids = sorted(set(rows["territory_id"].astype(str)))
     with engine.begin() as conn:
         territory_rows, member_rows = _territory_rows(conn, territory_ids, territories, members)
         plan_id = int(
@@ -86,7 +129,7 @@ def save_plan(
                     created_by=created_by,
                     status="draft",
                     parameters=parameters,
-                    report=result.to_report_dict(),
+                    report=report or {},
                     description=description,
                     snapshot=snapshot,
                 )
@@ -222,4 +265,4 @@ def list_plans(engine: Engine, *, status: str | None = None) -> pd.DataFrame:
         )
 
 
-__all__ = ["list_plans", "load_plan", "save_plan"]
+__all__ = ["list_plans", "load_plan", "save_assignments", "save_plan"]

@@ -306,6 +306,7 @@ def scenarios_page(request: Request, engine: EngineDep, session: SessionDep) -> 
         plans=services.list_plans(engine),
         n_reps=n_reps,
         n_accounts=data.n,
+        form=services.design_form(),
     )
 
 
@@ -434,10 +435,13 @@ def undo(plan_id: int, engine: EngineDep, session: CsrfSessionDep) -> Response:
     return _json({"restored": services.undo_move(engine, session.user, plan_id=plan_id)})
 
 
-@router.post("/api/plans/{plan_id}/activate")
-def activate(plan_id: int, engine: EngineDep, session: CsrfSessionDep) -> Response:
-    services.activate_plan(engine, session.user, plan_id=plan_id)
-    return _json({"active": plan_id})
+@router.post("/api/plans/{plan_id}/{action}")
+def plan_action(
+    plan_id: int, action: str, engine: EngineDep, session: CsrfSessionDep
+) -> Response:
+    """Submit, approve or activate a plan (the lifecycle's checks and messages)."""
+    version = services.transition_plan(engine, session.user, plan_id=plan_id, action=action)
+    return _json({"plan_id": plan_id, "status": version["status"]})
 
 
 class OwnersIn(BaseModel):
@@ -450,35 +454,22 @@ def plan_from_owners(body: OwnersIn, engine: EngineDep, session: CsrfSessionDep)
 
 
 class DesignIn(BaseModel):
+    """The design form: a scenario name and the options of ``design --from-store``."""
+
     name: str = Field(min_length=1, max_length=200)
-    measures: list[str] = Field(min_length=1)
-    tolerance_percent: float = Field(gt=0, lt=100)
-    n_territories: int | None = Field(default=None, ge=1)
-    max_moves: int | None = Field(default=None, ge=0)
-    time_limit: float = Field(default=20, ge=1, le=600)
-    base_plan: int | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 @router.post("/api/designs")
 def start_design(body: DesignIn, engine: EngineDep, session: CsrfSessionDep) -> Response:
-    request = services.DesignRequest(
-        name=body.name,
-        measures=tuple(body.measures),
-        tolerance=body.tolerance_percent / 100,
-        n_territories=body.n_territories,
-        max_moves=body.max_moves,
-        time_limit=body.time_limit,
-        base_plan=body.base_plan,
+    return _json(
+        services.start_design(engine, session.user, name=body.name, options=body.options)
     )
-    return _json(services.start_design(engine, session.user, request).to_dict())
 
 
 @router.get("/api/jobs/{job_id}")
-def job(job_id: str, session: SessionDep) -> Response:
-    found = services.job_status(job_id)
-    if found.user_email != session.user.email and session.user.role != "admin":
-        raise NotFoundError(f"design job {job_id!r} not found")
-    return _json(found.to_dict())
+def job(job_id: int, engine: EngineDep, session: SessionDep) -> Response:
+    return _json(services.job_status(engine, session.user, job_id=job_id))
 
 
 # --- assets ---------------------------------------------------------------------------

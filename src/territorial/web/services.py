@@ -7,9 +7,9 @@ territory hulls, balance totals) so pages stay light with 100k accounts.
 Integration seams (one place each, so switching to a colleague's module is a few lines):
 
 * :func:`_read_frames` reads accounts, reps, scores and open pipeline;
-* :func:`_run_design` builds the design problem and runs the engine
-  (``territorial.design.engine.design``, else ``design.balanced.solve_balanced``);
-* :func:`_save_plan` / :func:`activate_plan` write plans.
+* design runs are jobs of :mod:`territorial.planning.jobs` running
+  :func:`territorial.design.service.design_from_store` (the CLI's function);
+* plans change state through :mod:`territorial.planning.lifecycle` and ``activation``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,16 @@ import importlib
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, func, insert, inspect, select, update
+from sqlalchemy import Engine, func, inspect, select
 
 from territorial.design import metrics
 from territorial.design.distances import haversine_miles
@@ -52,7 +50,7 @@ log = logging.getLogger(__name__)
 #: Measures the workspace balances, with their display labels and units.
 MEASURES: dict[str, str] = {
     "potential": "Potential ($)",
-    "workload": "Workload (h/yr)",
+    "workload_hours": "Workload (h/yr)",
     "accounts": "Accounts",
     "pipeline": "Open pipeline ($)",
 }
@@ -321,12 +319,9 @@ def _build_data(engine: Engine) -> AccountData:
             s.get("workload_hours", pd.Series(dtype=float)).reindex(acc["id"]).to_numpy(dtype=float)
         )
         tier = s.get("tier", pd.Series(dtype=object)).reindex(acc["id"]).to_numpy(dtype=object)
-    else:
-        # PLACEHOLDER until account_scores is filled (H4): revenue-based stand-ins.
-        revenue = _floats(acc.get("annual_revenue"), n)
-        potential = np.nan_to_num(revenue) * 0.02
-        employees = _floats(acc.get("employees"), n)
-        workload = 10.0 + 4.0 * np.sqrt(np.nan_to_num(employees).clip(0))
+    else:  # not scored yet (`territorial score`): no potential or workload to show
+        potential = np.zeros(n)
+        workload = np.zeros(n)
         tier = np.full(n, None, dtype=object)
     potential = np.nan_to_num(potential).clip(0)
     workload = np.nan_to_num(workload).clip(0)
@@ -493,7 +488,9 @@ def plan_view(engine: Engine, plan: int | str | None) -> PlanView:
         codes[idx] = rows["territory_id"][ok].map(lookup).to_numpy(dtype=np.int64)
         locked[idx] = rows["locked"][ok].fillna(False).astype(bool).to_numpy()
         params = meta.get("parameters") or {}
-        chosen = tuple(m for m in params.get("measures", MEASURES) if m in MEASURES)
+        # plans designed from the store keep {measure: tolerance} under "balance"
+        balance = params.get("balance") if isinstance(params.get("balance"), dict) else {}
+        chosen = tuple(m for m in (balance or params.get("measures", MEASURES)) if m in MEASURES)
         view = PlanView(
             data,
             plan_id,
@@ -502,7 +499,7 @@ def plan_view(engine: Engine, plan: int | str | None) -> PlanView:
             codes,
             locked,
             chosen or tuple(MEASURES),
-            float(params.get("tolerance", DEFAULT_TOLERANCE)),
+            float(max(balance.values()) if balance else params.get("tolerance", DEFAULT_TOLERANCE)),
             meta["status"],
         )
     with _view_lock:
@@ -1060,60 +1057,27 @@ def undo_move(engine: Engine, user: User, *, plan_id: int) -> int:
     return restored
 
 
-def _save_plan(
-    engine: Engine,
-    *,
-    name: str,
-    account_ids: Sequence[str],
-    territory_ids: Sequence[str],
-    locked: Sequence[bool],
-    created_by: str | None,
-    parameters: dict[str, Any],
-    report: dict[str, Any],
-    parent_id: int | None,
-) -> int:
-    """Store a plan. SEAM: ``territorial.store.plans.save_plan`` (H3a) when present."""
-    with engine.begin() as conn:
-        plan_id = conn.execute(
-            insert(plans).values(
-                name=name,
-                parent_id=parent_id,
-                created_at=datetime.now(UTC),
-                created_by=created_by,
-                status="draft",
-                parameters=parameters,
-                report=report,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        rows = [
-            {"plan_id": plan_id, "account_id": a, "territory_id": t, "locked": bool(lk)}
-            for a, t, lk in zip(account_ids, territory_ids, locked, strict=True)
-        ]
-        for start in range(0, len(rows), 5000):
-            conn.execute(insert(plan_assignments), rows[start : start + 5000])
-    return int(plan_id)
-
-
 def save_owners_as_plan(engine: Engine, user: User, *, name: str) -> int:
-    """Store the CRM owners as a plan so it can be edited and compared."""
+    """Store the CRM owners as a draft plan so it can be edited and compared."""
+    from territorial.store.plans import save_assignments
+
     if not user.can_edit:
         raise PermissionDeniedError(f"a {user.role} may not create scenarios")
     view = plan_view(engine, BASELINE)
     keep = view.codes >= 0
-    plan_id = _save_plan(
+    plan_id = save_assignments(
         engine,
         name=name or "Current owners",
-        account_ids=view.data.frame["id"].to_numpy()[keep].tolist(),
-        territory_ids=[view.territory_ids[j] for j in view.codes[keep]],
-        locked=[False] * int(keep.sum()),
+        assignments=pd.DataFrame(
+            {
+                "account_id": view.data.frame["id"].to_numpy()[keep],
+                "territory_id": [view.territory_ids[j] for j in view.codes[keep]],
+                "reason": "CRM owner",
+            }
+        ),
+        territory_ids=list(view.territory_ids),
         created_by=user.email,
-        parameters={
-            "source": "crm owners",
-            "measures": list(MEASURES),
-            "tolerance": DEFAULT_TOLERANCE,
-        },
-        report={},
-        parent_id=None,
+        parameters={"source": "crm owners"},
     )
     workspace.record_event(
         engine,
@@ -1125,240 +1089,149 @@ def save_owners_as_plan(engine: Engine, user: User, *, name: str) -> int:
     return plan_id
 
 
-def activate_plan(engine: Engine, user: User, *, plan_id: int) -> None:
-    """Make ``plan_id`` the active plan (others become drafts). SEAM: H3a's activate_plan."""
+#: Workspace buttons and the lifecycle step each runs.
+TRANSITIONS = ("submit", "approve", "activate")
+
+
+def transition_plan(engine: Engine, user: User, *, plan_id: int, action: str) -> dict[str, Any]:
+    """Submit, approve or activate a plan through :mod:`territorial.planning.lifecycle` and
+    :mod:`territorial.planning.activation` (the same checks as ``territorial plans``)."""
+    from territorial.planning import activation, lifecycle
+
+    if action not in TRANSITIONS:
+        raise NotFoundError(f"no plan action {action!r} ({', '.join(TRANSITIONS)})")
     if not user.can_edit:
-        raise PermissionDeniedError(f"a {user.role} may not activate plans")
-    get_plan(engine, plan_id)
-    store_plans = _optional("territorial.store.plans")
-    if store_plans is not None and hasattr(store_plans, "activate_plan"):
-        store_plans.activate_plan(engine, plan_id=plan_id)
+        raise PermissionDeniedError(f"a {user.role} may not {action} plans")
+    actor = lifecycle.actor_for(engine, user.email)
+    if action == "submit":
+        lifecycle.submit(engine, plan_id=plan_id, actor=actor)
+    elif action == "approve":
+        lifecycle.approve(engine, plan_id=plan_id, actor=actor)
     else:
-        with engine.begin() as conn:
-            conn.execute(update(plans).where(plans.c.status == "active").values(status="draft"))
-            conn.execute(update(plans).where(plans.c.id == plan_id).values(status="active"))
-    workspace.record_event(engine, action="scenario.activate", user=user, plan_id=plan_id)
+        activation.activate(engine, plan_id=plan_id, actor=actor)
+    workspace.record_event(engine, action=f"scenario.{action}", user=user, plan_id=plan_id)
+    return lifecycle.get_version(engine, plan_id=plan_id)
+
+
+def activate_plan(engine: Engine, user: User, *, plan_id: int) -> None:
+    """Activate an approved plan (owners, routing rules, holdovers, alerts)."""
+    transition_plan(engine, user, plan_id=plan_id, action="activate")
 
 
 # --- design jobs ----------------------------------------------------------------------
-@dataclass
-class DesignJob:
-    """A design run in the background; the page polls it."""
+#: Measures the design form offers (the store's names: what ``design --from-store`` takes).
+DESIGN_MEASURES: dict[str, str] = {
+    "potential": "Potential ($/yr)",
+    "workload_hours": "Workload (h/yr)",
+    "accounts": "Accounts",
+    "annual_revenue": "Annual revenue ($)",
+}
+#: Options the form shows, in order (the rest keep their defaults; the CLI has them all).
+FORM_FIELDS = (
+    "territories",
+    "current_plan",
+    "max_moves",
+    "keep_locks",
+    "specialties",
+    "capacity",
+    "segment",
+    "objective",
+    "weight",
+    "seed",
+    "time_limit",
+    "best_effort",
+)
 
-    id: str
-    name: str
-    params: dict[str, Any]
-    user_email: str
-    status: str = "queued"  # queued, running, done, failed
-    progress: float = 0.0
-    message: str = "waiting to start"
-    plan_id: int | None = None
-    error: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "progress": round(self.progress, 3),
-            "message": self.message,
-            "plan_id": self.plan_id,
-            "error": self.error,
+def design_form() -> dict[str, Any]:
+    """The design form, generated from :class:`StoreDesignOptions` (labels, defaults,
+    help and the command-line option of every field) so it offers what the CLI does."""
+    from territorial.design.adapters import StoreDesignOptions
+
+    fields = StoreDesignOptions.model_fields
+    defaults = StoreDesignOptions()
+    balance = [
+        {
+            "name": m,
+            "label": label,
+            "checked": m in defaults.balance,
+            "percent": round(100 * defaults.balance.get(m, 0.10), 2),
         }
+        for m, label in DESIGN_MEASURES.items()
+    ]
+    out = []
+    for name in FORM_FIELDS:
+        info = fields[name]
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = getattr(defaults, name)
+        kind = (
+            "bool"
+            if isinstance(default, bool)
+            else "number"
+            if name in ("territories", "max_moves", "seed", "time_limit")
+            else "choice"
+            if name in ("objective", "current_plan", "weight", "segment")
+            else "text"
+        )
+        out.append(
+            {
+                "name": name,
+                "label": extra.get("label", name),
+                "help": info.description or "",
+                "cli": extra.get("cli", ""),
+                "kind": kind,
+                "default": default,
+            }
+        )
+    return {"balance": balance, "fields": out, "balance_cli": fields["balance"].json_schema_extra}
 
 
-_jobs: dict[str, DesignJob] = {}
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="territorial-design")
+def start_design(
+    engine: Engine, user: User, *, name: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Queue a design run (a row of the jobs table, run by a worker); returns the job."""
+    from territorial.design.adapters import StoreDesignOptions
+    from territorial.planning import jobs
 
-
-@dataclass(frozen=True, slots=True)
-class DesignRequest:
-    """What the scenario form asks for."""
-
-    name: str
-    measures: tuple[str, ...]
-    tolerance: float  # fraction, 0.05 = ±5%
-    n_territories: int | None
-    max_moves: int | None  # accounts allowed to change territory vs the active plan
-    time_limit: float = 20.0  # seconds
-    #: plan the run starts from (its assignments are "current" for the disruption
-    #: limit, its locks are kept); ``None``: the active plan (or the CRM owners)
-    base_plan: int | None = None
-
-    def validate(self) -> DesignRequest:
-        unknown = [m for m in self.measures if m not in MEASURES]
-        if unknown or not self.measures:
-            raise ConfigError(f"choose measures among {', '.join(MEASURES)}; got {unknown}")
-        Balance(self.measures[0], self.tolerance)  # raises on a bad tolerance
-        if self.n_territories is not None and self.n_territories < 1:
-            raise ConfigError("the number of territories must be at least 1")
-        if self.max_moves is not None and self.max_moves < 0:
-            raise ConfigError("the disruption limit must be 0 or more accounts")
-        if not (1 <= self.time_limit <= 600):
-            raise ConfigError("the time limit must be between 1 and 600 seconds")
-        return self
-
-
-def start_design(engine: Engine, user: User, request: DesignRequest) -> DesignJob:
-    """Queue a design run; returns at once with the job the page polls."""
     if not user.can_edit:
         raise PermissionDeniedError(f"a {user.role} may not run designs")
-    request.validate()
-    job = DesignJob(
-        uuid.uuid4().hex[:12],
-        request.name,
-        {
-            "measures": list(request.measures),
-            "tolerance": request.tolerance,
-            "n_territories": request.n_territories,
-            "max_moves": request.max_moves,
-            "time_limit": request.time_limit,
-        },
-        user.email,
-    )
-    _jobs[job.id] = job
-    _executor.submit(_job_main, engine, user, request, job)
-    return job
-
-
-def job_status(job_id: str) -> DesignJob:
-    job = _jobs.get(job_id)
-    if job is None:
-        raise NotFoundError(f"design job {job_id!r} not found")
-    return job
-
-
-def _job_main(engine: Engine, user: User, request: DesignRequest, job: DesignJob) -> None:
-    job.status, job.message = "running", "building the design problem"
-
-    def progress(fraction: float, message: str | None = None, *_: Any, **__: Any) -> None:
-        job.progress = max(job.progress, min(float(fraction), 0.99))
-        if message:
-            job.message = str(message)
-
-    try:
-        job.plan_id = _run_design(engine, user, request, progress)
-        job.progress, job.status = 1.0, "done"
-    except Exception as exc:  # shown on the page; the full trace goes to the log
-        log.exception("design job %s failed", job.id)
-        job.status, job.error = "failed", getattr(exc, "message", None) or str(exc)
-        job.message = "failed"
-
-
-def _run_design(
-    engine: Engine,
-    user: User,
-    request: DesignRequest,
-    progress: Callable[..., None],
-) -> int:
-    """Build the problem, solve it and store the result as a draft plan (child of the base).
-
-    SEAM: the problem is built here from the cached account data (territories anchored
-    at the first ``n_territories`` active reps' home bases, current plan = the active
-    plan, its locks kept); ``territorial.design.adapters.problem_from_store`` could
-    replace this block. The solver is ``territorial.design.engine.design`` when it
-    exists, else the balanced heuristic ``design.balanced.solve_balanced``.
-    """
-    current = plan_view(engine, request.base_plan)
-    data = current.data
-    active_reps = data.reps[data.reps["active"].fillna(True).astype(bool)]
-    active_reps = active_reps.dropna(subset=["home_latitude", "home_longitude"])
-    k = request.n_territories or len(active_reps)
-    if k < 1 or k > len(active_reps):
-        raise ConfigError(
-            f"{k} territories asked but {len(active_reps)} active reps have a home base"
-        )
-    anchor = active_reps.iloc[:k]
-    tids = tuple(anchor["id"].astype(str))
-    located = data.located
-    lookup = {t: j for j, t in enumerate(tids)}
-    cur_ids = np.array((*current.territory_ids, ""), dtype=object)[current.codes][located]
-    cur = np.array([lookup.get(t, -1) for t in cur_ids], dtype=np.int64)
-    locked = np.where(current.locked[located], cur, -1)
-    problem = DesignProblem(
-        unit_ids=data.frame["id"].to_numpy()[located],
-        coords=data.frame[["latitude", "longitude"]].to_numpy(dtype=float)[located],
-        measures=data.measures[located],
-        measure_names=tuple(MEASURES),
-        n_territories=k,
-        balance=tuple(Balance(m, request.tolerance) for m in request.measures),
-        weight="potential" if data.measures[located, 0].sum() > 0 else None,
-        centers=anchor[["home_latitude", "home_longitude"]].to_numpy(dtype=float),
-        territory_ids=tids,
-        current=cur,
-        max_moves=request.max_moves,
-        locked=locked,
-    )
-    progress(0.05, f"{problem.n_units} accounts, {k} territories")
-    parameters = {
-        "measures": list(request.measures),
-        "tolerance": request.tolerance,
-        "n_territories": k,
-        "max_moves": request.max_moves,
-        "time_limit": request.time_limit,
-        "base_plan": current.plan_id,
-    }
-    engine_mod = _optional("territorial.design.engine")
-    store_plans = _optional("territorial.store.plans")
-    if engine_mod is not None and hasattr(engine_mod, "design"):
-        # strict=False: a plan that misses the tolerance is still shown (its report
-        # says so) rather than lost; the planner sees the deviations on the dashboard
-        result = engine_mod.design(
-            problem,
-            method="auto",
-            time_limit=request.time_limit,
-            seed=0,
-            progress=progress,
-            strict=False,
-        )
-    else:  # until H3a's engine front door lands: its balanced heuristic directly
-        from territorial.design.balanced import solve_balanced
-
-        result = solve_balanced(problem, time_limit=request.time_limit, seed=0, progress=progress)
-    assignment = np.asarray(result.assignment)
-    method = str(getattr(result, "method", "engine"))
-    parameters["method"] = method
-    progress(0.95, "saving the scenario")
-    report = {
-        "worst_deviation": metrics.worst_deviation(problem, assignment),
-        "moved": metrics.moved_summary(problem, assignment)["units"],
-        "method": method,
-        "feasible": bool(getattr(result, "feasible", True)),
-    }
-    if store_plans is not None and hasattr(result, "to_report_dict"):
-        plan_id = int(
-            store_plans.save_plan(
-                engine,
-                name=request.name,
-                result=result,
-                parameters=parameters,
-                parent_id=current.plan_id,
-                created_by=user.email,
-            )
-        )
-    else:
-        plan_id = _save_plan(
-            engine,
-            name=request.name,
-            account_ids=problem.unit_ids.tolist(),
-            territory_ids=[tids[j] for j in assignment],
-            locked=(locked >= 0).tolist(),
-            created_by=user.email,
-            parameters=parameters,
-            report=report,
-            parent_id=current.plan_id,
-        )
-    outside = "" if report["feasible"] else ", outside the tolerance"
-    progress(0.99, f"saved; worst deviation {report['worst_deviation']:.1%}{outside}")
-    workspace.record_event(
+    if not name.strip():
+        raise ConfigError("give the scenario a name")
+    checked = StoreDesignOptions.parse(options)
+    job_id = jobs.enqueue(
         engine,
-        action="design",
-        user=user,
-        plan_id=plan_id,
-        details={"name": request.name, **report},
+        kind="design",
+        payload={
+            "options": checked.model_dump(mode="json", exclude_defaults=True),
+            "save_as": name.strip(),
+            "created_by": user.email,
+        },
+        created_by=user.email,
     )
-    return plan_id
+    workspace.record_event(
+        engine, action="design", user=user, details={"name": name, "job": job_id, **options}
+    )
+    return job_status(engine, user, job_id=job_id)
+
+
+def job_status(engine: Engine, user: User, *, job_id: int) -> dict[str, Any]:
+    """A design job as the page shows it (queued, running, done, failed), from the store."""
+    from territorial.planning import jobs
+
+    job = jobs.get_job(engine, job_id=job_id)
+    if job["kind"] != "design" or (job["created_by"] != user.email and user.role != "admin"):
+        raise NotFoundError(f"design job {job_id} not found")
+    result = job.get("result") or {}
+    return {
+        "id": job["id"],
+        "name": (job.get("payload") or {}).get("save_as"),
+        "status": job["status"],
+        "progress": round(float(job["progress"] or 0.0), 3),
+        "message": job["message"] or "",
+        "plan_id": result.get("plan_id"),
+        "error": job["error"],
+        "notes": result.get("notes", []),
+    }
 
 
 # --- comparison -----------------------------------------------------------------------

@@ -13,7 +13,7 @@
   function poll(id) {
     fetch(`${prefix}/api/jobs/${id}`, { credentials: "same-origin" }).then((r) => r.json()).then((job) => {
       bar.value = job.progress;
-      msg.textContent = `${Math.round(job.progress * 100)}% · ${job.message}`;
+      msg.textContent = `${job.status} · ${Math.round(job.progress * 100)}% · ${job.message}`;
       if (job.status === "done") {
         msg.innerHTML = `${job.message.replace(/[<>&"]/g, "")}. <a href="${prefix}/map?plan=${job.plan_id}" data-testid="job-result">open “${job.name.replace(/[<>&"]/g, "")}”</a>`;
         setTimeout(() => location.reload(), 1200);
@@ -21,18 +21,31 @@
         msg.textContent = "Design failed: " + job.error;
         form.querySelector("button").disabled = false;
       } else {
-        setTimeout(() => poll(id), 400);
+        setTimeout(() => poll(id), 1000);
       }
     });
   }
+  /* The form's fields are StoreDesignOptions' fields (see services.design_form). */
+  function options() {
+    const out = { balance: {} };
+    form.querySelectorAll('input[name="balance"]:checked').forEach((box) => {
+      const pct = form.querySelector(`[name="tolerance-${box.value}"]`).value;
+      out.balance[box.value] = Number(pct) / 100;
+    });
+    form.querySelectorAll("[data-kind]").forEach((el) => {
+      const kind = el.dataset.kind;
+      if (kind === "bool") { out[el.name] = el.checked; return; }
+      if (el.value === "") return;
+      if (kind === "number") out[el.name] = Number(el.value);
+      else if (kind === "plan") out[el.name] = el.value === "active" ? "active" : Number(el.value);
+      else out[el.name] = el.value;
+    });
+    return out;
+  }
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const d = new FormData(form);
-    const num = (k) => (d.get(k) === "" || d.get(k) === null ? null : Number(d.get(k)));
-    const body = { name: d.get("name"), measures: d.getAll("measures"), tolerance_percent: num("tolerance_percent"),
-      n_territories: num("n_territories"), max_moves: num("max_moves"), time_limit: num("time_limit") || 20,
-      base_plan: num("base_plan") };
-    box.hidden = false; bar.value = 0; msg.textContent = "starting…";
+    const body = { name: new FormData(form).get("name"), options: options() };
+    box.hidden = false; bar.value = 0; msg.textContent = "queued…";
     form.querySelector("button").disabled = true;
     post(`${prefix}/api/designs`, body).then((job) => poll(job.id)).catch((e) => {
       msg.textContent = "Cannot start: " + e.message; form.querySelector("button").disabled = false;
@@ -41,7 +54,8 @@
   document.getElementById("save-owners").addEventListener("click", () => {
     post(`${prefix}/api/plans/from-owners`, { name: "Current owners" }).then(() => location.reload());
   });
-  document.querySelectorAll("button.activate").forEach((b) => b.addEventListener("click", () => {
-    post(`${prefix}/api/plans/${b.dataset.plan}/activate`).then(() => location.reload());
+  document.querySelectorAll("button.transition").forEach((b) => b.addEventListener("click", () => {
+    post(`${prefix}/api/plans/${b.dataset.plan}/${b.dataset.action}`).then(() => location.reload())
+      .catch((e) => { alert(`Cannot ${b.dataset.action}: ${e.message}`); });
   }));
 })();
