@@ -61,7 +61,11 @@ def design_command(
     ] = "inertia",
     weight: Annotated[
         str | None,
-        typer.Option("--weight", help="Measure weighting distances (default: 1 per unit)."),
+        typer.Option(
+            "--weight",
+            help="Measure weighting distances (default: the first balanced measure; "
+            "'none': 1 per unit).",
+        ),
     ] = None,
     adjacency: Annotated[
         Path | None,
@@ -113,8 +117,19 @@ def design_command(
         typer.Option("--method", help="Older spelling: auto | heuristic (no LP/MIP) | exact."),
     ] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Seconds for the whole run.")
+        float,
+        typer.Option(
+            "--time-limit", help="Seconds for the whole run (with --work-limit: a safety cap)."
+        ),
     ] = 60.0,
+    work_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--work-limit",
+            help="Deterministic mode: stop on counted work (about a second per unit on the "
+            "reference machine), so the same inputs and seed give the same plan anywhere.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same plan).")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write PLAN.csv (id,territory).")
@@ -156,6 +171,11 @@ def design_command(
             "say where the plan goes: --out PLAN.csv (or --save-as NAME with --from-store)"
         )
     balances = [parse_balance(b) for b in (balance or [])]
+    # the CLI contract: distances are weighted by the first balanced measure unless told
+    if weight is not None and weight.lower() == "none":
+        weight = None
+    elif weight is None and objective != "diameter":
+        weight = balances[0].measure if balances else ("accounts" if from_store else None)
     engine = None
     unit_of = None
     if from_store:
@@ -216,6 +236,7 @@ def design_command(
                 solver=solver,
                 method=method,  # type: ignore[arg-type]
                 time_limit=time_limit,
+                work_limit=work_limit,
                 seed=seed,
                 progress=progress,
                 strict=not best_effort,
@@ -264,6 +285,15 @@ def _print_summary(result) -> None:
         f"solver: {result.solver} ({escape(result.solver_reason)}); path: {result.method}",
         highlight=False,
     )
+    weight = result.problem.weight or "none (1 per unit)"
+    mode = (
+        f"deterministic, {result.work:.3g} of {result.work_limit:g} work units"
+        if result.work_limit is not None and result.deterministic
+        else "stopped by the safety time limit (not reproducible)"
+        if result.work_limit is not None
+        else "time limit"
+    )
+    console.print(f"weight: {escape(weight)}; stopping: {mode}", highlight=False)
     for fallback in result.fallbacks:
         console.print(f"[yellow]fallback:[/] {escape(fallback)}", highlight=False)
     gap = result.gap

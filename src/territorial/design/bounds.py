@@ -53,7 +53,6 @@ free centers.
 from __future__ import annotations
 
 import logging
-import time
 
 import numba
 import numpy as np
@@ -61,6 +60,7 @@ from scipy.spatial import cKDTree
 
 from territorial.design import distances as dist
 from territorial.design.problem import DesignProblem
+from territorial.design.solvers import current_clock, pair_work
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def fixed_center_bound(
 
     if problem.centers is None or problem.objective == "diameter":
         return None
-    deadline = time.monotonic() + max(time_limit, 0.01)
+    deadline = current_clock().now() + max(time_limit, 0.01)
     subs = _segments(problem)
     total = 0.0
     for sub in subs:
@@ -107,7 +107,7 @@ def _lp_bound(problem: DesignProblem, deadline: float) -> float | None:
 
     if problem.distance == "graph" or problem.n_territories < 2:
         return None
-    left = deadline - time.monotonic()
+    left = deadline - current_clock().now()
     try:
         bound, _, _, _ = lp_assign.lp_bound_and_plan(problem, time_limit=left, plan=False)
     except Exception:  # the ascent below is the fallback
@@ -252,7 +252,7 @@ def free_center_bound(
         or problem.centers is not None
     ):
         return None
-    deadline = time.monotonic() + max(time_limit, 0.01)
+    deadline = current_clock().now() + max(time_limit, 0.01)
     total = 0.0
     subs = _segments(problem)
     for sub in subs:
@@ -300,6 +300,7 @@ def _free_bound_one(
     stall = 0
     for it in range(iterations):
         val = float(_free_dual(nbr, ncost, a, up, u, k, x))
+        current_clock().charge(pair_work(n, nn))
         if val > best + 1e-12 * abs(best if np.isfinite(best) else 1.0):
             best = val
             stall = 0
@@ -308,7 +309,7 @@ def _free_bound_one(
             if stall >= 5:
                 theta *= 0.5
                 stall = 0
-        if time.monotonic() > deadline or theta < 1e-3:
+        if current_clock().now() > deadline or theta < 1e-3:
             break
         g = 1.0 - x
         gg = float((g * g).sum())
