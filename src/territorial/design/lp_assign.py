@@ -39,6 +39,7 @@ missing), then the true cost with the slack fixed at zero (phase 2).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -928,14 +929,15 @@ def solve_fixed_centers(
 
     t0 = current_clock().now()
     deadline = t0 + time_limit
-    try:
-        bound, assignment, viol, stats = lp_bound_and_plan(
-            problem, time_limit=LP_SHARE * time_limit, seed=seed, regions=regions,
-            region_territories=region_territories,
-        )  # fmt: skip
-    except Exception:  # the LP path is an accelerator: never lose the run over it
-        log.exception("LP assignment path failed; using the heuristic")
-        bound, assignment, viol, stats = None, None, np.inf, {}
+    # a failure inside the LP path is a bug and raises; the named conditions (an LP not
+    # solved in its share of the time, a rounding MIP without a plan) return no plan
+    bound, assignment, viol, stats = lp_bound_and_plan(
+        problem, time_limit=LP_SHARE * time_limit, seed=seed, regions=regions,
+        region_territories=region_territories,
+    )  # fmt: skip
+    fallbacks: tuple[str, ...] = ()
+    if assignment is None:
+        fallbacks = ("lp path: no rounded plan within its share of the budget -> heuristic",)
     lp_out = None
     if assignment is not None:
         obj = metrics.objective_value(problem, assignment, None)
@@ -958,9 +960,9 @@ def solve_fixed_centers(
         if bound is not None and (heur.lower_bound is None or bound > heur.lower_bound):
             heur = SolverOutcome(
                 assignment=heur.assignment, objective=heur.objective, method=heur.method,
-                lower_bound=bound, stats={**heur.stats, **stats},
+                lower_bound=bound, stats={**heur.stats, **stats}, fallbacks=fallbacks,
             )  # fmt: skip
-        return heur
+        return dataclasses.replace(heur, fallbacks=(*heur.fallbacks, *fallbacks))
     heur_ok = bool(heur.stats.get("balanced"))
     lp_ok = bool(lp_out.stats["balanced"])
     best = (

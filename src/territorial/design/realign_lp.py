@@ -320,11 +320,12 @@ def solve_realign(
     t0 = current_clock().now()
     deadline = t0 + time_limit
     stats: dict[str, float] = {}
-    candidate: SolverOutcome | None = None
-    try:
-        candidate = _fewest_moves(problem, deadline=t0 + 0.75 * time_limit, seed=seed, stats=stats)
-    except Exception:  # an accelerator: never lose the run over it
-        log.exception("fewest-moves realignment failed; using the heuristic")
+    # a failure inside the LP path is a bug and raises; ``None`` is the named condition
+    # (the LP or its rounding found no plan in its share of the budget)
+    candidate = _fewest_moves(problem, deadline=t0 + 0.75 * time_limit, seed=seed, stats=stats)
+    fallbacks: tuple[str, ...] = ()
+    if candidate is None:
+        fallbacks = ("fewest-moves lp: no plan within its share of the budget -> heuristic",)
     left = max(deadline - current_clock().now(), 0.01)
     # the heuristic also proves the bound (fixed centers: the Lagrangian without the move
     # limit, a relaxation); the better plan is kept with the larger bound
@@ -334,6 +335,7 @@ def solve_realign(
     return dataclasses.replace(
         best,
         lower_bound=max(found) if found else None,
+        fallbacks=(*best.fallbacks, *fallbacks),
         stats={
             **heur.stats,
             **best.stats,
