@@ -48,7 +48,9 @@ def test_design_writes_plan_and_report(
     assert len(df) == 16 and df["territory"].value_counts().tolist() == [4, 4, 4, 4]
     data = json.loads(report.read_text())
     assert data["feasible"] is True
-    assert data["objective"]["name"] == "inertia" and data["objective"]["unit"] == "units x units^2"
+    # the default weight is the first balanced measure (the CLI contract), and it is said
+    assert data["objective"]["name"] == "inertia"
+    assert data["objective"]["unit"] == "accounts x units^2" and data["weight"] == "accounts"
     assert data["balance"]["accounts"]["worst_deviation"] == 0.0
     assert data["balance"]["revenue"]["worst_deviation"] <= 0.2
     assert {t["id"] for t in data["territories"]} == {"T001", "T002", "T003", "T004"}
@@ -56,6 +58,30 @@ def test_design_writes_plan_and_report(
     assert data["moved"]["units"] == 0
     out = capsys.readouterr().out
     assert "objective (inertia)" in out and "lower bound" in out
+    assert "weight: accounts; stopping: time limit" in out
+
+
+def test_work_limit_gives_the_same_plan_and_weight_none_weights_units(
+    units: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plans = []
+    for name in ("a", "b"):
+        plan, report = tmp_path / f"{name}.csv", tmp_path / f"{name}.json"
+        code = run(
+            [
+                "design", str(units), "--territories", "4", "--balance", "accounts=0",
+                "--balance", "revenue=20%", "--weight", "none", "--work-limit", "0.2",
+                "--seed", "5", "--out", str(plan), "--report", str(report),
+            ]
+        )  # fmt: skip
+        assert code == 0
+        plans.append(plan.read_text())
+        data = json.loads(report.read_text())
+        assert data["weight"] is None and data["objective"]["unit"] == "units x units^2"
+        assert data["solver"]["deterministic"] is True and data["solver"]["work_limit"] == 0.2
+    assert plans[0] == plans[1]
+    out = capsys.readouterr().out
+    assert "weight: none (1 per unit); stopping: deterministic" in out
 
 
 def test_centers_name_the_territories_and_current_plan_limits_moves(

@@ -153,3 +153,50 @@ def test_registering_checks_the_class() -> None:
 
     with pytest.raises(TypeError, match="solver name 'heuristic' is taken"):
         solvers.register(Clash)
+
+
+def test_no_catch_all_around_an_algorithm() -> None:
+    """Only named solver conditions fall back; ``except Exception`` would hide bugs."""
+    import ast
+    from pathlib import Path
+
+    import territorial.design as package
+
+    offenders = []
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ExceptHandler) and (
+                node.type is None
+                or (
+                    isinstance(node.type, ast.Name)
+                    and node.type.id in ("Exception", "BaseException")
+                )
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_a_bug_in_the_lp_path_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    from territorial.design import lp_assign
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug in the LP path")
+
+    monkeypatch.setattr(lp_assign, "lp_bound_and_plan", broken)
+    with pytest.raises(RuntimeError, match="bug in the LP path"):
+        design(random_book(3000, 12, seed=0, centers=True), time_limit=5, seed=0)
+
+
+def test_a_named_lp_condition_falls_back_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from territorial.design import lp_assign
+
+    def no_plan(problem: DesignProblem, **kwargs: object) -> tuple[None, None, float, dict]:
+        return None, None, float("inf"), {}
+
+    monkeypatch.setattr(lp_assign, "lp_bound_and_plan", no_plan)
+    result = design(random_book(3000, 12, seed=0, centers=True), time_limit=5, seed=0, bound=False)
+    assert result.solver == "fixed-lp"
+    assert result.fallbacks == (
+        "lp path: no rounded plan within its share of the budget -> heuristic",
+    )
+    assert result.to_report_dict()["solver"]["fallbacks"] == list(result.fallbacks)

@@ -124,8 +124,8 @@ def design_command(
         str | None,
         typer.Option(
             "--weight",
-            help="Measure weighting distances ('none': 1 per unit). Default with files: 1 per "
-            "unit; with --from-store: the first balanced measure.",
+            help="Measure weighting distances ('none': 1 per unit). Default: the first "
+            "balanced measure (1 per unit when nothing is balanced).",
         ),
     ] = None,
     adjacency: Annotated[
@@ -429,11 +429,17 @@ def _design_from_files(
 
     if units is None:
         raise ConfigError("give UNITS.csv or --from-store")
+    balances = [parse_balance(b) for b in balance]
+    # the CLI contract: distances are weighted by the first balanced measure unless told
+    if weight is not None and weight.lower() == "none":
+        weight = None
+    elif weight is None and objective != "diameter" and balances:
+        weight = balances[0].measure
     problem = adapters.problem_from_frames(
         _read_csv(units, "units"),
-        balance=[parse_balance(b) for b in balance],
+        balance=balances,
         objective=objective,
-        weight=None if weight is not None and weight.lower() == "none" else weight,
+        weight=weight,
         n_territories=territories,
         edges_df=_read_csv(adjacency, "adjacency"),
         centers_df=_read_csv(centers, "centers"),
@@ -489,6 +495,14 @@ def _print_summary(result) -> None:
         f"solver: {result.solver} ({escape(result.solver_reason)}); path: {result.method}",
         highlight=False,
     )
+    mode = (
+        f"deterministic, {result.work:.3g} of {result.work_limit:g} work units"
+        if result.work_limit is not None and result.deterministic
+        else "stopped by the safety time limit (not reproducible)"
+        if result.work_limit is not None
+        else "time limit"
+    )
+    console.print(f"stopping: {mode}", highlight=False)
     for fallback in result.fallbacks:
         console.print(f"[yellow]fallback:[/] {escape(fallback)}", highlight=False)
     gap = result.gap

@@ -36,7 +36,6 @@ their own territory count and balance means, then merged.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,7 +48,7 @@ from territorial.design import metrics
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.realign import flow_repair
 from territorial.design.result import SolverOutcome
-from territorial.design.solvers import Run, Solver, register
+from territorial.design.solvers import Run, Solver, current_clock, pair_work, register
 from territorial.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -974,6 +973,7 @@ def _lagrangian(
             cands.unit_pts, cands.center_pts, cands.weights, cands.power, cands.sphere,
             dist.EARTH_RADIUS_MI, cands.allowed, use_allowed, col, inner,
         )  # fmt: skip
+        current_clock().charge(pair_work(n, k if exact else cands.cand.shape[1]))
         val = _dual_value(inner, lam, inst.lo, inst.up)
         if exact:
             exact_best = max(exact_best, val)
@@ -995,7 +995,7 @@ def _lagrangian(
             if stall >= 8:
                 theta *= 0.5
                 stall = 0
-        if mb == 0 or v <= EPS or theta < 1e-4 or it == iters or time.monotonic() > deadline:
+        if mb == 0 or v <= EPS or theta < 1e-4 or it == iters or current_clock().now() > deadline:
             if not exact:  # finish on an exact evaluation so the bound is proven
                 _lagrange_assign(
                     cands.cand, cands.cost, inst.a, best_lam, cands.rest, cands.unit_pts,
@@ -1071,7 +1071,9 @@ def _improve(
     """
     p = inst.problem
     k = p.n_territories
-    t_start = time.monotonic()
+    clock = current_clock()
+    width = cands.cand.shape[1]
+    t_start = clock.now()
     col = col.copy()
     loads = _loads(cands.cand, col, inst.a, k)
     moves = int(((inst.current >= 0) & (_assignment_of(cands, col) != inst.current)).sum())
@@ -1089,8 +1091,9 @@ def _improve(
                 cands.cand, cands.cost, inst.a, col, loads, inst.movable, inst.current,
                 inst.max_moves, moves, penalty, rho, order, 10,
             )  # fmt: skip
+            clock.charge(pair_work(p.n_units, 10 * width))
             before, viol = viol, _violation(loads, inst)
-            if viol <= EPS or applied == 0 or time.monotonic() > deadline:
+            if viol <= EPS or applied == 0 or current_clock().now() > deadline:
                 break
             if viol > 0.9 * before:
                 rho *= 2.0  # slow progress: lean harder on balance
@@ -1105,6 +1108,7 @@ def _improve(
             moves_first=inst.max_moves >= 0 and penalty <= 0,
         )  # fmt: skip
     if repair:
+        clock.charge(pair_work(p.n_units, 2 * width))
         viol, moves = _repair(
             cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
             inst.current, inst.max_moves, moves, repair_penalty, 200,
@@ -1114,9 +1118,10 @@ def _improve(
     # balance is a hard constraint: the repair may run past the soft deadline
     hard_deadline = deadline + max(2.0, 0.2 * (deadline - t_start))
     for _ in range(spread_rounds if repair else 0):
-        if viol <= EPS or time.monotonic() > hard_deadline or stalled >= 4:
+        if viol <= EPS or current_clock().now() > hard_deadline or stalled >= 4:
             break
         before = viol
+        clock.charge(pair_work(p.n_units, 4 * width))
         swapped, moves = _repair_swaps(
             cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
             inst.current, inst.max_moves, moves, repair_penalty, 1,
@@ -1145,11 +1150,15 @@ def _improve(
         float(np.maximum(np.maximum(loads - inst.up, inst.lo - loads), 0).max()), moves,
     )  # fmt: skip
     for _ in range(passes):
+        clock.charge(pair_work(p.n_units, width))
         gain, moves = _local_search(
             cands.cand, cands.cost, inst.a, col, loads, inst.lo, inst.up, inst.movable,
             inst.current, inst.max_moves, moves, penalty, order, 1, True, 64,
         )  # fmt: skip
-        if gain <= 1e-9 * max(abs(_objective_of(cands, col)), 1e-12) or time.monotonic() > deadline:
+        if (
+            gain <= 1e-9 * max(abs(_objective_of(cands, col)), 1e-12)
+            or current_clock().now() > deadline
+        ):
             break
     viol = float((np.maximum(loads - inst.up, 0.0) + np.maximum(inst.lo - loads, 0.0)).sum())
     return col, viol, int(moves)
@@ -1195,11 +1204,11 @@ def _solve_segment(
     realign = problem.current is not None and (
         problem.max_moves is not None or problem.move_penalty > 0
     )
-    start_time = time.monotonic()
+    start_time = current_clock().now()
     total_time = max(deadline - start_time, 1e-3)
 
     def time_frac() -> float:
-        return (time.monotonic() - start_time) / total_time
+        return (current_clock().now() - start_time) / total_time
 
     starts0: list[IntArray] = []
     # centers
@@ -1259,7 +1268,7 @@ def _solve_segment(
         # with fixed centers keep a quarter of the time for the bound's second ascent
         soft = deadline - (0.25 * total_time if fixed and rounds == 1 else 0.0)
         for start_plan in starts:
-            if best is not None and best.violation <= FEASIBLE and time.monotonic() > soft:
+            if best is not None and best.violation <= FEASIBLE and current_clock().now() > soft:
                 break
             start_plan = _respect_rules(inst, cands, start_plan)
             col, viol, moves = _improve(
@@ -1277,22 +1286,26 @@ def _solve_segment(
             if _better(best, sol):
                 best = sol
                 improved = True
-            if time.monotonic() > deadline:
+            if current_clock().now() > deadline:
                 break
         assert best is not None
-        if fixed and best.violation <= FEASIBLE and time.monotonic() < deadline - 0.02 * total_time:
+        if (
+            fixed
+            and best.violation <= FEASIBLE
+            and current_clock().now() < deadline - 0.02 * total_time
+        ):
             # a second ascent aimed at the known plan's cost: Polyak steps need an upper
             # value, and a proven one gives a much tighter bound and one more start
             dual, outs = _lagrangian(
                 inst, cands, lam, best.objective, iters=400,
-                deadline=min(deadline, time.monotonic() + 0.15 * total_time),
+                deadline=min(deadline, current_clock().now() + 0.15 * total_time),
             )  # fmt: skip
             lam = dual.best_lam
             if np.isfinite(dual.best_value):
                 bound = dual.best_value if bound is None else max(bound, dual.best_value)
-            if not realign and time.monotonic() < deadline:
+            if not realign and current_clock().now() < deadline:
                 for start_plan in outs:
-                    if time.monotonic() > deadline:
+                    if current_clock().now() > deadline:
                         break
                     start_plan = _respect_rules(inst, cands, start_plan)
                     col, viol, moves = _improve(
@@ -1308,7 +1321,7 @@ def _solve_segment(
             "segment round %d: objective %.6g violation %.3g moves %d",
             rounds, best.objective, best.violation, best.moves,
         )  # fmt: skip
-        if fixed or time.monotonic() > deadline or rounds >= 30:
+        if fixed or current_clock().now() > deadline or rounds >= 30:
             break
         if not improved and rounds > 1:
             break
@@ -1398,7 +1411,7 @@ def solve_balanced(
         )
     if problem.distance == "graph" and problem.segments is not None:
         raise ConfigError("graph distances with segments are not supported")
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     deadline = t0 + max(float(time_limit), 0.01)
     rng = np.random.default_rng(seed)
     n_cand = max(2, int(candidates))
@@ -1426,12 +1439,12 @@ def solve_balanced(
         stats = {"rounds": 0.0}
         for s, size in zip(segs, sizes, strict=True):
             sub, units, terrs = _sub_problem(problem, int(s))
-            remaining = deadline - time.monotonic()
+            remaining = deadline - current_clock().now()
             share_t = remaining * size / max(sizes[segs >= s].sum(), 1)
             frac = size / sizes.sum()
             sol, b, st = _solve_segment(
                 sub,
-                deadline=time.monotonic() + max(share_t, 0.01),
+                deadline=current_clock().now() + max(share_t, 0.01),
                 rng=rng,
                 n_cand=n_cand,
                 progress=progress,
@@ -1453,7 +1466,7 @@ def solve_balanced(
     stats.update(
         balanced=balanced,
         violation=violation,
-        seconds=time.monotonic() - t0,
+        seconds=current_clock().now() - t0,
         candidates=n_cand,
     )
     if progress is not None:

@@ -29,7 +29,6 @@ Hot loops are numba-compiled; every random choice comes from ``seed``.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,7 +43,14 @@ from territorial.design.distances import (
 )
 from territorial.design.problem import BoolArray, DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
-from territorial.design.solvers import Run, Solver, register
+from territorial.design.solvers import (
+    WORK_PER_STEP,
+    Run,
+    Solver,
+    current_clock,
+    pair_work,
+    register,
+)
 from territorial.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,10 @@ Progress = Callable[[float, str], None]
 ACCEPT_WORSE = 0.005
 #: With a round cap, an unbalanced search may run this many times the cap before giving up.
 INFEASIBLE_ROUNDS = 50
+#: Work of one large-neighbourhood round, in (unit, candidate) pairs per unit of the map.
+LNS_ROUND_PAIRS = 40
+#: Python steps of one large-neighbourhood round (growing, checking, scoring).
+LNS_ROUND_STEPS = 10
 
 #: Above this many units the unit-to-unit distance matrix is not kept in memory.
 FULL_MATRIX_UNITS = 4000
@@ -969,7 +979,8 @@ def solve_contiguous(
     """
     if problem.objective == "diameter":
         raise ConfigError("the diameter objective is solved by territorial.design.diameter")
-    start = time.perf_counter()
+    clock = current_clock()
+    start = clock.now()
     deadline = start + time_limit
     rng = np.random.default_rng(seed)
     arrays = search_arrays(problem)
@@ -1003,7 +1014,7 @@ def solve_contiguous(
     walk, walk_score = best, best_score
     since = 0
     since_best = 0
-    while time.perf_counter() < deadline and k > 1:
+    while clock.now() < deadline and k > 1:
         # with a round cap, an unbalanced plan is not an answer: keep searching (still a
         # bounded, reproducible count of rounds) until the band holds
         if (
@@ -1017,6 +1028,7 @@ def solve_contiguous(
         rounds += 1
         since += 1
         since_best += 1
+        clock.charge(LNS_ROUND_STEPS * WORK_PER_STEP + pair_work(problem.n_units, LNS_ROUND_PAIRS))
         if since > 40 * k:
             since = 0
             fresh = grow_plan(arrays, oracle, spread_seeds(oracle, weights, k, rng))
@@ -1063,7 +1075,7 @@ def solve_contiguous(
         # threshold accepting: early on the walk may take a plan up to 0.5% worse
         # (the threshold shrinks to zero with the clock), which lets it leave the
         # basin of a local optimum; the best plan is kept apart
-        elapsed = (time.perf_counter() - start) / max(time_limit, 1e-9)
+        elapsed = (current_clock().now() - start) / max(time_limit, 1e-9)
         threshold = ACCEPT_WORSE * max(0.0, 1.0 - elapsed)
         if _better(score, walk_score) or (
             score[0] <= 1e-12 and score[1] < walk_score[1] * (1.0 + threshold * rng.random())
@@ -1077,7 +1089,7 @@ def solve_contiguous(
             accepted += 1
             since_best = 0
             if progress:
-                frac = min(1.0, (time.perf_counter() - start) / max(time_limit, 1e-9))
+                frac = min(1.0, (current_clock().now() - start) / max(time_limit, 1e-9))
                 progress(frac, f"objective {best_score[1]:.6g}")
 
     assign, centers = best
@@ -1088,7 +1100,7 @@ def solve_contiguous(
         log.warning(
             "contiguous search ended with balance violation %.4g (in means) after %.1f s",
             best_score[0],
-            time.perf_counter() - start,
+            current_clock().now() - start,
         )
     return SolverOutcome(
         assignment=assign.astype(np.int64),
@@ -1101,7 +1113,7 @@ def solve_contiguous(
             "lns_accepted": accepted,
             "restarts": restarts,
             "moved_units": _moved(arrays, assign),
-            "seconds": time.perf_counter() - start,
+            "seconds": current_clock().now() - start,
         },
     )
 

@@ -50,7 +50,6 @@ is still valid. No heuristic pruning is done.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -68,7 +67,16 @@ from territorial.design.contiguity import (
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.ranking import best_of
 from territorial.design.result import SolverOutcome
-from territorial.design.solvers import Run, Solver, choose_solver, make_solver, register
+from territorial.design.solvers import (
+    Run,
+    Solver,
+    choose_solver,
+    current_clock,
+    make_solver,
+    node_work,
+    pivot_work,
+    register,
+)
 from territorial.errors import ConfigError, InfeasibleError
 
 log = logging.getLogger(__name__)
@@ -177,7 +185,8 @@ def solve_exact(
     """
     if problem.objective == "diameter":
         raise ConfigError("the exact model covers inertia and median, not the diameter objective")
-    start = time.perf_counter()
+    clock = current_clock()
+    start = clock.now()
     deadline = start + time_limit
     arrays = search_arrays(problem)
     n, k = arrays.n, arrays.k
@@ -228,8 +237,10 @@ def solve_exact(
         lp_model = _build(
             lp, problem, arrays, scaled, keep, relax=True, labels=False, move_penalty=penalty_scaled
         )
-        lp.SetTimeLimit(int(max(1.0, deadline - time.perf_counter()) * 1000))
-        if lp.Solve() == pywraplp.Solver.OPTIMAL:
+        lp.SetTimeLimit(int(max(1.0, clock.solver_seconds(deadline - clock.now())) * 1000))
+        lp_status = lp.Solve()
+        clock.charge(pivot_work(lp.iterations(), lp.NumConstraints() + lp.NumVariables()))
+        if lp_status == pywraplp.Solver.OPTIMAL:
             z = lp.Objective().Value() * unit_scale
             lp_bound = z
             rc = np.full(cost.shape, -np.inf)
@@ -273,12 +284,19 @@ def solve_exact(
     status_name = "not run"
     proven = False
     while True:
-        left = deadline - time.perf_counter()
+        left = deadline - clock.now()
         if left <= 0.05:
             break
         rounds += 1
-        mp_solver.SetTimeLimit(int(left * 1000))
+        mp_solver.SetTimeLimit(int(clock.solver_seconds(left) * 1000))
+        size = mp_solver.NumConstraints() + mp_solver.NumVariables()
+        nodes = clock.node_limit(left, size)
+        if nodes is not None and solver.upper() == "SCIP":
+            # deterministic mode: a node limit, not the clock, stops the search
+            mp_solver.SetSolverSpecificParametersAsString(f"limits/nodes = {nodes}\n")
         status = mp_solver.Solve(params)
+        # nodes, not LP iterations: SCIP's iteration count varies from run to run
+        clock.charge(node_work(max(mp_solver.nodes(), 1), size))
         status_name = {
             pywraplp.Solver.OPTIMAL: "optimal",
             pywraplp.Solver.FEASIBLE: "feasible",
@@ -344,7 +362,7 @@ def solve_exact(
             # with a move penalty the model minimises objective + penalty x moved units,
             # and lower_bound bounds that sum (compare it with this value)
             "penalized_objective": total(incumbent, inc_centers),
-            "seconds": time.perf_counter() - start,
+            "seconds": clock.now() - start,
         },
     )
 
@@ -631,6 +649,11 @@ class ExactSolver(Solver[ExactOptions]):
         )
 
     def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
+        if run.clock.deterministic and self.options.backend.upper() != "SCIP":
+            raise ConfigError(
+                f"a work limit (deterministic mode) needs the SCIP backend of the exact solver, "
+                f"which stops on a node count; {self.options.backend!r} only stops on the clock"
+            )
         warm_name, _ = choose_solver(problem, exclude=(self.name,))
         warm = make_solver(warm_name).solve(problem, run.share(self.options.warm_share))
         exact = solve_exact(

@@ -33,7 +33,6 @@ The same seed and the same ``work_limit`` (subgradient iterations) give the same
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +42,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from territorial.design import pmedian_bound as pb
+from territorial.design.solvers import current_clock, pair_work
 
 log = logging.getLogger(__name__)
 
@@ -714,6 +714,8 @@ class Primal:
         best: Plan | None = None
         for _ in range(rounds):
             cand, ccost = self._candidates(c)
+            # repair, local search and medians: a few sweeps over every candidate pair
+            current_clock().charge(pair_work(inst.n, 8 * cand.shape[1]))
             load = np.zeros((inst.p, inst.loads.shape[1]))
             np.add.at(load, a, inst.loads)
             viol = _repair(a, load, c, cand, ccost, self.nbr, inst.loads, inst.lower,
@@ -748,7 +750,7 @@ class Primal:
         best = plan
         g = int(min(inst.p - 1, self.options.pair_neighbours))
         for _ in range(rounds):
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and current_clock().now() > deadline:
                 break
             a = best.assign.copy()
             c = best.centres.copy()
@@ -764,6 +766,7 @@ class Primal:
             n_cand = int(max(1, min(8, np.sqrt(per_pair / max(size * width, 1)))))
             gained = _pair_sweep(a, c, pa, pb_, inst.points, inst.weights, inst.power,
                                  inst.radius, self.iload, self.ilo, self.iup, n_cand)  # fmt: skip
+            current_clock().charge(pair_work(len(pa), int(n_cand * n_cand * size * width)))
             if gained <= 1e-9 * max(1.0, best.cost):
                 break
             cand = self.improve(a, c)
@@ -823,7 +826,7 @@ def solve_free_centres(
         :class:`FreeCentreOptions`.
     """
     opts = options or FreeCentreOptions()
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     deadline = t0 + opts.time_limit
     points = np.ascontiguousarray(points, dtype=np.float64)
     n = points.shape[0]
@@ -868,13 +871,13 @@ def solve_free_centres(
             return None
         # plans may take at most half of the ascent's time (many territories: the
         # bound needs its iterations)
-        if primal_seconds[0] > 0.5 * (time.monotonic() - t_ascent):
+        if primal_seconds[0] > 0.5 * (current_clock().now() - t_ascent):
             return None
-        started = time.monotonic()
+        started = current_clock().now()
         try:
             return _plan_from(state)
         finally:
-            primal_seconds[0] += time.monotonic() - started
+            primal_seconds[0] += current_clock().now() - started
 
     def _plan_from(state: pb.DualState) -> float | None:
         nonlocal best
@@ -893,7 +896,7 @@ def solve_free_centres(
     first = pb.evaluate(lists, np.minimum(pb._second_cost(lists, n), lists.rest), kn_loads,
                         kn_cap, p)  # fmt: skip
     best = primal.from_centres(first.chosen)
-    t_ascent = time.monotonic()
+    t_ascent = current_clock().now()
     ascent = pb.ascend(
         lists,
         kn_loads,
@@ -917,7 +920,7 @@ def solve_free_centres(
         integer_knapsacks=integral,
         multipliers_capped=ascent.capped,
         primal_runs=primal.calls,
-        bound_seconds=time.monotonic() - t0,
+        bound_seconds=current_clock().now() - t0,
     )
     # re-centre and polish the best plan once more from the best dual's centres
     plan = primal.from_centres(ascent.best.chosen)
@@ -925,7 +928,7 @@ def solve_free_centres(
         best = plan
     best = primal.pair_improve(best, rounds=20, deadline=deadline)
     proven = False
-    if best.feasible and time.monotonic() < deadline:
+    if best.feasible and current_clock().now() < deadline:
         from territorial.design import pmedian_exact
 
         exact = pmedian_exact.improve(
@@ -938,7 +941,7 @@ def solve_free_centres(
         proven = exact.proven
     if best.feasible:
         bound = min(bound, best.cost)
-    stats["seconds"] = time.monotonic() - t0
+    stats["seconds"] = current_clock().now() - t0
     return FreeCentreResult(
         assignment=best.assign,
         centres=best.centres,

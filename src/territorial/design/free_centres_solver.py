@@ -126,9 +126,8 @@ class FreeCentresSolver(Solver[FreeCentresOptions]):
         lower, upper = limits
         limited = np.flatnonzero(np.isfinite(lower) | np.isfinite(upper))
         o = self.options
-        seconds = run.left() if not run.clock.deterministic else run.clock.time_limit
         opts = FreeCentreOptions(
-            time_limit=max(float(seconds), 0.05),
+            time_limit=max(run.left(), 0.05),  # clock units: work units in deterministic mode
             iterations=o.iterations,
             list_factor=o.list_factor,
             min_list=o.min_list,
@@ -150,7 +149,6 @@ class FreeCentresSolver(Solver[FreeCentresOptions]):
             upper=upper[limited],
             options=opts,
         )
-        run.clock.charge(res.stats.get("iterations", 0) / 1000.0)
         stats = dict(res.stats)
         timings = {"total": float(stats.pop("seconds", 0.0))}
         if "bound_seconds" in stats:

@@ -39,8 +39,8 @@ missing), then the true cost with the slack fixed at zero (phase 2).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,7 +52,7 @@ from territorial.design import balanced
 from territorial.design import distances as dist
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
-from territorial.design.solvers import Run, Solver, register
+from territorial.design.solvers import Run, Solver, current_clock, register
 
 log = logging.getLogger(__name__)
 
@@ -297,13 +297,15 @@ class _MasterLP:
         import highspy
 
         h = self.h
-        h.setOptionValue("time_limit", max(float(time_limit), 0.1))
+        clock = current_clock()
+        clock.limit_highs(h, max(float(time_limit), 0.1))
         if not self.warm:
             # a fresh dual simplex after presolve (units with one column leave): on the
             # unit LP it beats both a warm primal simplex over every row and IPM+crossover
             h.clearSolver()
             h.setOptionValue("solver", "simplex")
         h.run()
+        clock.charge_highs(h)
         if self.warm:
             # new columns leave the basis primal feasible: primal simplex resumes from it
             h.setOptionValue("solver", "simplex")
@@ -346,7 +348,7 @@ def _generate(
     """
     sol = None
     for rnd in range(4 * PRICING_ROUNDS):
-        out = lp.solve(deadline - time.monotonic())
+        out = lp.solve(deadline - current_clock().now())
         if out is None and lp.phase == 2 and sol is None and lp.infeasible():
             lp.to_phase_one()  # the start was not feasible after all (rules, rounding)
             continue
@@ -364,7 +366,7 @@ def _generate(
             "%s LP round %d (phase %d): %d columns, value %.6g, slack %.3g, %d new",
             name, rnd, lp.phase, len(lp.row), out.value, out.slack, len(rows),
         )  # fmt: skip
-        if rows.size == 0 or time.monotonic() > deadline:
+        if rows.size == 0 or current_clock().now() > deadline:
             break
         lp.add(rows, terrs, costs, load_of(rows))
     return sol
@@ -690,8 +692,15 @@ def _round_by_mip(
         ],
         integrality=np.ones(nc + 1),
         bounds=Bounds(np.r_[np.zeros(nc), 1.0], np.ones(nc + 1)),
-        options={"time_limit": max(time_limit, 0.1), "mip_rel_gap": MIP_GAP, "presolve": True},
+        options={
+            **current_clock().scipy_limits(
+                max(time_limit, 0.1), nc + len(units) + k * mb, mip=True
+            ),
+            "mip_rel_gap": MIP_GAP,
+            "presolve": True,
+        },
     )
+    current_clock().charge_scipy(res, nc + len(units) + k * mb)
     if res.x is None:
         log.info("rounding MIP: no plan (%s)", res.message)
         return None
@@ -721,7 +730,7 @@ def group_stage(
     narrow: float,
 ) -> GroupStage | None:
     """Solve the nested group levels, coarsest first, each within its share of the time."""
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     n, k = inst.problem.n_units, inst.problem.n_territories
     levels = _nested_groups(cands.unit_pts, inst.a.sum(axis=1), _level_sizes(n, k))
     start = None
@@ -734,7 +743,7 @@ def group_stage(
         stage = GroupStage(out[0], group, out[1], out[2])
         if depth + 1 < len(levels):
             start = _inherit(group, levels[depth + 1], stage.row, stage.terr, stage.solution.x)
-    stats["group_seconds"] = stats.get("group_seconds", 0.0) + time.monotonic() - t0
+    stats["group_seconds"] = stats.get("group_seconds", 0.0) + current_clock().now() - t0
     stats["group_levels"] = len(levels)
     return stage
 
@@ -758,7 +767,7 @@ def lift_bound(inst: balanced._Instance, lam: FloatArray, upper: float, deadline
     """
     dual, _ = balanced._lagrangian(
         inst, balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, None), lam,
-        upper, ASCENT_ITERATIONS, max(deadline, time.monotonic() + 0.5),
+        upper, ASCENT_ITERATIONS, max(deadline, current_clock().now() + 0.5),
     )  # fmt: skip
     return float(dual.best_value)
 
@@ -801,7 +810,7 @@ def lp_path(
 ) -> PathResult:
     """The LP path on ``inst`` (normally ``balanced._instance(problem)``; a region of a
     larger problem passes its own, normalised by the whole problem's means)."""
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     deadline = t0 + time_limit
     n, k = problem.n_units, problem.n_territories
     cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, None)
@@ -848,7 +857,7 @@ def lp_path(
             value, best_j, best_v = dual_bound(inst, cands, out.lam)
             bound = max(bound, value)
             stats.update(
-                lp_value=out.value, lp_columns=len(lp.row), lp_seconds=time.monotonic() - t0
+                lp_value=out.value, lp_columns=len(lp.row), lp_seconds=current_clock().now() - t0
             )
         tol = 1e-7 * np.maximum(np.abs(out.u), 1.0)
         neg = np.flatnonzero(best_v < out.u - tol)
@@ -857,7 +866,7 @@ def lp_path(
         if phase == 2 and (
             neg.size <= PRICING_STOP * n
             or out.value - bound <= LP_GAP_STOP * abs(out.value)
-            or deadline - time.monotonic() < (0.3 if plan else 0.05) * time_limit
+            or deadline - current_clock().now() < (0.3 if plan else 0.05) * time_limit
         ):
             neg = neg[:0]
         return neg, best_j[neg], cands.exact_cost(neg, best_j[neg])
@@ -874,22 +883,22 @@ def lp_path(
     missing = assignment < 0
     assignment[missing] = best_j[missing]
     stats["fractional_units"] = int((share < 1 - 1e-6).sum())
-    left = deadline - time.monotonic()
+    left = deadline - current_clock().now()
     rounded = _round_by_mip(
         inst, cands, final, row, terr, cands.exact_cost(row, terr), assignment, share,
         time_limit=min(0.5 * left, 0.15 * time_limit),
     )  # fmt: skip
-    if rounded is None and deadline - time.monotonic() > 0.1 * time_limit:
+    if rounded is None and deadline - current_clock().now() > 0.1 * time_limit:
         # big units (a fractional one can be a good share of a territory) may need a wider
         # neighbourhood to fit the band once rounded
         rounded = _round_by_mip(
             inst, cands, final, row, terr, cands.exact_cost(row, terr), assignment, share,
-            time_limit=min(0.5 * (deadline - time.monotonic()), 0.15 * time_limit),
+            time_limit=min(0.5 * (deadline - current_clock().now()), 0.15 * time_limit),
             per_territory=4 * MIP_PER_TERRITORY,
         )  # fmt: skip
     if rounded is not None:
         assignment, stats["mip_free_units"] = rounded
-        stats["mip_seconds"] = time.monotonic() - t0
+        stats["mip_seconds"] = current_clock().now() - t0
     cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, assignment)
     col = balanced._col_of(cands, assignment)
     rng = np.random.default_rng(seed)
@@ -897,7 +906,7 @@ def lp_path(
         inst, cands, col, rng, repair_penalty=0.0, penalty=0.0, deadline=deadline,
         repair=rounded is None,
     )  # fmt: skip
-    stats["lp_plan_seconds"] = time.monotonic() - t0
+    stats["lp_plan_seconds"] = current_clock().now() - t0
     upper = float(cands.cost[np.arange(n), col].sum())
     if narrow > NARROW and upper - bound > LIFT_GAP * upper:
         # coarse units: the band was narrowed well inside the true one and its duals
@@ -918,16 +927,17 @@ def solve_fixed_centers(
     """LP path, then the heuristic in the time left; the better plan and larger bound."""
     from territorial.design import metrics
 
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     deadline = t0 + time_limit
-    try:
-        bound, assignment, viol, stats = lp_bound_and_plan(
-            problem, time_limit=LP_SHARE * time_limit, seed=seed, regions=regions,
-            region_territories=region_territories,
-        )  # fmt: skip
-    except Exception:  # the LP path is an accelerator: never lose the run over it
-        log.exception("LP assignment path failed; using the heuristic")
-        bound, assignment, viol, stats = None, None, np.inf, {}
+    # a failure inside the LP path is a bug and raises; the named conditions (an LP not
+    # solved in its share of the time, a rounding MIP without a plan) return no plan
+    bound, assignment, viol, stats = lp_bound_and_plan(
+        problem, time_limit=LP_SHARE * time_limit, seed=seed, regions=regions,
+        region_territories=region_territories,
+    )  # fmt: skip
+    fallbacks: tuple[str, ...] = ()
+    if assignment is None:
+        fallbacks = ("lp path: no rounded plan within its share of the budget -> heuristic",)
     lp_out = None
     if assignment is not None:
         obj = metrics.objective_value(problem, assignment, None)
@@ -939,20 +949,20 @@ def solve_fixed_centers(
         good = ok and bound is not None and obj - bound <= GOOD_GAP * obj
         # region by region (a thousand territories), the heuristic does not compete
         good = good or (ok and bool(stats.get("regions")))
-        left = deadline - time.monotonic()
+        left = deadline - current_clock().now()
         if good or left < 0.15 * time_limit:
             if progress is not None:
                 progress(1.0, "done")
             return lp_out
-    left = max(deadline - time.monotonic(), 0.01)
+    left = max(deadline - current_clock().now(), 0.01)
     heur = balanced.solve_balanced(problem, time_limit=left, seed=seed, progress=progress)
     if lp_out is None:
         if bound is not None and (heur.lower_bound is None or bound > heur.lower_bound):
             heur = SolverOutcome(
                 assignment=heur.assignment, objective=heur.objective, method=heur.method,
-                lower_bound=bound, stats={**heur.stats, **stats},
+                lower_bound=bound, stats={**heur.stats, **stats}, fallbacks=fallbacks,
             )  # fmt: skip
-        return heur
+        return dataclasses.replace(heur, fallbacks=(*heur.fallbacks, *fallbacks))
     heur_ok = bool(heur.stats.get("balanced"))
     lp_ok = bool(lp_out.stats["balanced"])
     best = (

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +40,7 @@ import numpy as np
 from territorial.design import balanced, lp_assign
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
-from territorial.design.solvers import Run, Solver, register
+from territorial.design.solvers import Run, Solver, current_clock, register
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +167,7 @@ def plan_by_regions(
     region_territories: int = REGION_TERRITORIES,
 ) -> lp_assign.PathResult:
     """Group LPs over the whole problem, then the LP path per region; see the module."""
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     deadline = t0 + time_limit
     k = problem.n_territories
     inst = balanced._instance(problem)
@@ -192,7 +191,7 @@ def plan_by_regions(
     solved = 0
     for r, terrs in enumerate(regions):
         units = np.flatnonzero(unit_region == r)
-        budget = (deadline - POLISH_SHARE * time_limit - time.monotonic()) * len(units)
+        budget = (deadline - POLISH_SHARE * time_limit - current_clock().now()) * len(units)
         budget /= max(left_units, 1)
         left_units -= len(units)
         if budget <= 0 or units.size == 0:
@@ -213,7 +212,7 @@ def plan_by_regions(
             log.info("region %d (%d units, %d territories) not planned", r, len(units), len(terrs))
     stats["regions"] = len(regions)
     stats["regions_planned"] = solved
-    stats["regions_seconds"] = time.monotonic() - t0
+    stats["regions_seconds"] = current_clock().now() - t0
     bound = max(bound, lp_assign.dual_bound(inst, cands, lam)[0])
     cands = balanced._candidates(inst, None, balanced.DEFAULT_CANDIDATES, assignment)
     col = balanced._col_of(cands, assignment)

@@ -48,13 +48,14 @@ exceeds a known plan's cost can be dropped from the exact model.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
+
+from territorial.design.solvers import current_clock, pair_work
 
 log = logging.getLogger(__name__)
 
@@ -346,6 +347,7 @@ def ascend(
     heuristics from the dual's centres; it may return a better known plan cost to aim at.
     """
     n = loads.shape[0]
+    clock = current_clock()
     rest = lists.rest
     if u0 is None:
         u = np.minimum(_second_cost(lists, n), rest)
@@ -357,6 +359,7 @@ def ascend(
     it = 0
     for it in range(1, iterations + 1):  # noqa: B007 - the count is reported
         state = evaluate(lists, u, loads, cap, p, integral=integral)
+        clock.charge(pair_work(n, lists.k_nearest))
         history.append(state.value)
         if best is None or state.value > best.value + 1e-12 * max(1.0, abs(best.value)):
             best = state
@@ -370,7 +373,7 @@ def ascend(
             got = on_iterate(state)  # type: ignore[operator]
             if got is not None and (upper is None or got < upper):
                 upper = float(got)
-        if theta < 1e-4 or (deadline is not None and time.monotonic() > deadline):
+        if theta < 1e-4 or (deadline is not None and clock.now() > deadline):
             break
         g = 1.0 - state.cover
         gg = float((g * g).sum())

@@ -28,7 +28,6 @@ current plan (a large-neighbourhood search whose neighbourhoods are solved by MI
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from territorial.design import pmedian_bound as pb
+from territorial.design.solvers import current_clock
 
 if TYPE_CHECKING:
     from territorial.design.free_centres import FreeCentreOptions, Instance, Plan, Primal
@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+
+
+#: Possible centres per unit in a group MIP (its nearest units of the group).
+GROUP_NEAREST = 40
 
 
 @dataclass
@@ -242,11 +246,12 @@ def solve_mip(
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", max(float(time_limit), 0.05))
     h.setOptionValue("mip_rel_gap", gap)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)
     h.passModel(lp)
+    clock = current_clock()
+    clock.limit_highs(h, max(float(time_limit), 0.05), mip=True)
     if start is not None:
         sc = pos[start]
         x0 = np.zeros(n_cols)
@@ -268,6 +273,7 @@ def solve_mip(
                 sol.value_valid = True
                 h.setSolution(sol)
     h.run()
+    clock.charge_highs(h)
     status = h.getModelStatus()
     info = h.getInfo()
     bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else -np.inf
@@ -308,7 +314,7 @@ def improve(
     deadline: float,
 ) -> ExactOutcome:
     """Prove or improve ``plan``: the whole exact model when small, else group MIPs."""
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     stats: dict[str, Any] = {}
     pairs = surviving_pairs(inst, lists, state, plan.cost, limit=options.exact_pairs)
     if pairs is not None:
@@ -316,9 +322,9 @@ def improve(
         units = np.arange(inst.n)
         start = plan.centres[plan.assign]
         ans = solve_mip(
-            inst, units, pairs, inst.p, time_limit=deadline - time.monotonic(), start=start
+            inst, units, pairs, inst.p, time_limit=deadline - current_clock().now(), start=start
         )
-        stats["exact_seconds"] = time.monotonic() - t0
+        stats["exact_seconds"] = current_clock().now() - t0
         stats["exact_status"] = "optimal" if ans.optimal else "stopped"
         best = plan
         if ans.assign is not None and ans.value < plan.cost - 1e-9 * max(1.0, plan.cost):
@@ -349,7 +355,7 @@ def _improve_by_groups(
     solved = improved = 0
     tried: set[bytes] = set()
     stall = 0
-    while time.monotonic() < deadline - 0.05 and stall < 5 * inst.p:
+    while current_clock().now() < deadline - 0.05 and stall < 5 * inst.p:
         ctree = cKDTree(inst.points[best.centres])
         t = int(rng.integers(inst.p))
         size = int(rng.integers(2, g + 3)) if inst.p > 2 else inst.p
@@ -365,9 +371,9 @@ def _improve_by_groups(
         tried.add(key)
         units = np.flatnonzero(np.isin(best.assign, group))
         # every pair inside the group (small: a few territories), filtered by the dual
-        sub = _group_pairs(inst, units, state, lists, best.cost)
         start = best.centres[best.assign[units]]
-        left = deadline - time.monotonic()
+        sub = _group_pairs(inst, units, state, lists, best.cost, start=start)
+        left = deadline - current_clock().now()
         ans = solve_mip(inst, units, sub, len(group), time_limit=min(left, 5.0), start=start)
         solved += 1
         if ans.assign is None:
@@ -394,11 +400,36 @@ def _improve_by_groups(
 
 
 def _group_pairs(
-    inst: Instance, units: IntArray, state: pb.DualState, lists: pb.CandidateLists, ub: float
+    inst: Instance,
+    units: IntArray,
+    state: pb.DualState,
+    lists: pb.CandidateLists,
+    ub: float,
+    *,
+    start: IntArray | None = None,
+    nearest: int = GROUP_NEAREST,
 ) -> Pairs:
-    """All pairs among ``units`` (a few territories), as :class:`Pairs`."""
-    a = np.repeat(units, len(units))
-    b = np.tile(units, len(units))
+    """Pairs among ``units`` (a few territories), as :class:`Pairs`.
+
+    Every pair when the group is small; otherwise each unit's ``nearest`` units of the
+    group as possible centres (plus its centre in ``start``, so the known plan stays a
+    solution): the MIP stays small (units x ``nearest`` columns) and far centres are
+    never a unit's best anyway.
+    """
+    m = len(units)
+    if m * (m - 1) <= m * nearest or m <= nearest + 1:
+        a = np.repeat(units, m)
+        b = np.tile(units, m)
+    else:
+        _, near = cKDTree(inst.points[units]).query(inst.points[units], k=nearest + 1)
+        near = np.asarray(near, dtype=np.int64).reshape(m, nearest + 1)
+        a = np.repeat(units, nearest + 1)
+        b = units[near.ravel()]
+        if start is not None:
+            a = np.concatenate([a, units])
+            b = np.concatenate([b, np.asarray(start, dtype=np.int64)])
+        key = np.unique(a * inst.n + b)
+        a, b = key // inst.n, key % inst.n
     keep = a != b
     a, b = a[keep], b[keep]
     length = _lengths(inst, a, b)

@@ -33,6 +33,8 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, eye, hstack, vstack
 
+from territorial.design.solvers import current_clock
+
 log = logging.getLogger(__name__)
 
 #: Aim this fraction of the tolerance inside the window.
@@ -185,6 +187,7 @@ def flow_repair(
         upper = np.concatenate([cap, m_t, np.full(nb, np.inf), m_t, np.full(nb, np.inf), [np.inf]])
         bounds = np.column_stack([np.zeros(len(upper)), upper])
         res = linprog(c_vec, A_ub=a_ub, b_ub=np.concatenate(b_ub), bounds=bounds, method="highs")
+        current_clock().charge_scipy(res, a_ub.shape[0] + a_ub.shape[1])
         if res.status != 0 or res.x is None:
             log.debug("realign flow LP failed: %s", res.message)
             break

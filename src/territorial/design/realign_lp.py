@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,7 +39,7 @@ from territorial.design import balanced, lp_assign, metrics
 from territorial.design import distances as dist
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
 from territorial.design.result import SolverOutcome
-from territorial.design.solvers import Run, Solver, register
+from territorial.design.solvers import Run, Solver, current_clock, register
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +130,9 @@ def _lp(
         b_eq=np.ones(n),
         bounds=(0, None),
         method="highs",
-        options={"time_limit": max(time_limit, 0.1)},
+        options=current_clock().scipy_limits(max(time_limit, 0.1), n + 2 * k * mb + len(row)),
     )
+    current_clock().charge_scipy(res, n + 2 * k * mb + len(row))
     if res.status != 0 or res.x is None:
         log.info("fewest-moves LP not solved: %s", res.message)
         return None
@@ -263,10 +263,10 @@ def _fewest_moves_lp(
         return row, mc.cand[row, col]
 
     if p.max_moves is None:
-        return _lp(inst, mc, deadline - time.monotonic(), nearby(inst.movable))
+        return _lp(inst, mc, deadline - current_clock().now(), nearby(inst.movable))
     movable = _movable(inst)
     near = nearby(movable)
-    out = _lp(inst, mc, deadline - time.monotonic(), near)
+    out = _lp(inst, mc, deadline - current_clock().now(), near)
     if out is not None:
         stats["lp_moves_nearby"] = out[0].value
         if out[0].value <= p.max_moves:
@@ -275,10 +275,10 @@ def _fewest_moves_lp(
     columns = lp_assign._unique_pairs(
         np.concatenate([near[0], d_row]), np.concatenate([near[1], d_terr]), p.n_territories
     )
-    wide = _lp(inst, mc, deadline - time.monotonic(), columns)
+    wide = _lp(inst, mc, deadline - current_clock().now(), columns)
     if wide is None:
         # every unit over its nearby columns (the heaviest were not enough)
-        return out or _lp(inst, mc, deadline - time.monotonic(), nearby(inst.movable))
+        return out or _lp(inst, mc, deadline - current_clock().now(), nearby(inst.movable))
     allowed = np.ascontiguousarray(p.allowed if p.allowed is not None else np.ones((1, 1), bool))
     move_w = mc.weights * (DISTANCE_WEIGHT / mc.typical)
     best_j = np.empty(n, dtype=np.int64)
@@ -293,12 +293,12 @@ def _fewest_moves_lp(
         )  # fmt: skip
         reduced = 1.0 + best_v - lp.u
         new = np.flatnonzero(movable & (best_j >= 0) & (reduced < -1e-7))
-        if new.size == 0 or time.monotonic() > deadline:
+        if new.size == 0 or current_clock().now() > deadline:
             break
         wider = lp_assign._unique_pairs(
             np.concatenate([row, new]), np.concatenate([terr, best_j[new]]), p.n_territories
         )
-        nxt = _lp(inst, mc, deadline - time.monotonic(), wider)
+        nxt = _lp(inst, mc, deadline - current_clock().now(), wider)
         if nxt is None:
             break
         gain = wide[0].value - nxt[0].value
@@ -317,15 +317,16 @@ def solve_realign(
     The heuristic runs in the time left and the better plan is kept (balanced first, then
     fewer moves beyond the budget, then objective, with any move penalty).
     """
-    t0 = time.monotonic()
+    t0 = current_clock().now()
     deadline = t0 + time_limit
     stats: dict[str, float] = {}
-    candidate: SolverOutcome | None = None
-    try:
-        candidate = _fewest_moves(problem, deadline=t0 + 0.75 * time_limit, seed=seed, stats=stats)
-    except Exception:  # an accelerator: never lose the run over it
-        log.exception("fewest-moves realignment failed; using the heuristic")
-    left = max(deadline - time.monotonic(), 0.01)
+    # a failure inside the LP path is a bug and raises; ``None`` is the named condition
+    # (the LP or its rounding found no plan in its share of the budget)
+    candidate = _fewest_moves(problem, deadline=t0 + 0.75 * time_limit, seed=seed, stats=stats)
+    fallbacks: tuple[str, ...] = ()
+    if candidate is None:
+        fallbacks = ("fewest-moves lp: no plan within its share of the budget -> heuristic",)
+    left = max(deadline - current_clock().now(), 0.01)
     # the heuristic also proves the bound (fixed centers: the Lagrangian without the move
     # limit, a relaxation); the better plan is kept with the larger bound
     heur = balanced.solve_balanced(problem, time_limit=left, seed=seed, progress=progress)
@@ -334,6 +335,7 @@ def solve_realign(
     return dataclasses.replace(
         best,
         lower_bound=max(found) if found else None,
+        fallbacks=(*best.fallbacks, *fallbacks),
         stats={
             **heur.stats,
             **best.stats,
@@ -381,7 +383,9 @@ def _fewest_moves(
     if centers is not None and (centers < 0).any():
         return None  # an empty territory: no center to measure from
     mc = _move_candidates(inst, centers)
-    out = _fewest_moves_lp(inst, mc, time.monotonic() + 0.6 * (deadline - time.monotonic()), stats)
+    out = _fewest_moves_lp(
+        inst, mc, current_clock().now() + 0.6 * (deadline - current_clock().now()), stats
+    )
     if out is None:
         return None
     lp, row, terr = out
@@ -394,7 +398,7 @@ def _fewest_moves(
     share[row[order]] = lp.x[order]
     rounded = lp_assign._round_by_mip(
         inst, mc, lp, row, terr, mc.exact_cost(row, terr), assignment, share,
-        time_limit=max(0.5 * (deadline - time.monotonic()), 0.1),
+        time_limit=max(0.5 * (deadline - current_clock().now()), 0.1),
     )  # fmt: skip
     if rounded is not None:
         assignment = rounded[0]

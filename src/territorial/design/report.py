@@ -88,6 +88,7 @@ def report_dict(result: DesignResult) -> dict[str, Any]:
             "work_limit": result.work_limit,
             "deterministic": result.deterministic,
         },
+        "weight": p.weight,
         "seed": result.seed,
         "seconds": round(result.seconds, 3),
         "units": p.n_units,

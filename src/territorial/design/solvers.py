@@ -40,11 +40,13 @@ code runs against wall time or, in deterministic mode, against counted work.
 from __future__ import annotations
 
 import abc
+import contextlib
 import importlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -90,14 +92,21 @@ class Clock:
     so the result says it is not reproducible.
     """
 
-    def __init__(self, *, time_limit: float, work_limit: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        time_limit: float,
+        work_limit: float | None = None,
+        timer: Callable[[], float] | None = None,
+    ) -> None:
         if not time_limit > 0:
             raise ConfigError(f"time_limit must be positive seconds, got {time_limit}")
         if work_limit is not None and not work_limit > 0:
             raise ConfigError(f"work_limit must be positive work units, got {work_limit}")
         self.time_limit = float(time_limit)
         self.work_limit = None if work_limit is None else float(work_limit)
-        self._start = time.monotonic()
+        self._timer = timer if timer is not None else time.monotonic
+        self._start = self._timer()
         self._work = 0.0
         self.capped = False
 
@@ -113,10 +122,17 @@ class Clock:
 
     def now(self) -> float:
         """Clock units since the start: work units (deterministic) or seconds."""
-        elapsed = time.monotonic() - self._start
+        elapsed = self._timer() - self._start
         if self.work_limit is None:
             return elapsed
         if elapsed > self.time_limit:
+            self.cap()
+            return math.inf
+        return self._work
+
+    def cap(self) -> None:
+        """Record that the safety time limit stopped the run (deterministic mode only)."""
+        if self.work_limit is not None:
             if not self.capped:
                 log.warning(
                     "the %.0f s safety time limit stopped a deterministic run after %.3g of "
@@ -126,8 +142,6 @@ class Clock:
                     self.work_limit,
                 )
             self.capped = True
-            return math.inf
-        return self._work
 
     def charge(self, work: float) -> None:
         """Count ``work`` work units done (a deterministic function of the step's counts)."""
@@ -142,7 +156,142 @@ class Clock:
     @property
     def seconds(self) -> float:
         """Wall seconds since the start (for the report only)."""
-        return time.monotonic() - self._start
+        return self._timer() - self._start
+
+    def deadline(self, budget: float) -> float:
+        """The clock reading ``budget`` clock units from now (``now() + budget``)."""
+        return self.now() + max(float(budget), 0.0)
+
+    def solver_seconds(self, budget: float) -> float:
+        """Wall seconds to give an external LP/MIP solver whose budget is ``budget`` units.
+
+        Without a work limit that is ``budget`` itself. In deterministic mode the
+        external solver is stopped by counted limits (:meth:`pivot_limit`,
+        :meth:`node_limit`), and its wall time limit is only what is left of the safety
+        cap: when that stops it, call :meth:`cap`.
+        """
+        if self.work_limit is None:
+            return max(float(budget), 0.0)
+        return max(self.time_limit - (self._timer() - self._start), 0.0)
+
+    def pivot_limit(self, budget: float, size: int) -> int | None:
+        """Simplex iterations an LP of ``size`` rows + columns may take within ``budget``
+        work units (deterministic mode; ``None`` without a work limit: the wall time
+        limit stops it)."""
+        if self.work_limit is None:
+            return None
+        return max(int(budget / pivot_work(1, size)), 50)
+
+    def node_limit(self, budget: float, size: int) -> int | None:
+        """Branch-and-bound nodes a MIP of ``size`` rows + columns may take within
+        ``budget`` work units (deterministic mode; ``None`` without a work limit)."""
+        if self.work_limit is None:
+            return None
+        return max(int(budget / node_work(1, size)), 1)
+
+    def scipy_limits(self, budget: float, size: int, *, mip: bool = False) -> dict[str, Any]:
+        """HiGHS options for ``scipy.optimize.linprog``/``milp`` within ``budget`` units:
+        ``time_limit`` and, in deterministic mode, a pivot (LP) or node (MIP) limit."""
+        out: dict[str, Any] = {"time_limit": max(self.solver_seconds(budget), 0.05)}
+        if self.work_limit is not None:
+            if mip:
+                out["node_limit"] = self.node_limit(budget, size)
+            else:
+                out["maxiter"] = self.pivot_limit(budget, size)
+        return out
+
+    def charge_scipy(self, result: Any, size: int) -> None:
+        """Charge the pivots and nodes an ``OptimizeResult`` of linprog/milp reports
+        (``size``: the model's rows + columns)."""
+        nodes = int(getattr(result, "mip_node_count", 0) or 0)
+        pivots = int(getattr(result, "nit", 0) or 0)
+        self.charge(pivot_work(pivots, size) + node_work(max(nodes, 1), size))
+        self.now()  # deterministic mode: notes a safety-cap stop
+
+    def limit_highs(self, highs: Any, budget: float, *, mip: bool = False) -> None:
+        """Set a ``highspy.Highs`` model's limits for ``budget`` clock units (call it
+        once the model is passed): its time limit and, in deterministic mode, a pivot
+        and (``mip``) node limit."""
+        size = int(highs.getNumRow()) + int(highs.getNumCol())
+        highs.setOptionValue("time_limit", max(self.solver_seconds(budget), 0.05))
+        if self.work_limit is not None:
+            highs.setOptionValue("threads", 1)
+            highs.setOptionValue("simplex_iteration_limit", self.pivot_limit(budget, size))
+            if mip:
+                highs.setOptionValue("mip_max_nodes", self.node_limit(budget, size))
+
+    def charge_highs(self, highs: Any) -> None:
+        """Charge the pivots, IPM iterations and nodes a ``highspy.Highs`` run reports."""
+        rows = int(highs.getNumRow()) + int(highs.getNumCol())
+        info = highs.getInfo()
+        pivots = max(int(info.simplex_iteration_count), 0) + 50 * max(
+            int(info.ipm_iteration_count), 0
+        )
+        nodes = int(info.mip_node_count)
+        if highs.getLp().integrality_:  # a MIP: presolve, root and setup count as a node
+            nodes = max(nodes, 1)
+        nodes = max(nodes, 0)
+        self.charge(pivot_work(pivots, rows) + node_work(nodes, rows))
+        self.now()  # deterministic mode: notes a safety-cap stop
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[Clock]:
+        """Make this the clock :func:`current_clock` returns while the block runs."""
+        token = _ACTIVE.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE.reset(token)
+
+
+# --- work units ------------------------------------------------------------------------------
+# Fixed conversion factors from counted steps to work units (about a second on the
+# reference 2-core machine per unit). They are never measured at run time: a slower
+# machine does the same work in more seconds and stops at the same step.
+
+#: Work of one step of a search loop in Python, besides the pairs it evaluates.
+WORK_PER_STEP = 2.0e-4
+#: Work of evaluating one (unit, candidate territory) pair in a sweep over the units.
+WORK_PER_PAIR = 2.0e-8
+#: Work of one simplex pivot per row and column of the LP (a pivot on an LP of 100,000
+#: rows and columns ~ 1 ms).
+WORK_PER_PIVOT_ENTRY = 1.0e-8
+#: Work of one branch-and-bound node (besides its pivots) per row and column of the model
+#: (a MIP's presolve and root count as one node).
+WORK_PER_NODE_ENTRY = 1.0e-5
+
+
+def pair_work(units: int, candidates: int = 1) -> float:
+    """Work units of a step (a sweep, a round) evaluating ``units`` x ``candidates`` pairs."""
+    return WORK_PER_STEP + WORK_PER_PAIR * max(int(units), 0) * max(int(candidates), 1)
+
+
+def pivot_work(pivots: int, size: int) -> float:
+    """Work units of ``pivots`` simplex iterations on an LP of ``size`` rows + columns."""
+    return WORK_PER_PIVOT_ENTRY * max(int(pivots), 0) * max(int(size), 1000)
+
+
+def node_work(nodes: int, size: int) -> float:
+    """Work units of ``nodes`` branch-and-bound nodes on a model of ``size`` rows +
+    columns (presolve and the root count as one node)."""
+    return WORK_PER_NODE_ENTRY * max(int(nodes), 0) * max(int(size), 1000)
+
+
+_ACTIVE: ContextVar[Clock | None] = ContextVar("territorial_design_clock", default=None)
+
+
+def current_clock() -> Clock:
+    """The clock of the design run in progress (:meth:`Clock.active`).
+
+    Outside a run (a solver function called directly) it is one shared wall clock with
+    no limit: ``clock.now()`` is seconds, and deadlines computed by one function mean the
+    same to the helpers it calls.
+    """
+    clock = _ACTIVE.get()
+    return clock if clock is not None else _WALL
+
+
+_WALL = Clock(time_limit=math.inf)
 
 
 @dataclass
@@ -348,9 +497,13 @@ __all__ = [
     "Run",
     "Solver",
     "choose_solver",
+    "current_clock",
     "get_solver",
     "make_solver",
+    "node_work",
     "options_dict",
+    "pair_work",
+    "pivot_work",
     "register",
     "solver_names",
     "unregister",
