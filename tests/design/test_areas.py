@@ -192,3 +192,46 @@ def test_bad_input_is_refused() -> None:
         county_units(book, measures=["hours"], n_territories=2, split_share=0)
     with pytest.raises(ConfigError, match="not in us-atlas"):
         county_units(book.assign(county_fips="99999"), measures=["hours"], n_territories=2)
+
+
+def test_store_adapter_designs_on_counties(sqlite_url: str) -> None:
+    from sqlalchemy import insert
+
+    from territorial.design.adapters import problem_from_store
+    from territorial.store import open_store
+    from territorial.store.tables import accounts, reps
+
+    engine = open_store(sqlite_url)
+    points = [OKC] * 6 + [NORMAN] * 2 + [TULSA] * 3 + [STILWELL]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(accounts),
+            [
+                {
+                    "id": f"A{i}", "name": f"Acme {i}", "latitude": lat + 0.01 * (i % 3),
+                    "longitude": lon + 0.01 * (i % 2), "annual_revenue": 1e6,
+                    "industry": "Retail",
+                }
+                for i, (lat, lon) in enumerate(points)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            insert(reps),
+            [
+                {"id": rid, "name": rid, "active": True,
+                 "home_latitude": lat, "home_longitude": lon}
+                for rid, (lat, lon) in (("R1", OKC), ("R2", TULSA))
+            ],
+        )  # fmt: skip
+    problem, unit_of = problem_from_store(
+        engine, measures=["accounts"], tolerance=0.5, unit="counties"
+    )
+    assert problem.contiguity and problem.edges is not None
+    assert problem.territory_ids == ("R1", "R2")
+    assert len(set(unit_of.str[:5])) == 4 and unit_of["A8"].startswith("40143")
+    assert problem.n_units >= 77  # every Oklahoma county
+    assert problem.measures[:, 0].sum() == 12
+    with pytest.raises(ConfigError, match="--specialties works on account units"):
+        problem_from_store(engine, measures=["accounts"], tolerance=0.5, unit="county",
+                           specialties=True)  # fmt: skip
+    engine.dispose()

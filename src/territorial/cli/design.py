@@ -130,7 +130,13 @@ def design_command(
         bool, typer.Option("--from-store", help="Design from the store's accounts and active reps.")
     ] = False,
     unit: Annotated[
-        str, typer.Option("--unit", help="With --from-store: account | postal_code | h3.")
+        str,
+        typer.Option(
+            "--unit",
+            "--units",
+            help="With --from-store: account | postal_code | h3 | county (contiguous "
+            "territories made of counties, heavy ones split).",
+        ),
     ] = "account",
     specialties: Annotated[
         bool,

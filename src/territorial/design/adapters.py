@@ -318,7 +318,7 @@ def account_units(
 ) -> pd.Series:
     """Unit id of every account (index: account id): itself, its postal code or its H3 cell."""
     ids = accounts["id"].astype(str)
-    if unit == "account":
+    if unit in ("account", "accounts"):
         return pd.Series(ids.values, index=ids.values)
     if unit == "postal_code":
         pc = accounts["postal_code"].astype("string").fillna("").str.strip()
@@ -337,7 +337,7 @@ def account_units(
             for lat, lon in zip(accounts["latitude"], accounts["longitude"], strict=True)
         ]
         return pd.Series(cells, index=ids.values)
-    raise ConfigError(f"unit must be account, postal_code or h3, got {unit!r}")
+    raise ConfigError(f"unit must be account, postal_code, h3 or county, got {unit!r}")
 
 
 def aggregate_units(
@@ -375,7 +375,9 @@ def problem_from_store(
     ``account_scores`` when present (``potential``, ``workload_hours``). With
     ``specialties`` a rep whose specialties list industries only gets accounts of
     those industries (accounts of industries no rep specialises in go anywhere).
-    ``unit`` aggregates accounts into postal codes or H3 cells for very large books.
+    ``unit`` aggregates accounts into postal codes or H3 cells for very large books,
+    or (``"county"``) designs contiguous territories made of counties
+    (:func:`area_problem`).
 
     Returns the problem and the unit id of every account (index: account id), which
     :func:`territorial.store.plans.save_plan` uses to store per-account assignments.
@@ -414,11 +416,33 @@ def problem_from_store(
         raise ConfigError(f"measure {mname!r} is neither an account column nor a score")
     for mname in measures:
         accounts[mname] = pd.to_numeric(accounts[mname], errors="coerce").fillna(0.0)
-    unit_of = account_units(accounts, unit=unit, h3_resolution=h3_resolution)
-    units_df = aggregate_units(accounts, unit_of, list(measures))
     centers_df = pd.DataFrame(
         {"id": reps["id"].astype(str), "lat": reps["home_latitude"], "lon": reps["home_longitude"]}
     )
+    if unit in AREA_UNITS:  # territories made of counties: see area_problem
+        if specialties:
+            raise ConfigError(
+                "--specialties works on account units only: a county holds accounts of "
+                "every industry (use --unit account)"
+            )
+        current_df = None
+        if current_plan_id is not None:
+            from territorial.store.plans import load_plan
+
+            cur = load_plan(engine, plan_id=current_plan_id)["assignments"]
+            current_df = cur.rename(columns={"account_id": "id", "territory_id": "territory"})
+        return area_problem(
+            accounts,
+            measures=measures,
+            tolerance=tolerance,
+            objective=objective,
+            weight=weight,
+            centers_df=centers_df,
+            current_df=current_df,
+            max_moves=max_moves,
+        )
+    unit_of = account_units(accounts, unit=unit, h3_resolution=h3_resolution)
+    units_df = aggregate_units(accounts, unit_of, list(measures))
     allowed_df = None
     if specialties and unit == "account" and "industry" in accounts.columns:
         rows = []
@@ -453,9 +477,72 @@ def problem_from_store(
     return problem, unit_of
 
 
+# --- territories made of areas -------------------------------------------------------------
+#: ``unit`` values that design on counties (split where heavy) with contiguity.
+AREA_UNITS = ("county", "counties")
+
+
+def area_problem(
+    accounts: pd.DataFrame,
+    *,
+    measures: Sequence[str],
+    tolerance: float,
+    objective: str = "inertia",
+    weight: str | None = None,
+    centers_df: pd.DataFrame | None = None,
+    n_territories: int | None = None,
+    current_df: pd.DataFrame | None = None,
+    max_moves: int | None = None,
+) -> tuple[DesignProblem, pd.Series]:
+    """A contiguous design problem on counties (split where heavy) from located accounts.
+
+    ``accounts`` has ``id``, ``latitude``, ``longitude`` and the ``measures``
+    (:func:`territorial.design.areas.county_units` builds the units and their
+    real-border adjacency). Territories are the ``centers_df`` rows (rep homes) or
+    ``n_territories`` free ones. ``current_df`` (``id``, ``territory`` per account)
+    becomes each unit's current territory: the one holding most of its accounts.
+    Returns the problem and the unit of every account (index: account id).
+    """
+    from territorial.design.areas import county_units
+
+    k = len(centers_df) if centers_df is not None else n_territories
+    if k is None:
+        raise ConfigError("give the number of territories or the centers")
+    areas = county_units(accounts, measures=list(measures), n_territories=k)
+    unit_of = areas.account_unit
+    units_df = areas.units[["id", "lat", "lon", *measures]]
+    current_units = None
+    if current_df is not None:
+        cur = current_df.assign(id=current_df["id"].astype(str))
+        cur = cur.assign(unit=unit_of.reindex(cur["id"]).to_numpy()).dropna(subset=["unit"])
+        if centers_df is not None:
+            cur = cur[cur["territory"].astype(str).isin(centers_df["id"].astype(str))]
+        majority = cur.groupby(["unit", "territory"]).size().reset_index(name="n")
+        majority = majority.sort_values(["unit", "n"], ascending=[True, False])
+        current_units = majority.drop_duplicates("unit")[["unit", "territory"]].rename(
+            columns={"unit": "id"}
+        )
+    edges = areas.edges_frame()
+    problem = problem_from_frames(
+        units_df,
+        balance=[Balance(m, tolerance) for m in measures],
+        objective=objective,
+        weight=weight,
+        n_territories=None if centers_df is not None else k,
+        edges_df=edges[["a", "b", "length"]],
+        contiguity=True,
+        centers_df=centers_df,
+        current_df=current_units,
+        max_moves=max_moves,
+    )
+    return problem, unit_of
+
+
 __all__ = [
+    "AREA_UNITS",
     "account_units",
     "aggregate_units",
+    "area_problem",
     "problem_from_frames",
     "problem_from_store",
     "split_territories",
