@@ -306,8 +306,8 @@ def county_units(
         parts_of[h] = max(1, min(math.ceil(share[h] / split_share), int(counts.get(h, 1))))
     heavy = heavy[parts_of[heavy] > 1]
     weights = 1.0 / np.where(mean > 0, mean, 1.0)
-    load = (frame[balance].to_numpy() * weights).sum(axis=1) if balance else np.ones(len(frame))
-    frame["load"] = load
+    # each account's balanced measures as fractions of a territory's mean
+    normalised = frame[balance].to_numpy() * weights if balance else np.ones((len(frame), 1))
 
     # units: whole counties, then the parts of split ones
     unit_ids: list[str] = []
@@ -335,8 +335,9 @@ def county_units(
             shapes[c],
             frame["latitude"].to_numpy()[rows],
             frame["longitude"].to_numpy()[rows],
-            load[rows],
+            normalised[rows],
             int(parts_of[c]),
+            split_share,
         )
         first = len(unit_ids)
         county_unit[c] = []
@@ -353,7 +354,7 @@ def county_units(
         len(fips),
         len(states),
         len(heavy),
-        int(parts_of[heavy].sum()),
+        n - (len(fips) - len(heavy)),
         n,
     )
 
@@ -443,7 +444,12 @@ def _site_edges(xy: FloatArray) -> IntArray:
 
 
 def _split_county(
-    shape: Any, lat: FloatArray, lon: FloatArray, load: FloatArray, parts: int
+    shape: Any,
+    lat: FloatArray,
+    lon: FloatArray,
+    normalised: FloatArray,
+    parts: int,
+    split_share: float,
 ) -> _Split:
     """Cut one county into ``parts`` connected parts of about equal ``load``.
 
@@ -458,13 +464,25 @@ def _split_county(
 
     sites, account_site = np.unique(np.column_stack([lon, lat]), axis=0, return_inverse=True)
     account_site = account_site.reshape(-1)
-    site_load = np.bincount(account_site, load, minlength=len(sites))
-    parts = min(parts, len(sites))
+    site_measures = np.zeros((len(sites), normalised.shape[1]))
+    np.add.at(site_measures, account_site, normalised)
+    site_load = site_measures.sum(axis=1)
     tiny = max(site_load.sum(), 1.0) * 1e-9  # sites without load still need a part
-    site_part = compact_groups(sites[:, 1], sites[:, 0], site_load + tiny, parts)
     squash = math.cos(math.radians(float(sites[:, 1].mean())))
     edges = _site_edges(np.column_stack([sites[:, 0] * squash, sites[:, 1]]))
-    site_part = _mend_parts(len(sites), edges, site_part, site_load + tiny)
+    # bisection balances the measures' sum; one measure can still pile up in a part,
+    # so cut finer until no part holds more than about split_share of any measure
+    for _ in range(4):
+        parts = min(parts, len(sites))
+        site_part = compact_groups(sites[:, 1], sites[:, 0], site_load + tiny, parts)
+        site_part = _mend_parts(len(sites), edges, site_part, site_load + tiny)
+        heaviest = max(
+            float(np.bincount(site_part, site_measures[:, i]).max())
+            for i in range(site_measures.shape[1])
+        )
+        if heaviest <= 1.25 * split_share or parts >= len(sites):
+            break
+        parts = math.ceil(parts * heaviest / split_share)
     _, site_part = np.unique(site_part, return_inverse=True)
     site_part = site_part.astype(np.int64).reshape(-1)
     n_parts = int(site_part.max()) + 1
