@@ -61,6 +61,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument(
+        "--no-empty", action="store_true", help="leave out counties without accounts"
+    )
     args = parser.parse_args()
 
     from territorial.design.areas import county_units
@@ -77,6 +80,7 @@ def main() -> None:
         measures=["potential", "workload"],
         n_territories=args.territories,
         split_share=args.split_share,
+        empty_counties=not args.no_empty,
     )
     t_units = time.monotonic() - t0
     u = areas.units

@@ -68,6 +68,8 @@ MIN_BORDER_DEGREES = 1e-3
 _SNAP_DEGREES = 1e-5
 #: A county is split when it holds more than this share of a territory's mean load.
 DEFAULT_SPLIT_SHARE = 0.2
+#: Links from an island to its nearest units elsewhere (more than one keeps a way open).
+ISLAND_LINKS = 3
 #: A point farther than this from every county is reported (degrees, about 50 km).
 FAR_FROM_COUNTIES_DEGREES = 0.5
 
@@ -224,6 +226,7 @@ def county_units(
     n_territories: int,
     split_share: float = DEFAULT_SPLIT_SHARE,
     balance: Sequence[str] | None = None,
+    empty_counties: bool = True,
 ) -> AreaUnits:
     """Counties (split where heavy) as design units for ``accounts``.
 
@@ -243,6 +246,9 @@ def county_units(
         ``balance`` measure is split into parts of at most about this fraction.
     balance:
         The measures the split looks at (default: every measure).
+    empty_counties:
+        Include the counties without accounts of those states (the map has no
+        holes); without them, counties joined only through empty land are linked.
     """
     if n_territories < 1:
         raise ConfigError(f"n_territories must be at least 1, got {n_territories}")
@@ -286,7 +292,10 @@ def county_units(
     # every county of every state with accounts: territories cover the map, no holes
     all_fips, all_shapes = county_shapes()
     states = {f[:2] for f in frame["county"]}
-    chosen = [i for i, f in enumerate(all_fips) if f[:2] in states]
+    held = set(frame["county"])
+    chosen = [
+        i for i, f in enumerate(all_fips) if f[:2] in states and (empty_counties or f in held)
+    ]
     fips = [all_fips[i] for i in chosen]
     shapes = [all_shapes[i] for i in chosen]
     pos = {f: i for i, f in enumerate(fips)}
@@ -622,16 +631,21 @@ def _join_islands(
         if count <= 1:
             break
         sizes = np.bincount(label)
-        # Boruvka: every piece but the largest links to its nearest unit outside it
+        # Boruvka: every piece but the largest links to its nearest units outside it;
+        # several links (ISLAND_LINKS), so one territory's unit does not shut the way
         added = set()
         for piece in np.argsort(sizes)[:-1]:
             inside = np.flatnonzero(label == piece)
             outside = np.flatnonzero(label != piece)
             tree = cKDTree(points[outside])
-            dist, near = tree.query(points[inside], k=1)
-            i = int(np.argmin(dist))
-            u, v = int(inside[i]), int(outside[near[i]])
-            added.add((min(u, v), max(u, v)))
+            reach = min(ISLAND_LINKS, len(outside))
+            dist, near = tree.query(points[inside], k=reach)
+            dist = np.asarray(dist).reshape(len(inside), reach)
+            near = np.asarray(near).reshape(len(inside), reach)
+            for flat in np.argsort(dist, axis=None)[:ISLAND_LINKS]:
+                i, r = divmod(int(flat), reach)
+                u, v = int(inside[i]), int(outside[near[i, r]])
+                added.add((min(u, v), max(u, v)))
         links.extend(sorted(added))
         current = np.vstack([edges, np.array(links, dtype=np.int64).reshape(-1, 2)])
     if links:
