@@ -621,7 +621,7 @@ def _adjacency(
 def _join_islands(
     n: int, edges: IntArray, lat: FloatArray, lon: FloatArray
 ) -> tuple[IntArray, BoolArray]:
-    """Add link edges until the graph is connected: each piece to its nearest other unit."""
+    """Add link edges until the graph is connected: each remote piece to the mainland."""
     links: list[tuple[int, int]] = []
     current = edges
     points = to_unit_sphere(np.column_stack([lat, lon]))
@@ -631,20 +631,22 @@ def _join_islands(
         if count <= 1:
             break
         sizes = np.bincount(label)
-        # Boruvka: every piece but the largest links to its nearest units outside it;
-        # several links (ISLAND_LINKS), so one territory's unit does not shut the way
+        # every piece but the largest (the mainland) links to its nearest mainland units:
+        # a remote piece smaller than a territory must join one there, and links
+        # between remote pieces (Hawaii to the Aleutians) would trap it; several links
+        # (ISLAND_LINKS) so that one territory's unit does not shut the way
         added = set()
-        for piece in np.argsort(sizes)[:-1]:
+        mainland = np.flatnonzero(label == int(np.argmax(sizes)))
+        tree = cKDTree(points[mainland])
+        reach = min(ISLAND_LINKS, len(mainland))
+        for piece in np.flatnonzero(np.arange(count) != int(np.argmax(sizes))):
             inside = np.flatnonzero(label == piece)
-            outside = np.flatnonzero(label != piece)
-            tree = cKDTree(points[outside])
-            reach = min(ISLAND_LINKS, len(outside))
             dist, near = tree.query(points[inside], k=reach)
             dist = np.asarray(dist).reshape(len(inside), reach)
             near = np.asarray(near).reshape(len(inside), reach)
             for flat in np.argsort(dist, axis=None)[:ISLAND_LINKS]:
                 i, r = divmod(int(flat), reach)
-                u, v = int(inside[i]), int(outside[near[i, r]])
+                u, v = int(inside[i]), int(mainland[near[i, r]])
                 added.add((min(u, v), max(u, v)))
         links.extend(sorted(added))
         current = np.vstack([edges, np.array(links, dtype=np.int64).reshape(-1, 2)])
