@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from territorial.domain.model import CHANNELS, INDUSTRIES, SEGMENTS, segment_for_employees
+from territorial.geometry import great_circle_km
 from territorial.sample import (
     ACCOUNT_COLUMNS,
     ACTIVITY_COLUMNS,
@@ -21,7 +22,7 @@ from territorial.sample import (
     generate_company,
     win_logit,
 )
-from territorial.sample.reference import haversine_km, load_gazetteer
+from territorial.sample.reference import load_gazetteer
 from territorial.sample.vocabulary import PRODUCTS, ROLES, TECHNOLOGIES
 from territorial.store import tables as store_tables
 from territorial.store.imports import ADDED_COLUMNS  # optional CRM fields
@@ -124,7 +125,7 @@ def test_accounts_sit_near_their_city(company: SampleCompany) -> None:
     a = company.accounts.astype({"city": object, "state": object})
     merged = a.merge(centre, on=["city", "state"], how="left")
     assert merged["lat"].notna().all()
-    distance = haversine_km(
+    distance = great_circle_km(
         merged["latitude"].to_numpy(),
         merged["longitude"].to_numpy(),
         merged["lat"].to_numpy(),
@@ -141,7 +142,7 @@ def _metro_of(latitude: np.ndarray, longitude: np.ndarray, count: int = 10) -> n
     centres: list[int] = []
     for i in np.argsort(-gaz.place_population):
         far = all(
-            haversine_km(
+            great_circle_km(
                 gaz.place_latitude[i], gaz.place_longitude[i],
                 gaz.place_latitude[j], gaz.place_longitude[j],
             ) > 60
@@ -153,7 +154,7 @@ def _metro_of(latitude: np.ndarray, longitude: np.ndarray, count: int = 10) -> n
             break
     distance = np.stack(
         [
-            haversine_km(latitude, longitude, gaz.place_latitude[j], gaz.place_longitude[j])
+            great_circle_km(latitude, longitude, gaz.place_latitude[j], gaz.place_longitude[j])
             for j in centres
         ]
     )
@@ -223,7 +224,7 @@ def test_owners_are_mostly_nearby_active_reps(company: SampleCompany) -> None:
     reps = company.reps.set_index("id")
     home = reps.loc[owned["owner_id"]]
     assert home["active"].mean() > 0.9
-    distance = haversine_km(
+    distance = great_circle_km(
         owned["latitude"].to_numpy(),
         owned["longitude"].to_numpy(),
         home["home_latitude"].to_numpy(),

@@ -219,7 +219,13 @@ def design_command(
         typer.Option("--from-store", help="Design from the store's accounts and active reps."),
     ] = False,
     unit: Annotated[
-        str | None, typer.Option("--unit", help="With --from-store: account | postal_code | h3.")
+        str | None,
+        typer.Option(
+            "--unit",
+            "--units",
+            help="With --from-store: account | postal_code | h3 | county (contiguous "
+            "territories made of counties, heavy ones split).",
+        ),
     ] = None,
     specialties: Annotated[
         bool,

@@ -425,9 +425,10 @@ class StoreDesignOptions(BaseModel):
         description="Absolute minimum of a measure's total in every territory",
         json_schema_extra={"cli": "--min MEASURE=VALUE (repeatable)"},
     )
-    unit: Literal["account", "postal_code", "h3"] = Field(
+    unit: Literal["account", "postal_code", "h3", "county", "counties"] = Field(
         "account",
-        description="Design on accounts, or on postal codes / H3 cells of accounts",
+        description="Design on accounts, on postal codes / H3 cells of accounts, or on "
+        "counties (split where heavy) as contiguous territories",
         json_schema_extra={"cli": "--unit", "label": "Units"},
     )
     h3_resolution: int = Field(6, ge=0, le=15, json_schema_extra={"cli": "--h3-resolution"})
@@ -696,7 +697,7 @@ def account_units(
 ) -> pd.Series:
     """Unit id of every account (index: account id): itself, its postal code or its H3 cell."""
     ids = accounts["id"].astype(str)
-    if unit == "account":
+    if unit in ("account", "accounts"):
         return pd.Series(ids.values, index=ids.values)
     if unit == "postal_code":
         pc = accounts["postal_code"].astype("string").fillna("").str.strip()
@@ -715,7 +716,7 @@ def account_units(
             for lat, lon in zip(accounts["latitude"], accounts["longitude"], strict=True)
         ]
         return pd.Series(cells, index=ids.values)
-    raise ConfigError(f"unit must be account, postal_code or h3, got {unit!r}")
+    raise ConfigError(f"unit must be account, postal_code, h3 or county, got {unit!r}")
 
 
 def aggregate_units(
@@ -883,12 +884,24 @@ def build_store_problem(
                     f"{flag} works on accounts; --unit {options.unit} groups accounts of "
                     "different industries and segments (use --unit account)"
                 )
-    unit_of = account_units(accounts, unit=options.unit, h3_resolution=options.h3_resolution)
-    if options.unit == "account":
+    edges_df = None
+    if options.unit in AREA_UNITS:  # territories made of counties, contiguous on real borders
+        from territorial.design.areas import county_units
+
+        k = len(anchored) if anchored is not None else n_territories
+        if k is None:
+            raise ConfigError("--unit county needs reps with homes or --territories N")
+        areas = county_units(accounts, measures=wanted, n_territories=int(k))
+        unit_of = areas.account_unit
+        units_df = areas.units[["id", "lat", "lon", *wanted]]
+        edges_df = areas.edges_frame()[["a", "b", "length"]]
+    elif options.unit == "account":
+        unit_of = account_units(accounts, unit="account")
         units_df = accounts[["id", "latitude", "longitude", *wanted]].rename(
             columns={"latitude": "lat", "longitude": "lon"}
         )
     else:
+        unit_of = account_units(accounts, unit=options.unit, h3_resolution=options.h3_resolution)
         units_df = aggregate_units(accounts, unit_of, wanted)
 
     segment_totals: dict[str, float] = {}
@@ -976,6 +989,8 @@ def build_store_problem(
         weight=weight,
         n_territories=n_territories,
         centers_df=centers_df,
+        edges_df=edges_df,
+        contiguity=edges_df is not None,
         current_df=current_df,
         locked_df=locked_df,
         allowed_df=allowed_df,
@@ -1173,12 +1188,75 @@ def problem_from_store(
     return built.problem, built.account_units
 
 
+# --- territories made of areas -------------------------------------------------------------
+#: ``unit`` values that design on counties (split where heavy) with contiguity.
+AREA_UNITS = ("county", "counties")
+
+
+def area_problem(
+    accounts: pd.DataFrame,
+    *,
+    measures: Sequence[str],
+    tolerance: float,
+    objective: str = "inertia",
+    weight: str | None = None,
+    centers_df: pd.DataFrame | None = None,
+    n_territories: int | None = None,
+    current_df: pd.DataFrame | None = None,
+    max_moves: int | None = None,
+) -> tuple[DesignProblem, pd.Series]:
+    """A contiguous design problem on counties (split where heavy) from located accounts.
+
+    ``accounts`` has ``id``, ``latitude``, ``longitude`` and the ``measures``
+    (:func:`territorial.design.areas.county_units` builds the units and their
+    real-border adjacency). Territories are the ``centers_df`` rows (rep homes) or
+    ``n_territories`` free ones. ``current_df`` (``id``, ``territory`` per account)
+    becomes each unit's current territory: the one holding most of its accounts.
+    Returns the problem and the unit of every account (index: account id).
+    """
+    from territorial.design.areas import county_units
+
+    k = len(centers_df) if centers_df is not None else n_territories
+    if k is None:
+        raise ConfigError("give the number of territories or the centers")
+    areas = county_units(accounts, measures=list(measures), n_territories=k)
+    unit_of = areas.account_unit
+    units_df = areas.units[["id", "lat", "lon", *measures]]
+    current_units = None
+    if current_df is not None:
+        cur = current_df.assign(id=current_df["id"].astype(str))
+        cur = cur.assign(unit=unit_of.reindex(cur["id"]).to_numpy()).dropna(subset=["unit"])
+        if centers_df is not None:
+            cur = cur[cur["territory"].astype(str).isin(centers_df["id"].astype(str))]
+        majority = cur.groupby(["unit", "territory"]).size().reset_index(name="n")
+        majority = majority.sort_values(["unit", "n"], ascending=[True, False])
+        current_units = majority.drop_duplicates("unit")[["unit", "territory"]].rename(
+            columns={"unit": "id"}
+        )
+    edges = areas.edges_frame()
+    problem = problem_from_frames(
+        units_df,
+        balance=[Balance(m, tolerance) for m in measures],
+        objective=objective,
+        weight=weight,
+        n_territories=None if centers_df is not None else k,
+        edges_df=edges[["a", "b", "length"]],
+        contiguity=True,
+        centers_df=centers_df,
+        current_df=current_units,
+        max_moves=max_moves,
+    )
+    return problem, unit_of
+
+
 __all__ = [
+    "AREA_UNITS",
     "DEFAULT_BALANCE",
     "StoreDesignOptions",
     "StoreProblem",
     "account_units",
     "aggregate_units",
+    "area_problem",
     "build_store_problem",
     "parse_measure_values",
     "problem_from_frames",

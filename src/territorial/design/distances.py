@@ -2,8 +2,8 @@
 
 Three kinds, chosen by ``DesignProblem.distance``:
 
-* ``"greatcircle"``: haversine great-circle distance in **miles** (Earth radius
-  3958.7613 mi) between ``(lat, lon)`` points in degrees.
+* ``"greatcircle"``: great-circle distance in **miles** between ``(lat, lon)`` points
+  in degrees (:func:`territorial.geometry.great_circle_miles`, one Earth radius).
 * ``"euclidean"``: straight-line distance between planar ``(x, y)`` points, in the
   coordinates' own unit.
 * ``"graph"``: shortest path over the adjacency edges' lengths
@@ -26,9 +26,13 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from territorial.design.problem import DesignProblem, FloatArray, IntArray
-
-#: Mean Earth radius in statute miles.
-EARTH_RADIUS_MI = 3958.7613
+from territorial.geometry import (
+    EARTH_RADIUS_MI,
+    chord_to_miles,
+    from_unit_sphere,
+    great_circle_miles,
+    to_unit_sphere,
+)
 
 #: Rows per chunk when a full distance block would be too large for memory.
 CHUNK_ELEMENTS = 4_000_000
@@ -36,35 +40,7 @@ CHUNK_ELEMENTS = 4_000_000
 
 def haversine_miles(a: FloatArray, b: FloatArray) -> FloatArray:
     """Great-circle miles between ``(..., 2)`` arrays of ``(lat, lon)`` degrees (broadcast)."""
-    lat1, lon1 = np.radians(a[..., 0]), np.radians(a[..., 1])
-    lat2, lon2 = np.radians(b[..., 0]), np.radians(b[..., 1])
-    h = (
-        np.sin((lat2 - lat1) / 2.0) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2.0) ** 2
-    )
-    return 2.0 * EARTH_RADIUS_MI * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-
-
-def to_unit_sphere(latlon: FloatArray) -> FloatArray:
-    """``(n, 2)`` degrees to ``(n, 3)`` points on the unit sphere."""
-    lat, lon = np.radians(latlon[:, 0]), np.radians(latlon[:, 1])
-    c = np.cos(lat)
-    return np.column_stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)])
-
-
-def from_unit_sphere(xyz: FloatArray) -> FloatArray:
-    """``(n, 3)`` vectors (any length > 0) back to ``(lat, lon)`` degrees."""
-    norm = np.linalg.norm(xyz, axis=1, keepdims=True)
-    norm[norm == 0] = 1.0
-    p = xyz / norm
-    return np.column_stack(
-        [np.degrees(np.arcsin(np.clip(p[:, 2], -1, 1))), np.degrees(np.arctan2(p[:, 1], p[:, 0]))]
-    )
-
-
-def chord_to_miles(chord: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Unit-sphere chord length to great-circle miles."""
-    return 2.0 * EARTH_RADIUS_MI * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+    return great_circle_miles(a[..., 0], a[..., 1], b[..., 0], b[..., 1])
 
 
 def embed(problem: DesignProblem, coords: FloatArray | None = None) -> FloatArray:
@@ -162,3 +138,21 @@ def unit_to_center_distance(
         assert center_units is not None and len(center_units) == k
         points = problem.coords[center_units]
     return point_distance(problem, problem.coords, points[assignment])
+
+
+__all__ = [
+    "CHUNK_ELEMENTS",
+    "EARTH_RADIUS_MI",
+    "chord_to_miles",
+    "distances_to_points",
+    "embed",
+    "embedded_to_distance",
+    "from_unit_sphere",
+    "graph_distances_from",
+    "graph_matrix",
+    "haversine_miles",
+    "point_distance",
+    "snap_to_units",
+    "to_unit_sphere",
+    "unit_to_center_distance",
+]

@@ -2,13 +2,14 @@
 
 * :func:`county_adjacency`: US counties that share a border, read from the
   us-atlas TopoJSON vendored in ``territorial/data/us-atlas`` (counties are
-  adjacent when their polygons share an arc; the arcs are decoded here, no GIS
-  stack needed).
+  adjacent when their polygons share an arc; the topology is read by
+  :mod:`territorial.geometry`).
 * :func:`h3_adjacency`: H3 cells that are grid neighbours.
 * :func:`delaunay_adjacency`: postal-code centroids joined by a Delaunay
   triangulation, overly long edges pruned.
-* :func:`geodesic_miles`: distances on the WGS-84 ellipsoid (Vincenty's inverse
-  formula), for benchmarks defined with ellipsoidal distances.
+* :func:`geodesic_miles`, :func:`geodesic_matrix`: distances on the WGS-84 ellipsoid
+  (pyproj), re-exported from :mod:`territorial.geometry` for benchmarks defined with
+  ellipsoidal distances.
 
 Every adjacency function returns ``(edges, lengths)``: an ``(e, 2)`` int array of
 unit indices with ``edges[:, 0] < edges[:, 1]`` and ``(e,)`` great-circle lengths in
@@ -18,144 +19,31 @@ miles between the units' points.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
 from territorial.design.distances import haversine_miles
 from territorial.design.problem import FloatArray, IntArray
 from territorial.errors import ConfigError
-
-#: WGS-84 ellipsoid: semi-major axis (metres) and flattening.
-WGS84_A = 6378137.0
-WGS84_F = 1 / 298.257223563
-METRES_PER_MILE = 1609.344
-
-
-# --------------------------------------------------------------------------------------
-# Ellipsoidal distance
-# --------------------------------------------------------------------------------------
-def geodesic_miles(
-    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
-) -> FloatArray:
-    """Geodesic distance in miles on the WGS-84 ellipsoid (Vincenty inverse, broadcast).
-
-    Accurate to well under a millimetre for the distances of a country; nearly
-    antipodal points (where Vincenty's iteration may not converge) fall back to
-    the last iterate, which is then off by up to a few miles: not a case territory
-    design meets.
-    """
-    a, f = WGS84_A, WGS84_F
-    b = a * (1 - f)
-    lat1, lon1, lat2, lon2 = np.broadcast_arrays(
-        *(np.radians(np.asarray(x, dtype=np.float64)) for x in (lat1, lon1, lat2, lon2))
-    )
-    L = lon2 - lon1
-    U1 = np.arctan((1 - f) * np.tan(lat1))
-    U2 = np.arctan((1 - f) * np.tan(lat2))
-    sinU1, cosU1, sinU2, cosU2 = np.sin(U1), np.cos(U1), np.sin(U2), np.cos(U2)
-    lam = L.copy()
-    sin_sigma = cos_sigma = sigma = cos2_alpha = cos_2sm = np.zeros_like(L)
-    for _ in range(200):
-        sin_lam, cos_lam = np.sin(lam), np.cos(lam)
-        sin_sigma = np.sqrt((cosU2 * sin_lam) ** 2 + (cosU1 * sinU2 - sinU1 * cosU2 * cos_lam) ** 2)
-        cos_sigma = sinU1 * sinU2 + cosU1 * cosU2 * cos_lam
-        sigma = np.arctan2(sin_sigma, cos_sigma)
-        safe = np.where(sin_sigma == 0, 1.0, sin_sigma)
-        sin_alpha = cosU1 * cosU2 * sin_lam / safe
-        cos2_alpha = 1 - sin_alpha**2
-        cos_2sm = np.where(
-            cos2_alpha == 0,
-            0.0,
-            cos_sigma - 2 * sinU1 * sinU2 / np.where(cos2_alpha == 0, 1.0, cos2_alpha),
-        )
-        C = f / 16 * cos2_alpha * (4 + f * (4 - 3 * cos2_alpha))
-        lam_new = L + (1 - C) * f * sin_alpha * (
-            sigma + C * sin_sigma * (cos_2sm + C * cos_sigma * (-1 + 2 * cos_2sm**2))
-        )
-        done = np.abs(lam_new - lam) < 1e-13
-        lam = lam_new
-        if done.all():
-            break
-    u2 = cos2_alpha * (a**2 - b**2) / b**2
-    A = 1 + u2 / 16384 * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)))
-    B = u2 / 1024 * (256 + u2 * (-128 + u2 * (74 - 47 * u2)))
-    d_sigma = (
-        B
-        * sin_sigma
-        * (
-            cos_2sm
-            + B
-            / 4
-            * (
-                cos_sigma * (-1 + 2 * cos_2sm**2)
-                - B / 6 * cos_2sm * (-3 + 4 * sin_sigma**2) * (-3 + 4 * cos_2sm**2)
-            )
-        )
-    )
-    s = b * A * (sigma - d_sigma)
-    return np.where(sin_sigma == 0, 0.0, s) / METRES_PER_MILE
-
-
-def geodesic_matrix(latlon: FloatArray) -> FloatArray:
-    """``(n, n)`` geodesic miles (WGS-84) between ``(lat, lon)`` points in degrees."""
-    p = np.asarray(latlon, dtype=np.float64)
-    d = geodesic_miles(p[:, None, 0], p[:, None, 1], p[None, :, 0], p[None, :, 1])
-    d = (d + d.T) / 2.0
-    np.fill_diagonal(d, 0.0)
-    return d
-
-
-# --------------------------------------------------------------------------------------
-# US counties from the us-atlas TopoJSON
-# --------------------------------------------------------------------------------------
-@lru_cache(maxsize=2)
-def _topology(name: str = "counties-10m.json") -> dict:
-    """The vendored us-atlas topology (``territorial/data/us-atlas``), parsed once."""
-    ref = resources.files("territorial.data").joinpath("us-atlas", name)
-    with ref.open("r", encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def _arc_rings(geometry: dict) -> list[list[int]]:
-    """Every ring of a Polygon/MultiPolygon as its list of (signed) arc indices."""
-    if geometry["type"] == "Polygon":
-        return list(geometry["arcs"])
-    if geometry["type"] == "MultiPolygon":
-        return [ring for polygon in geometry["arcs"] for ring in polygon]
-    return []
-
-
-@lru_cache(maxsize=1)
-def _county_geometries() -> dict[str, dict]:
-    topo = _topology()
-    return {g["id"]: g for g in topo["objects"]["counties"]["geometries"] if "id" in g}
-
-
-@lru_cache(maxsize=1)
-def _decoded_arcs() -> list[np.ndarray]:
-    """Arcs as ``(p, 2)`` lon/lat arrays: TopoJSON quantized, delta-encoded positions."""
-    topo = _topology()
-    sx, sy = topo["transform"]["scale"]
-    tx, ty = topo["transform"]["translate"]
-    out = []
-    for arc in topo["arcs"]:
-        q = np.cumsum(np.asarray(arc, dtype=np.float64), axis=0)
-        out.append(np.column_stack([q[:, 0] * sx + tx, q[:, 1] * sy + ty]))
-    return out
+from territorial.geometry import (
+    county_geometries,
+    county_shapes,
+    geodesic_matrix,
+    geodesic_miles,
+    polygon_arcs,
+    to_unit_sphere,
+)
 
 
 def county_fips() -> list[str]:
     """Every county FIPS code (5 digits) in the vendored us-atlas counties file."""
-    return sorted(_county_geometries())
+    return sorted(county_geometries())
 
 
 def county_names(fips: Sequence[str]) -> list[str]:
     """County names for FIPS codes (as in us-atlas, e.g. ``"Oklahoma"``)."""
-    geoms = _county_geometries()
+    geoms = county_geometries()
     _require_known(fips, geoms)
     return [geoms[f].get("properties", {}).get("name", "") for f in fips]
 
@@ -176,31 +64,12 @@ def county_centroids(fips: Sequence[str]) -> FloatArray:
     Computed in longitude/latitude degrees, which is close enough for county-sized
     shapes; population-weighted centroids are not part of us-atlas.
     """
-    from shapely.geometry import MultiPolygon, Polygon
-
-    geoms = _county_geometries()
-    _require_known(fips, geoms)
-    arcs = _decoded_arcs()
-
-    def ring_coords(ring: list[int]) -> np.ndarray:
-        parts = []
-        for k, a in enumerate(ring):
-            pts = arcs[a] if a >= 0 else arcs[~a][::-1]
-            parts.append(pts if k == 0 else pts[1:])
-        return np.concatenate(parts)
-
+    _require_known(fips, county_geometries())
+    codes, shapes = county_shapes()
+    index = {f: i for i, f in enumerate(codes)}
     out = np.zeros((len(fips), 2))
     for row, f in enumerate(fips):
-        g = geoms[f]
-        polys = (
-            [g["arcs"]]
-            if g["type"] == "Polygon"
-            else list(g["arcs"])
-            if g["type"] == "MultiPolygon"
-            else []
-        )
-        shapes = [Polygon(ring_coords(p[0]), [ring_coords(h) for h in p[1:]]) for p in polys if p]
-        c = MultiPolygon(shapes).centroid if len(shapes) > 1 else shapes[0].centroid
+        c = shapes[index[f]].centroid
         out[row] = (c.y, c.x)
     return out
 
@@ -215,12 +84,12 @@ def county_adjacency(
     lengths; by default the polygon centroids are used. Returns ``(edges,
     lengths)`` with edges as indices into ``fips``.
     """
-    geoms = _county_geometries()
+    geoms = county_geometries()
     _require_known(fips, geoms)
     index = {f: i for i, f in enumerate(fips)}
     owners: dict[int, list[int]] = {}
     for f in fips:
-        for ring in _arc_rings(geoms[f]):
+        for ring in (r for polygon in polygon_arcs(geoms[f]) for r in polygon):
             for a in ring:
                 owners.setdefault(a if a >= 0 else ~a, []).append(index[f])
     pairs = {
@@ -357,10 +226,7 @@ def compact_groups(lat: FloatArray, lon: FloatArray, load: FloatArray, n_groups:
     """
     from territorial.design.balanced import _bisect
 
-    lat_r, lon_r = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
-    pts = np.column_stack(
-        [np.cos(lat_r) * np.cos(lon_r), np.cos(lat_r) * np.sin(lon_r), np.sin(lat_r)]
-    )
+    pts = to_unit_sphere(np.column_stack([np.asarray(lat, float), np.asarray(lon, float)]))
     load = np.asarray(load, dtype=np.float64)
     n = len(pts)
     if not 1 <= n_groups <= n:

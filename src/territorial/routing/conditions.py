@@ -25,10 +25,10 @@ import pandas as pd
 import shapely
 from shapely.geometry import Polygon
 
+from territorial.geometry import great_circle_miles
+
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
-
-EARTH_RADIUS_MILES = 3958.7613
 
 #: Specificity points per kind of condition ("most specific rule wins" sums them).
 SPECIFICITY: dict[str, int] = {
@@ -516,22 +516,6 @@ def cells_covering(south: float, west: float, north: float, east: float) -> froz
     return frozenset(f"{r}:{c}" for r in rows for c in cols)
 
 
-def _miles_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * math.asin(math.sqrt(min(a, 1.0)))
-
-
-def haversine_miles(lat1: Any, lon1: Any, lat2: float, lon2: float) -> Any:
-    """Great-circle distance in miles (works on floats and numpy arrays)."""
-    p1, p2 = np.radians(lat1), math.radians(lat2)
-    dphi = p2 - p1
-    dlmb = math.radians(lon2) - np.radians(lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * math.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
-
-
 @dataclass(frozen=True, slots=True)
 class Near(Condition):
     """Within ``miles`` of the point (``latitude``, ``longitude``), great-circle."""
@@ -560,7 +544,7 @@ class Near(Condition):
         lon = norm_number(record_value(record, "longitude"))
         if lat is None or lon is None:
             return False, "location is missing (latitude/longitude)"
-        miles = _miles_scalar(lat, lon, self.latitude, self.longitude)
+        miles = float(great_circle_miles(lat, lon, self.latitude, self.longitude))
         if miles <= self.miles:
             return True, f"{miles:,.1f} mi from ({self.latitude:.4f}, {self.longitude:.4f})"
         return False, f"{miles:,.1f} mi away, more than {_show(self.miles)} mi"
@@ -581,7 +565,7 @@ class Near(Condition):
         lat = frame.numbers("latitude")[rows]
         lon = frame.numbers("longitude")[rows]
         with np.errstate(invalid="ignore"):
-            miles = haversine_miles(lat, lon, self.latitude, self.longitude)
+            miles = great_circle_miles(lat, lon, self.latitude, self.longitude)
             return np.asarray(miles <= self.miles, dtype=bool)
 
 

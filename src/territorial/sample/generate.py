@@ -23,14 +23,9 @@ from scipy.spatial import cKDTree
 
 from territorial.domain.model import CHANNELS, INDUSTRIES, SEGMENTS
 from territorial.errors import ConfigError
+from territorial.geometry import EARTH_RADIUS_KM, great_circle_km
 from territorial.sample import vocabulary as vocab
-from territorial.sample.reference import (
-    EARTH_RADIUS_KM,
-    Gazetteer,
-    haversine_km,
-    load_gazetteer,
-    unit_vectors,
-)
+from territorial.sample.reference import Gazetteer, load_gazetteer, unit_vectors
 from territorial.sample.win_model import win_logit_arrays
 
 logger = logging.getLogger(__name__)
@@ -752,7 +747,7 @@ def _make_activities(
     # Reps only visit accounts within 150 km of home; farther "visits" become meetings.
     visits = np.flatnonzero(channel == visit)
     visit_rep = rep[visits]
-    distance = haversine_km(
+    distance = great_circle_km(
         accounts.latitude[account[visits]],
         accounts.longitude[account[visits]],
         reps.latitude[np.maximum(visit_rep, 0)],

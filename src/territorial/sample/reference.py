@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-logger = logging.getLogger(__name__)
+from territorial.geometry import to_unit_sphere
 
-#: Mean Earth radius in kilometres.
-EARTH_RADIUS_KM = 6371.0088
+logger = logging.getLogger(__name__)
 
 #: GeoNames ids left out: "New York City" duplicates its five boroughs, which are listed
 #: on their own with their own populations.
@@ -50,21 +49,7 @@ def _normalise_city(name: str) -> str:
 
 def unit_vectors(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
     """Points on the unit sphere (n x 3): Euclidean KD-trees then rank by great-circle distance."""
-    lat = np.radians(latitude)
-    lon = np.radians(longitude)
-    cos_lat = np.cos(lat)
-    return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
-
-
-def haversine_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    """Great-circle distance in kilometres between paired points (degrees)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat = p2 - p1
-    dlon = np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return to_unit_sphere(np.column_stack([np.ravel(latitude), np.ravel(longitude)]))
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,22 +21,11 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.neighbors import BallTree
 
+from territorial.geometry import EARTH_RADIUS_MI, great_circle_miles
 from territorial.scoring.config import CapacityConfig, WorkloadConfig
 from territorial.scoring.explain import ObjectArray, format_decimal, format_int
 
 FloatArray = npt.NDArray[np.float64]
-EARTH_RADIUS_MILES = 3958.8
-
-
-def great_circle_miles(
-    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
-) -> FloatArray:
-    """Haversine distance in miles between points given in degrees (arrays broadcast)."""
-    p1, p2 = np.radians(np.asarray(lat1, float)), np.radians(np.asarray(lat2, float))
-    dlat = p2 - p1
-    dlon = np.radians(np.asarray(lon2, float) - np.asarray(lon1, float))
-    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -81,7 +70,7 @@ def travel_distances(
             np.radians(np.c_[rep_lat[candidates], rep_lon[candidates]]), metric="haversine"
         )
         dist, _ = tree.query(np.radians(np.c_[lat[need], lon[need]]), k=1)
-        miles[need] = dist[:, 0] * EARTH_RADIUS_MILES
+        miles[need] = dist[:, 0] * EARTH_RADIUS_MI
         source[need] = "nearest rep"
     road = np.where(
         np.isfinite(miles),

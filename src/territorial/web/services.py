@@ -156,41 +156,11 @@ class AccountData:
         return self._graph
 
 
-_county_lock = threading.Lock()
-_counties: tuple[list[str], list[Any]] | None = None
-
-
 def county_shapes() -> tuple[list[str], list[Any]]:
     """US county FIPS codes and shapely polygons (lon/lat) from the vendored us-atlas."""
-    global _counties
-    with _county_lock:
-        if _counties is None:
-            from territorial.design import geography
+    from territorial.geometry import county_shapes as atlas_county_shapes
 
-            arcs = geography._decoded_arcs()
-
-            def ring(arc_ids: list[int]) -> np.ndarray:
-                parts = [arcs[a] if a >= 0 else arcs[~a][::-1] for a in arc_ids]
-                return np.concatenate([parts[0], *[p[1:] for p in parts[1:]]])
-
-            def polygon(rings: list[list[int]]) -> Any:
-                coords = [ring(r) for r in rings]
-                if len(coords[0]) < 4:  # a sliver lost to quantisation
-                    return shapely.Polygon()
-                return shapely.Polygon(coords[0], [c for c in coords[1:] if len(c) >= 4])
-
-            fips, shapes = [], []
-            for code, g in sorted(geography._county_geometries().items()):
-                if g["type"] == "Polygon":
-                    shape = polygon(g["arcs"])
-                elif g["type"] == "MultiPolygon":
-                    shape = shapely.MultiPolygon([polygon(p) for p in g["arcs"]])
-                else:
-                    continue
-                fips.append(code)
-                shapes.append(shape.buffer(0) if not shape.is_valid else shape)
-            _counties = (fips, shapes)
-        return _counties
+    return atlas_county_shapes()
 
 
 _data_cache: dict[str, tuple[tuple[Any, ...], AccountData]] = {}
