@@ -909,27 +909,36 @@ def territory_colors(view: PlanView) -> list[str]:
 
 
 def territory_labels(view: PlanView) -> np.ndarray:
-    """``(k, 2)`` lon/lat where each territory's name goes: inside the member county
-    nearest the centre of its counties (weighted by accounts), so a label never lands in
-    another territory or the sea. NaN for a territory with no located accounts."""
+    """``(k, 2)`` lon/lat where each territory's name goes: in its main piece (the
+    connected counties holding most of its accounts), inside the county nearest that
+    piece's centre (weighted by accounts), so a label never lands in another territory,
+    on a stray county or in the sea. NaN for a territory with no located accounts."""
     if "labels" in view._cache:
         return view._cache["labels"]
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     owner = county_territory(view)
     basis = county_basis()
     county = view.data.county_index()
     counts = np.bincount(county[county >= 0], minlength=len(owner)).astype(float)
+    # pieces: counties joined when they share a border and a territory
+    a, b = basis.edges[:, 0], basis.edges[:, 1]
+    same = (owner[a] >= 0) & (owner[a] == owner[b])
+    n = len(owner)
+    graph = coo_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
+    _, piece = connected_components(graph, directed=False)
     out = np.full((view.k, 2), np.nan)
-    members = np.flatnonzero((owner >= 0) & (counts > 0))
-    order = np.argsort(owner[members], kind="stable")
-    members = members[order]
-    starts = np.searchsorted(owner[members], np.arange(view.k + 1))
+    held = np.flatnonzero(owner >= 0)
+    weight = np.bincount(piece[held], counts[held], minlength=n)
     for j in range(view.k):
-        own = members[starts[j] : starts[j + 1]]
-        if own.size == 0:
+        own = held[owner[held] == j]
+        if own.size == 0 or counts[own].sum() == 0:
             continue
-        w = counts[own] + 1e-9
-        centre = (basis.centroid[own] * w[:, None]).sum(axis=0) / w.sum()
-        near = own[np.argmin(((basis.centroid[own] - centre) ** 2).sum(axis=1))]
+        main = own[piece[own] == piece[own][np.argmax(weight[piece[own]])]]
+        w = counts[main] + 1e-9
+        centre = (basis.centroid[main] * w[:, None]).sum(axis=0) / w.sum()
+        near = main[np.argmin(((basis.centroid[main] - centre) ** 2).sum(axis=1))]
         out[j] = basis.inside[near]
     view._cache["labels"] = out
     return out
@@ -1009,11 +1018,11 @@ def map_bounds(view: PlanView, scope: Scope) -> list[list[float]] | None:
         lat, lon = lat[inside], lon[inside]
     # a stray account (a wrong geocode, one far customer) should not set the view: leave
     # out accounts over 4 times the median distance from the median point (degrees,
-    # longitude scaled by cos(latitude)) when at least 80% stay, then the outer 0.5%
+    # longitude scaled by cos(latitude)) when at least 60% stay, then the outer 0.5%
     mid_lat, mid_lon = float(np.median(lat)), float(np.median(lon))
     spread = np.hypot(lat - mid_lat, (lon - mid_lon) * np.cos(np.radians(mid_lat)))
     core = spread <= max(4 * float(np.median(spread)), 1.0)
-    if core.sum() >= 0.8 * lat.size:
+    if core.sum() >= 0.6 * lat.size:
         lat, lon = lat[core], lon[core]
     q = (0.5, 99.5) if lat.size >= 1000 else (0.0, 100.0)
     south, north = np.percentile(lat, q)

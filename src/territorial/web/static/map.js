@@ -365,10 +365,16 @@
       e.stopPropagation();
       const b = L.latLngBounds(start, pointer(e));
       box.remove(); box = null; start = null;
+      swallowClick = true; // the click that follows this mouseup is not a county click
       armSelect(false);
       if (b.getNorthEast().equals(b.getSouthWest())) return;
       selectBox(b);
     }, true);
+    let swallowClick = false;
+    el.addEventListener("click", (e) => {
+      if (swallowClick) { swallowClick = false; e.stopPropagation(); e.preventDefault(); }
+    }, true);
+    el.addEventListener("mousedown", () => { if (!state.selecting) swallowClick = false; }, true);
     if (areaBtn && editable) areaBtn.addEventListener("click", () => armSelect(!state.selecting));
 
     // --- moves, undo, redo -------------------------------------------------------------
