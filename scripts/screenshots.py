@@ -62,15 +62,11 @@ def prepare(engine, accounts: int, reps: int, time_limit: float) -> dict[str, st
     planner = get_user(engine, email="planner@example.com")
     admin = lifecycle.actor_for(engine, "admin@example.com")
     author = lifecycle.actor_for(engine, "planner@example.com")
-    owners = services.save_owners_as_plan(engine, planner, name="Territories FY26")
-    lifecycle.submit(engine, plan_id=owners, actor=author)
-    lifecycle.approve(engine, plan_id=owners, actor=admin)
-    activate(engine, plan_id=owners, actor=admin)
     job = services.start_design(
         engine,
         planner,
         services.DesignRequest(
-            name="Balanced ±5%",
+            name="Territories FY26",
             measures=("potential", "workload"),
             tolerance=0.05,
             n_territories=None,
@@ -82,17 +78,23 @@ def prepare(engine, accounts: int, reps: int, time_limit: float) -> dict[str, st
         time.sleep(0.2)
     if job.status == "failed" or job.plan_id is None:
         raise SystemExit(f"design failed: {job.error}")
-    lifecycle.submit(engine, plan_id=job.plan_id, actor=author, note="for Q3")
-    view = services.plan_view(engine, owners)
+    active = job.plan_id
+    lifecycle.submit(engine, plan_id=active, actor=author)
+    lifecycle.approve(engine, plan_id=active, actor=admin)
+    activate(engine, plan_id=active, actor=admin)
+    # the CRM owners as a scenario someone submitted, to compare and approve
+    owners = services.save_owners_as_plan(engine, planner, name="CRM owners as they are")
+    lifecycle.submit(engine, plan_id=owners, actor=author, note="for comparison")
+    view = services.plan_view(engine, active)
     moved = services.move_accounts(
         engine,
         planner,
-        plan_id=owners,
+        plan_id=active,
         account_ids=view.data.frame["id"][view.codes >= 0].iloc[:3].tolist(),
         to_territory=view.territory_ids[0],
         lock=True,
     )
-    return {"active": str(owners), "design": str(job.plan_id), "draft": str(moved["plan_id"])}
+    return {"active": str(active), "design": str(owners), "draft": str(moved["plan_id"])}
 
 
 def serve(engine) -> tuple[str, uvicorn.Server, threading.Thread]:  # type: ignore[no-untyped-def]

@@ -185,7 +185,7 @@
     function drawLegend(res) {
       if (mini) return;
       if (!legend) {
-        legend = L.control({ position: "bottomright" });
+        legend = L.control({ position: "bottomleft" });
         legend.onAdd = () => {
           const div = L.DomUtil.create("div", "legend");
           div.dataset.testid = "legend";
