@@ -1,18 +1,21 @@
-"""Screenshots of the workspace's main pages, for docs/screenshots/.
+"""Screenshots of every workspace page, per role, for docs/screenshots/.
 
 Usage::
 
-    .venv/bin/python scripts/screenshots.py                 # 20k-account sample, 16 reps
+    .venv/bin/python scripts/screenshots.py                 # 20k-account sample, 24 reps
     .venv/bin/python scripts/screenshots.py --accounts 5000 --out /tmp/shots
 
-Builds a throw-away store with the generated sample company, saves the CRM owners as
-the active plan, runs two designs and a manual move through the library, then serves
-the workspace on a free local port and photographs each page with headless Chromium.
+Builds a throw-away store with the generated sample company and scores it, then runs the
+cycle through the library: the CRM owners saved, submitted, approved and activated; a
+designed scenario submitted for approval; a move on the active plan (which makes a
+draft). It serves the workspace on a free local port and photographs each page as the
+planner, the admin, a manager and a rep with headless Chromium (Debian's).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import sys
 import tempfile
@@ -27,134 +30,173 @@ sys.path.insert(0, str(ROOT / "tests" / "web"))
 
 from web_seed import PASSWORD, load_generated_sample, make_app  # noqa: E402
 
+from territorial.planning import lifecycle  # noqa: E402
+from territorial.planning.activation import activate  # noqa: E402
 from territorial.store import open_store  # noqa: E402
-from territorial.store.workspace import user_credentials  # noqa: E402
+from territorial.store.workspace import get_user  # noqa: E402
 from territorial.web import auth, services  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+log = logging.getLogger("screenshots")
 
 
-def prepare(engine, accounts: int, reps: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Sample data, users, an active plan, two designed scenarios and one manual move."""
+def prepare(engine, accounts: int, reps: int, time_limit: float) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Sample data, users of every role, an active plan, a scenario awaiting approval and
+    a draft made by a move on the active plan."""
     load_generated_sample(engine, accounts=accounts, reps=reps, seed=0)
-    try:  # real potential, workload and tiers when the scoring library is there
-        from territorial.scoring.store_adapter import score_store
+    from territorial.scoring.store_adapter import score_store
 
-        score_store(engine)
-    except Exception as exc:  # the workspace falls back to revenue-based stand-ins
-        print(f"scoring skipped: {exc}", file=sys.stderr)
+    score_store(engine)
     data = services.account_data(engine)
-    rep_id = str(data.reps["id"].iloc[0])
-    auth.add_user(
-        engine, email="planner@example.com", role="planner", password=PASSWORD, name="Pat Planner"
-    )
-    auth.add_user(
-        engine,
-        email="rep@example.com",
-        role="rep",
-        password=PASSWORD,
-        rep_id=rep_id,
-        name=str(data.reps["name"].iloc[0]),
-    )
-    found = user_credentials(engine, email="planner@example.com")
-    assert found is not None
-    planner = found[0]
-    owners = services.save_owners_as_plan(engine, planner, name="Current owners")
-    services.activate_plan(engine, planner, plan_id=owners)
-    plans = {}
-    for name, tol, moves in (
-        ("Balanced ±10%", 0.10, None),
-        ("Low disruption", 0.15, accounts // 10),
-    ):
-        job = services.start_design(
-            engine,
-            planner,
-            services.DesignRequest(
-                name=name,
-                measures=("potential", "workload"),
-                tolerance=tol,
-                n_territories=None,
-                max_moves=moves,
-                time_limit=20,
-            ),
-        )
-        while job.status not in ("done", "failed"):
-            time.sleep(0.2)
-        if job.status == "failed":
-            raise SystemExit(f"design {name!r} failed: {job.error}")
-        assert job.plan_id is not None
-        plans[name] = str(job.plan_id)
-    view = services.plan_view(engine, int(plans["Balanced ±10%"]))
-    moved = view.data.frame["id"].iloc[:3].tolist()
-    services.move_accounts(
+    managed = data.reps["manager_id"].dropna()
+    manager_id = str(managed.mode().iloc[0]) if len(managed) else None
+    rep_row = data.reps[data.reps["manager_id"] == manager_id].iloc[0]
+    users = [
+        ("admin@example.com", "admin", None, "Alex Admin"),
+        ("planner@example.com", "planner", None, "Pat Planner"),
+        ("manager@example.com", "manager", manager_id, "Morgan Manager"),
+        ("rep@example.com", "rep", str(rep_row["id"]), str(rep_row["name"])),
+    ]
+    for email, role, rep_id, name in users:
+        auth.add_user(engine, email=email, role=role, password=PASSWORD, rep_id=rep_id, name=name)
+    planner = get_user(engine, email="planner@example.com")
+    admin = lifecycle.actor_for(engine, "admin@example.com")
+    author = lifecycle.actor_for(engine, "planner@example.com")
+    job = services.start_design(
         engine,
         planner,
-        plan_id=int(plans["Balanced ±10%"]),
-        account_ids=moved,
+        services.DesignRequest(
+            name="Territories FY26",
+            measures=("potential", "workload"),
+            tolerance=0.05,
+            n_territories=None,
+            max_moves=None,
+            time_limit=time_limit,
+        ),
+    )
+    while job.status not in ("done", "failed"):
+        time.sleep(0.2)
+    if job.status == "failed" or job.plan_id is None:
+        raise SystemExit(f"design failed: {job.error}")
+    active = job.plan_id
+    lifecycle.submit(engine, plan_id=active, actor=author)
+    lifecycle.approve(engine, plan_id=active, actor=admin)
+    activate(engine, plan_id=active, actor=admin)
+    # the CRM owners as a scenario someone submitted, to compare and approve
+    owners = services.save_owners_as_plan(engine, planner, name="CRM owners as they are")
+    lifecycle.submit(engine, plan_id=owners, actor=author, note="for comparison")
+    view = services.plan_view(engine, active)
+    moved = services.move_accounts(
+        engine,
+        planner,
+        plan_id=active,
+        account_ids=view.data.frame["id"][view.codes >= 0].iloc[:3].tolist(),
         to_territory=view.territory_ids[0],
         lock=True,
     )
-    return {"a": plans["Balanced ±10%"], "b": plans["Low disruption"]}
+    return {"active": str(active), "design": str(owners), "draft": str(moved["plan_id"])}
+
+
+def serve(engine) -> tuple[str, uvicorn.Server, threading.Thread]:  # type: ignore[no-untyped-def]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(make_app(engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}/workspace", server, thread
+
+
+def shots_for(plans: dict[str, str]) -> dict[str, list[tuple[str, str, str, str | None]]]:
+    """Per user: (file name, path, selector that says the page is ready, extra step)."""
+    drawn = "#map[data-ready='1']"
+    return {
+        "planner@example.com": [
+            ("planner-home", "/", "[data-testid=home-planner]", None),
+            ("map", "/map", drawn, None),
+            ("map-zoomed", "/map", drawn, "zoom"),
+            ("map-hover", "/map", drawn, "hover"),
+            ("map-draft-selection", f"/map?plan={plans['draft']}", drawn, "select"),
+            ("map-potential", "/map", drawn, "potential"),
+            ("dashboard", f"/dashboard?plan={plans['design']}", "[data-testid=balance]", None),
+            ("scenarios", "/scenarios", "main", None),
+            (
+                "compare",
+                f"/compare?a={plans['active']}&b={plans['design']}",
+                ".map[data-ready='1'] >> nth=1",
+                None,
+            ),
+            ("audit", "/audit", "main", None),
+            ("not-found", "/map?plan=999999", "[data-testid=error-page]", None),
+        ],
+        "admin@example.com": [
+            ("admin-home", "/", "[data-testid=home-admin]", None),
+            ("users", "/users", "main", None),
+            ("tokens", "/tokens", "main", None),
+        ],
+        "manager@example.com": [
+            ("manager-home", "/", "[data-testid=home-manager]", None),
+            ("manager-map", "/map", drawn, None),
+        ],
+        "rep@example.com": [
+            ("rep-home", "/", "[data-testid=home-rep]", None),
+            ("rep-map", "/map", drawn, None),
+            ("forbidden", "/scenarios", "[data-testid=error-page]", None),
+        ],
+    }
+
+
+def extra_step(page, extra: str | None) -> None:  # type: ignore[no-untyped-def]
+    box = page.locator("#map").bounding_box() if extra else None
+    if extra == "potential":
+        page.select_option("#color-by", "potential")
+        page.wait_for_timeout(800)
+    elif extra == "zoom" and box:
+        page.evaluate("() => { document.querySelector('#map')._map.setView([40.2, -75.5], 7); }")
+        page.wait_for_timeout(2000)
+    elif extra == "hover" and box:
+        # hover the middle of the map until a territory tooltip shows
+        for dx, dy in ((0.5, 0.5), (0.45, 0.55), (0.6, 0.45), (0.35, 0.4)):
+            page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+            page.wait_for_timeout(250)
+            if page.locator(".leaflet-tooltip").count():
+                break
+    elif extra == "select" and box:
+        page.click("[data-testid=select-area]")
+        x0, y0 = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.35
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + 120, y0 + 90, steps=5)
+        page.mouse.up()
+        page.wait_for_selector("[data-testid=move-status]:has-text('Selected')")
+        page.wait_for_timeout(500)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=20_000)
-    parser.add_argument("--reps", type=int, default=16)
+    parser.add_argument("--reps", type=int, default=24)
+    parser.add_argument("--time-limit", type=float, default=15.0, help="design seconds")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_store(f"sqlite:///{Path(tmp) / 'territorial.db'}")
-        plans = prepare(engine, args.accounts, args.reps)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(make_app(engine), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}/workspace"
-
+        plans = prepare(engine, args.accounts, args.reps, args.time_limit)
+        base, server, thread = serve(engine)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
             )
-            for email, shots in (
-                (
-                    "planner@example.com",
-                    [
-                        ("map", f"/map?plan={plans['a']}", "#map[data-ready='1']", None),
-                        (
-                            "map-potential",
-                            f"/map?plan={plans['a']}",
-                            "#map[data-ready='1']",
-                            "potential",
-                        ),
-                        ("map-zoomed", f"/map?plan={plans['a']}", "#map[data-ready='1']", "zoom"),
-                        (
-                            "dashboard",
-                            f"/dashboard?plan={plans['a']}",
-                            "[data-testid=balance]",
-                            None,
-                        ),
-                        ("scenarios", "/scenarios", "[data-testid=scenario-list]", None),
-                        (
-                            "compare",
-                            f"/compare?a={plans['a']}&b={plans['b']}",
-                            ".map[data-ready='1'] >> nth=1",
-                            None,
-                        ),
-                    ],
-                ),
-                ("rep@example.com", [("rep-map", "/map", "#map[data-ready='1']", None)]),
-            ):
+            for email, shots in shots_for(plans).items():
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
                 page.goto(f"{base}/login")
                 if email == "planner@example.com":
@@ -162,24 +204,15 @@ def main() -> None:
                 page.fill("input[name=email]", email)
                 page.fill("input[name=password]", PASSWORD)
                 page.click("button[type=submit]")
-                page.wait_for_url("**/workspace/map*")
+                page.wait_for_url(f"{base}/")
                 for name, path, ready, extra in shots:
                     page.goto(base + path)
                     page.wait_for_selector(ready, timeout=60_000)
-                    if extra == "potential":
-                        page.select_option("#color-by", "potential")
-                        page.wait_for_timeout(800)
-                    if extra == "zoom":
-                        page.evaluate("document.querySelector('#map').dataset.ready = '0'")
-                        page.dblclick("#map", position={"x": 700, "y": 380})
-                        page.wait_for_timeout(600)
-                        page.dblclick("#map", position={"x": 500, "y": 400})
-                        page.wait_for_timeout(600)
-                        page.dblclick("#map", position={"x": 500, "y": 400})
-                        page.wait_for_timeout(1500)
-                    page.wait_for_timeout(400)
-                    page.screenshot(path=str(args.out / f"{name}.png"), full_page=name != "map")
-                    print(f"wrote {args.out / (name + '.png')}")
+                    extra_step(page, extra)
+                    page.wait_for_timeout(300)
+                    full = not name.startswith(("map", "manager-map", "rep-map"))
+                    page.screenshot(path=str(args.out / f"{name}.png"), full_page=full)
+                    log.info("wrote %s", args.out / f"{name}.png")
                 page.close()
             browser.close()
         server.should_exit = True

