@@ -45,6 +45,9 @@ def rep_plan_command(
     ] = 0.5,
     max_targets: Annotated[int, typer.Option("--max-targets", help="Most targets per rep.")] = 150,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF.")] = True,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes writing plans (2 on 2 cores).")
+    ] = 1,
     database: DatabaseOption = None,
 ) -> None:
     """Write OUT/REP_ID.pdf, OUT/REP_ID.xlsx and OUT/REP_ID.ics for each rep.
@@ -56,9 +59,14 @@ def rep_plan_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from territorial.errors import ConfigError
-    from territorial.repplan import PlanOptions, load_plan_data, load_playbook, plan_rep_ids
-    from territorial.repplan import rep_plans as make_plans
-    from territorial.repplan.export import write_plan_files
+    from territorial.repplan import (
+        PlanOptions,
+        load_plan_data,
+        load_playbook,
+        plan_rep_ids,
+        rep_goals,
+    )
+    from territorial.repplan.export import write_rep_plans
 
     if all_reps == bool(rep):
         raise ConfigError("give --rep REP_ID (one or more) or --all, not both and not neither")
@@ -80,7 +88,7 @@ def rep_plan_command(
     engine = _engine(database)
     data = load_plan_data(engine)
     ids = plan_rep_ids(data, None if all_reps else rep)
-    written = 0
+    goals = {rep_id: rep_goals(engine, rep_id=rep_id) for rep_id in ids}
     with Progress(
         TextColumn("rep plans"),
         BarColumn(),
@@ -90,18 +98,22 @@ def rep_plan_command(
         transient=True,
     ) as progress:
         task = progress.add_task("", total=len(ids))
-        for plan in make_plans(engine, rep_ids=ids, options=options, data=data):
-            progress.update(task, description=plan.rep_id)
-            write_plan_files(plan, out, pdf=pdf)
-            written += 1
-            progress.advance(task)
-            if len(ids) == 1:
-                n = plan.numbers
-                console.print(
-                    f"{escape(str(plan.rep.get('name')))} ({plan.rep_id}): {n['targets']} targets "
-                    f"({n['expansion_targets']} expansion, {n['new_logo_targets']} new logos), "
-                    f"{len(plan.schedule)} steps from {plan.start} to {plan.end}; busiest week "
-                    f"{n['busiest_week_hours']:.1f} h of {n['capacity_hours_per_week']:.1f} h"
-                )
+        results = write_rep_plans(
+            data,
+            ids,
+            out,
+            options=options,
+            pdf=pdf,
+            workers=workers,
+            goals=goals,
+            progress=lambda rep_id: progress.update(task, advance=1, description=rep_id),
+        )
+    for n in results if len(results) == 1 else []:
+        console.print(
+            f"{escape(str(n['name']))} ({n['rep_id']}): {n['targets']} targets "
+            f"({n['expansion_targets']} expansion, {n['new_logo_targets']} new logos); busiest "
+            f"week {n['busiest_week_hours']:.1f} h of {n['capacity_hours_per_week']:.1f} h"
+        )
+    written = len(results)
     kinds = "pdf, xlsx, ics" if pdf else "xlsx, ics"
     console.print(f"wrote plans of {written} rep(s) to {escape(str(out))} ({kinds})")

@@ -73,6 +73,22 @@ class PlanData:
     as_of: date
     plan_id: int | None
     _position: dict[str, int] = field(default_factory=dict, repr=False)
+    #: derived tables shared by every rep's plan (indexed accounts, look-alike pools ...)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def scoring_config(self) -> Any:
+        """The scoring configuration (workload, capacity defaults), read once."""
+        if "scoring config" not in self.cache:
+            from territorial.scoring.config import load_config
+
+            self.cache["scoring config"] = load_config(None)
+        return self.cache["scoring config"]
+
+    def indexed(self) -> pd.DataFrame:
+        """:attr:`accounts` indexed by account id (built once)."""
+        if "indexed" not in self.cache:
+            self.cache["indexed"] = self.accounts.set_index("id", drop=False)
+        return self.cache["indexed"]
 
     def rep_row(self, rep_id: str) -> dict[str, Any]:
         """The rep's row; NotFoundError when there is no such rep."""
@@ -100,7 +116,7 @@ class PlanData:
                 f"rep {rep_id} carries no territory in {model}; plans are made for reps "
                 "who own a territory"
             )
-        rows = self.accounts.set_index("id").loc[mine["account_id"].to_numpy()].reset_index()
+        rows = self.indexed().loc[mine["account_id"].to_numpy()].reset_index(drop=True)
         rows["territory_id"] = mine["territory_id"].to_numpy()
         rows["territory_name"] = mine["territory_name"].to_numpy()
         return rows

@@ -205,3 +205,61 @@ __all__ = [
     "write_plan_files",
     "write_xlsx",
 ]
+
+
+# --- many reps ---------------------------------------------------------------------------
+_SHARED: dict[str, Any] = {}
+
+
+def _write_one(rep_id: str) -> dict[str, Any]:
+    from territorial.repplan.plan import build_rep_plan
+
+    data, options, out_dir, pdf, goals = (
+        _SHARED["data"],
+        _SHARED["options"],
+        _SHARED["out_dir"],
+        _SHARED["pdf"],
+        _SHARED["goals"],
+    )
+    plan = build_rep_plan(data, rep_id, options, goals=goals.get(rep_id))
+    write_plan_files(plan, out_dir, pdf=pdf)
+    return {"rep_id": rep_id, "name": plan.rep.get("name"), **plan.numbers}
+
+
+def write_rep_plans(
+    data: Any,
+    rep_ids: Sequence[str],
+    out_dir: Path,
+    *,
+    options: Any = None,
+    pdf: bool = True,
+    workers: int = 1,
+    goals: dict[str, list[dict[str, Any]]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Build and write the plans of ``rep_ids`` (checked already, see
+    :func:`territorial.repplan.plan_rep_ids`) into ``out_dir``, on ``workers`` processes
+    (forked: they share the data read once); returns each rep's numbers, in order.
+    ``progress(rep_id)`` is called as each rep is done."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _SHARED.update(data=data, options=options, out_dir=out_dir, pdf=pdf, goals=goals or {})
+    results: list[dict[str, Any]] = []
+    try:
+        if workers <= 1 or len(rep_ids) <= 1:
+            for rep_id in rep_ids:
+                results.append(_write_one(rep_id))
+                if progress:
+                    progress(rep_id)
+            return results
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for result in pool.map(_write_one, rep_ids, chunksize=2):
+                results.append(result)
+                if progress:
+                    progress(result["rep_id"])
+        return results
+    finally:
+        _SHARED.clear()

@@ -166,7 +166,7 @@ def _fill(template: str, values: dict[str, Any]) -> str:
     return template.format_map(_Fill(values)).strip()
 
 
-def _texts(row: pd.Series, reps: dict[str, str]) -> dict[str, Any]:
+def _texts(row: Any, reps: dict[str, str]) -> dict[str, Any]:
     lookalike = row.get("lookalike_name") if isinstance(row.get("lookalike_name"), str) else ""
     product = row.get("product") or "our platform"
     return {
@@ -200,15 +200,14 @@ def build_rep_plan(
 
     Raises NotFoundError for an unknown rep and ConfigError for a rep without territory.
     """
-    from territorial.scoring.config import load_config
-
     options = options or PlanOptions()
     options.check()
     playbook = options.playbook
-    work = load_config(None).workload
+    config = data.scoring_config()
+    work = config.workload
     rep = data.rep_row(rep_id)
     book = data.book_of(rep_id)
-    capacity = rep_capacity(rep, book, options)
+    capacity = rep_capacity(rep, book, options, default_hours=config.capacity.hours_per_week)
     start = plan_start(data, options)
     ranked = candidates(data, book, rep)
     top = ranked.head(max(3 * options.max_targets, 300)).copy()
@@ -225,6 +224,14 @@ def build_rep_plan(
     )
 
     top["sequence_index"] = -1
+    rows = {
+        i: r
+        for i, r in zip(
+            top.index,
+            top[["visit_travel_hours", "cluster", "segment"]].to_dict("records"),
+            strict=True,
+        )
+    }
     calendar = Calendar(start, options.weeks, capacity.plan_limit)
     shares = {"expansion": options.expansion_share, "new logo": 1.0 - options.expansion_share}
     queues = {
@@ -239,7 +246,7 @@ def build_rep_plan(
             break
         pool = min(open_pools, key=lambda p: (hours[p] / shares[p], p))
         i = queues[pool].pop(0)
-        row = top.loc[i]
+        row = rows[i]
         # the first matching sequence that fits (a field sequence may not, far away)
         placement = None
         for k in np.flatnonzero(matches[top.index.get_loc(i)]):
@@ -319,13 +326,16 @@ def _describe(
     start: date,
     options: PlanOptions,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    affinity = ProductAffinity(data, playbook)
+    affinity = ProductAffinity.of(data, playbook)
     rep_names = dict(zip(data.reps["id"].astype(str), data.reps["name"].astype(str), strict=False))
-    leads = [affinity.lead(row) for _, row in chosen.iterrows()]
+    records = chosen.to_dict("records")
+    leads = [affinity.lead(row) for row in records]
     chosen["product"] = [p for p, _ in leads]
     chosen["product_reason"] = [w for _, w in leads]
     offer_index = playbook.first_match(playbook.offers, chosen)
-    texts = [_texts(row, rep_names) for _, row in chosen.iterrows()]
+    for row, (product, _) in zip(records, leads, strict=True):
+        row["product"] = product
+    texts = [_texts(row, rep_names) for row in records]
     chosen["offer"] = [
         _fill(playbook.offers[k].offer, t) for k, t in zip(offer_index, texts, strict=True)
     ]
@@ -369,8 +379,7 @@ def _describe(
 
     schedule_rows: list[dict[str, Any]] = []
     channels: list[str] = []
-    for (i, placement), t, offer in zip(placed, texts, chosen["offer"], strict=True):
-        row = chosen.loc[i]
+    for (_i, placement), t, offer, row in zip(placed, texts, chosen["offer"], records, strict=True):
         sequence = playbook.sequences[int(row["sequence_index"])]
         values = {**t, "offer": offer}
         for step, day in zip(sequence.steps, placement.days, strict=True):
@@ -406,7 +415,7 @@ def _describe(
             "segment": chosen["segment"].to_numpy(),
             "city": chosen["city"].to_numpy(),
             "state": chosen["state"].to_numpy(),
-            "rationale": [rationale(row, data.as_of) for _, row in chosen.iterrows()],
+            "rationale": [rationale(row, data.as_of) for row in records],
             "product": chosen["product"].to_numpy(),
             "product_reason": chosen["product_reason"].to_numpy(),
             "offer": chosen["offer"].to_numpy(),

@@ -94,13 +94,13 @@ class Capacity:
         return self.customer_load + self.plan_limit > self.capacity + 1e-9
 
 
-def rep_capacity(rep: dict[str, Any], book: pd.DataFrame, options: PlanOptions) -> Capacity:
+def rep_capacity(
+    rep: dict[str, Any], book: pd.DataFrame, options: PlanOptions, *, default_hours: float
+) -> Capacity:
     """The rep's weekly capacity after existing customers' workload (see the module)."""
-    from territorial.scoring.config import load_config
-
     hours = rep.get("capacity_hours")
     if hours is None or not math.isfinite(float(hours)) or float(hours) <= 0:
-        hours, source = load_config(None).capacity.hours_per_week, "default"
+        hours, source = default_hours, "default"
     else:
         source = "rep"
     customers = book["customer"].to_numpy(bool)
@@ -113,9 +113,7 @@ def rep_capacity(rep: dict[str, Any], book: pd.DataFrame, options: PlanOptions) 
 def candidates(data: PlanData, book: pd.DataFrame, rep: dict[str, Any]) -> pd.DataFrame:
     """The book ranked (tier score, then potential), with ``pool``, engagement columns and
     one-way road ``miles`` from the rep's home (``NaN`` when either is unlocated)."""
-    from territorial.scoring.config import load_config
-
-    work = load_config(None).workload
+    work = data.scoring_config().workload
     frame = book.sort_values(
         ["tier_score", "potential", "id"], ascending=[False, False, True]
     ).reset_index(drop=True)
@@ -136,13 +134,17 @@ def add_lookalikes(data: PlanData, frame: pd.DataFrame, playbook: Playbook) -> p
     """``lookalike_*`` columns: the nearest recent closed-won account of the same industry
     within ``lookalike.max_miles`` (name, id, miles, product, amount, close date)."""
     spec = playbook.lookalike
-    cutoff = pd.Timestamp(data.as_of) - pd.Timedelta(days=spec.recent_days)
-    won = data.won[
-        (data.won["close_date"] >= cutoff)
-        & data.won["latitude"].notna()
-        & data.won["industry"].notna()
-    ]
-    won = won.sort_values("close_date").drop_duplicates("account_id", keep="last")
+    key = ("lookalike pools", spec.recent_days)
+    if key not in data.cache:
+        cutoff = pd.Timestamp(data.as_of) - pd.Timedelta(days=spec.recent_days)
+        won = data.won[
+            (data.won["close_date"] >= cutoff)
+            & data.won["latitude"].notna()
+            & data.won["industry"].notna()
+        ]
+        won = won.sort_values("close_date").drop_duplicates("account_id", keep="last")
+        data.cache[key] = {str(k): g for k, g in won.groupby("industry")}
+    pools: dict[str, pd.DataFrame] = data.cache[key]
     n = len(frame)
     out = {
         "lookalike_id": np.full(n, None, dtype=object),
@@ -154,8 +156,8 @@ def add_lookalikes(data: PlanData, frame: pd.DataFrame, playbook: Playbook) -> p
     }
     ids = frame["id"].to_numpy(object)
     for industry, rows in frame.groupby("industry", sort=False):
-        pool = won[won["industry"] == industry]
-        if pool.empty:
+        pool = pools.get(str(industry))
+        if pool is None or pool.empty:
             continue
         where = rows.index.to_numpy()
         miles = great_circle_miles(
@@ -199,7 +201,15 @@ class ProductAffinity:
             }
             self.levels.append((keys, groups))
 
-    def lead(self, row: pd.Series) -> tuple[str | None, str]:
+    @classmethod
+    def of(cls, data: PlanData, playbook: Playbook) -> ProductAffinity:
+        """The affinity for ``data`` and the playbook's product settings (built once)."""
+        key = ("affinity", playbook.products)
+        if key not in data.cache:
+            data.cache[key] = cls(data, playbook)
+        return data.cache[key]  # type: ignore[no-any-return]
+
+    def lead(self, row: Any) -> tuple[str | None, str]:
         """The product to lead with and why (``"14 of 40 won deals of Healthcare, SMB
         accounts"``)."""
         owned = set(row.get("products") or ())
@@ -248,7 +258,7 @@ def _day(value: Any) -> date | None:
     return value.date() if isinstance(value, pd.Timestamp) else value
 
 
-def signals_text(row: pd.Series, as_of: date) -> list[str]:
+def signals_text(row: Any, as_of: date) -> list[str]:
     """The account's intent signals with their dates (the attribute's ``*_date`` when the
     export has one, else the date the data describes)."""
     out = []
@@ -267,7 +277,7 @@ def signals_text(row: pd.Series, as_of: date) -> list[str]:
     return out
 
 
-def rationale(row: pd.Series, as_of: date) -> str:
+def rationale(row: Any, as_of: date) -> str:
     """Why this account is a target, in plain words built from its scores and facts."""
     parts: list[str] = []
     firmo = ", ".join(
