@@ -7,9 +7,9 @@ Thin: each handler finds what the session's user may see
 from __future__ import annotations
 
 import tempfile
-from urllib.parse import quote
 from pathlib import Path as FilePath
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
