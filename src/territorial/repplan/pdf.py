@@ -88,6 +88,9 @@ def pdf_bytes(plan: RepPlan) -> bytes:
             ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bdc3c7")),
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
             ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            # plain-text cells (short ones skip the costly Paragraph layout)
+            ("FONTSIZE", (0, 1), (-1, -1), 7),
+            ("LEADING", (0, 1), (-1, -1), 8.4),
         ]
         if zebra:
             style.append(
@@ -229,9 +232,7 @@ def pdf_bytes(plan: RepPlan) -> bytes:
     else:
         rows = [[p(h, head) for h in ("Team", "Account", "What", "Rule")]]
         for c in plan.collaboration.sort_values(["team", "account_name"]).itertuples():
-            rows.append(
-                [p(c.team), p(f"{c.account_name} ({c.account_id})"), p(c.action), p(c.rule)]
-            )
+            rows.append([c.team, p(f"{c.account_name} ({c.account_id})"), p(c.action), c.rule])
         story.append(table(rows, [1.2 * inch, 2.4 * inch, 4.6 * inch, 1.6 * inch]))
     if len(plan.trips):
         story.append(Paragraph("Visit days", styles["Heading2"]))
@@ -261,13 +262,14 @@ def pdf_bytes(plan: RepPlan) -> bytes:
     weekly = plan.weekly.set_index("week")
     rows = [[p(h, head) for h in ("Week", "Date", "Channel", "Account", "Step")]]
     for s in plan.schedule.itertuples():
+        name = str(s.account_name)
         rows.append(
             [
-                p(f"{s.week} ({weekly.loc[s.week, 'target_hours']:.1f} h)"),
-                p(f"{s.date:%a %d %b}"),
-                p(s.channel),
-                p(s.account_name),
-                p(s.step),
+                f"{s.week} ({weekly.loc[s.week, 'target_hours']:.1f} h)",
+                f"{s.date:%a %d %b}",
+                s.channel,
+                name if len(name) <= 45 else name[:44] + "...",
+                p(s.step) if len(str(s.step)) > 80 else str(s.step),
             ]
         )
     story.append(table(rows, [0.8 * inch, 0.8 * inch, 0.7 * inch, 2.4 * inch, 5.2 * inch]))
