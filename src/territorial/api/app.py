@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from territorial.api.docs import router as docs_router
 from territorial.api.errors import install_error_handlers
 from territorial.api.plans import router as plans_router
+from territorial.api.repplan import router as repplan_router
 from territorial.api.routing import router as routing_router
 from territorial.api.security import BoundedJSONRoute, EdgeMiddleware
 from territorial.routing.alerts import AlertWorker, Sender
@@ -27,6 +28,7 @@ from territorial.routing.service import RoutingService
 from territorial.settings import Settings, load_settings
 from territorial.store import open_store
 from territorial.web.access import router as access_router
+from territorial.web.repplan_routes import router as repplan_web_router
 from territorial.web.routes import router as web_router
 from territorial.web.services import warm_up as warm_workspace
 
@@ -105,8 +107,10 @@ def create_app(
     app.include_router(docs_router)
     app.include_router(routing_router)
     app.include_router(plans_router)
+    app.include_router(repplan_router)
     app.include_router(web_router)
     app.include_router(access_router)
+    app.include_router(repplan_web_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

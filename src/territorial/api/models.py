@@ -80,9 +80,7 @@ class RecordIn(BaseModel):
     longitude: Longitude | None = None
     industry: Text | None = None
     employees: Count | None = None
-    annual_revenue: NonNegative | None = Field(
-        None, description="Dollars per year"
-    )
+    annual_revenue: NonNegative | None = Field(None, description="Dollars per year")
     segment: Text | None = None
     owner_id: Text | None = Field(None, description="Current owner (holdover of opportunities)")
     account_id: Text | None = Field(None, description="Known account (opportunities, contacts)")

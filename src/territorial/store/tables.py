@@ -176,6 +176,36 @@ plan_assignments = Table(
 )
 Index(None, plan_assignments.c.plan_id, plan_assignments.c.territory_id)
 
+# --- reps' flags and account requests (migration 0010_repplan; territorial.repplan.flags) ---
+rep_flags = Table(
+    "rep_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("rep_id", ID, nullable=False, doc="the rep who flags or requests"),
+    Column("created_by", String(255), nullable=False, doc="e-mail of the user, or 'cli'"),
+    Column("account_id", ID, nullable=False),
+    Column(
+        "kind",
+        String(32),
+        nullable=False,
+        doc="'wrong_territory', 'wrong_segment', 'customer_of_another_rep', "
+        "'out_of_business', 'duplicate' or 'request'",
+    ),
+    Column("comment", Text, nullable=False),
+    Column("plan_id", Integer, doc="the active version when flagged (NULL: CRM owners)"),
+    Column("from_territory", ID, doc="the account's territory when flagged"),
+    Column("to_territory", ID, doc="where the account should go (requests: the rep's)"),
+    Column("status", String(16), nullable=False, doc="'open', 'accepted' or 'declined'"),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(255)),
+    Column("decision_note", Text, doc="why declined, or the planner's note"),
+    Column("draft_plan_id", Integer, doc="the draft version holding the accepted move"),
+)
+Index(None, rep_flags.c.status, rep_flags.c.id)
+Index(None, rep_flags.c.rep_id)
+Index(None, rep_flags.c.account_id)
+
 #: Entities a user imports, in the order they must be written (foreign keys).
 ENTITY_TABLES: dict[str, Table] = {
     "accounts": accounts,

@@ -1,0 +1,148 @@
+"""The rep's territory plan: targets with their rationale, offers, collaboration and a
+dated engagement schedule within capacity; exported as PDF, XLSX and iCalendar.
+
+One builder (:func:`territorial.repplan.plan.build_rep_plan`) over data read once
+(:func:`territorial.repplan.data.load_plan_data`); :func:`rep_plan` and
+:func:`rep_plans` are the store-level entry points the CLI, API and workspace call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+
+from territorial.repplan.data import PlanData, load_plan_data
+from territorial.repplan.plan import RepPlan, build_rep_plan
+from territorial.repplan.playbook import Playbook, default_playbook, load_playbook
+from territorial.repplan.targets import PlanOptions
+
+log = logging.getLogger(__name__)
+
+
+def rep_goals(engine: Engine, *, rep_id: str) -> list[dict[str, Any]]:
+    """The rep's quotas and goals from ``territorial.goals`` when that module is installed
+    and offers ``rep_goals(engine, rep_id=...)``; an empty list otherwise."""
+    try:
+        goals = importlib.import_module("territorial.goals")
+    except ModuleNotFoundError:
+        return []
+    reader = getattr(goals, "rep_goals", None)
+    if reader is None:
+        log.warning("territorial.goals has no rep_goals(engine, rep_id=...); plans show no goals")
+        return []
+    return [dict(g) for g in reader(engine, rep_id=rep_id)]
+
+
+_CACHE: dict[str, tuple[tuple[Any, ...], PlanData]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _data_version(engine: Engine) -> tuple[Any, ...]:
+    """What the plan data depends on: scores, imports, the active version."""
+    from sqlalchemy import func, select
+
+    from territorial.store.scores import account_scores
+    from territorial.store.tables import imports, plans
+
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(func.max(account_scores.c.scored_at))).scalar(),
+            conn.execute(select(func.max(imports.c.id))).scalar(),
+            conn.execute(select(func.max(plans.c.activated_at))).scalar(),
+            conn.execute(select(plans.c.id).where(plans.c.status == "active")).scalar(),
+        )
+
+
+def cached_plan_data(engine: Engine) -> PlanData:
+    """:func:`load_plan_data`, kept while the scores, imports and active version stay
+    the same (the workspace and the API ask for plans one rep at a time)."""
+    key = engine.url.render_as_string(hide_password=True)
+    version = _data_version(engine)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None and found[0] == version:
+            return found[1]
+    data = load_plan_data(engine)
+    with _CACHE_LOCK:
+        _CACHE[key] = (version, data)
+    return data
+
+
+def rep_plan(engine: Engine, *, rep_id: str, options: PlanOptions | None = None) -> RepPlan:
+    """The plan of one rep (NotFoundError: unknown rep; ConfigError: no territory)."""
+    data = cached_plan_data(engine)
+    return build_rep_plan(data, rep_id, options, goals=rep_goals(engine, rep_id=rep_id))
+
+
+def visible_reps(engine: Engine, user: Any | None) -> frozenset[str] | None:
+    """Rep ids whose plans and accounts ``user`` may see (``None``: all): a rep their
+    own, a manager their team's and their own, admins and planners everyone's. ``None``
+    as user is the command line or the API's bootstrap token."""
+    if user is None:
+        return None
+    from territorial.web.auth import visible_territories
+
+    return visible_territories(engine, user)
+
+
+def plan_for(
+    engine: Engine,
+    *,
+    rep_id: str,
+    visible: frozenset[str] | None,
+    options: PlanOptions | None = None,
+) -> RepPlan:
+    """The plan of ``rep_id`` for a caller who sees ``visible`` reps: another rep's plan
+    is "not found", the same answer as for a rep who does not exist."""
+    from territorial.errors import NotFoundError
+
+    if visible is not None and rep_id not in visible:
+        raise NotFoundError(f"no rep {rep_id!r}")
+    return rep_plan(engine, rep_id=rep_id, options=options)
+
+
+def plan_rep_ids(data: PlanData, rep_ids: Sequence[str] | None) -> list[str]:
+    """``rep_ids`` checked (each known and carrying a territory), or every carrier."""
+    if rep_ids is None:
+        return data.carriers()
+    for rep_id in rep_ids:
+        data.book_of(rep_id)
+    return list(rep_ids)
+
+
+def rep_plans(
+    engine: Engine,
+    *,
+    rep_ids: Sequence[str] | None = None,
+    options: PlanOptions | None = None,
+    data: PlanData | None = None,
+) -> Iterator[RepPlan]:
+    """Plans of ``rep_ids`` (default: every rep who carries a territory), one at a time,
+    from one read of the store. Every rep id is checked before the first plan is made."""
+    data = data or load_plan_data(engine)
+    for rep_id in plan_rep_ids(data, rep_ids):
+        yield build_rep_plan(data, rep_id, options, goals=rep_goals(engine, rep_id=rep_id))
+
+
+__all__ = [
+    "PlanData",
+    "PlanOptions",
+    "Playbook",
+    "RepPlan",
+    "build_rep_plan",
+    "cached_plan_data",
+    "default_playbook",
+    "load_plan_data",
+    "load_playbook",
+    "plan_for",
+    "plan_rep_ids",
+    "rep_goals",
+    "rep_plan",
+    "rep_plans",
+    "visible_reps",
+]
