@@ -25,6 +25,7 @@ from territorial.cli import plans as _plans  # noqa: F401  (plans, export, worke
 from territorial.cli import route as _route  # noqa: F401  (route, rules, serve)
 from territorial.cli import users as _users  # noqa: F401  (users add/list)
 from territorial.cli import tokens as _tokens  # noqa: F401  (personal API tokens)
+from territorial.cli import goals as _goals  # noqa: F401  (quota, performance, signals, goals)
 
 # isort: on
 from territorial.cli.app import app, err_console

@@ -59,6 +59,7 @@ PERFORMANCE_COLUMNS: dict[str, str] = {
     "avg_deal": "bookings / won, dollars",
     "cycle_days": "mean days from creation to close of won opportunities",
     "pipeline": "open opportunity amounts at the period's end, dollars",
+    "new_pipeline": "amounts of opportunities created in the period, dollars",
     "quota": "quota of the period, dollars (newest quota set)",
     "attainment": "bookings / quota",
     "coverage": "pipeline / quota still to book in the quota period",
@@ -68,6 +69,7 @@ PERFORMANCE_COLUMNS: dict[str, str] = {
     "tier_a_accounts": "tier-A accounts of the group",
     "tier_a_touched": "tier-A accounts of the group touched in the period",
     "tier_a_coverage": "tier_a_touched / tier_a_accounts",
+    "tier_a_meetings": "meetings and visits with tier-A accounts",
     "bookings_change": "bookings relative to the previous period (0.1 = +10%)",
     "activities_change": "activities relative to the previous period",
 }
@@ -426,6 +428,16 @@ def performance_table(
             """,
             [range_start, range_end, range_start, range_end],
         ).df()
+        created = con.execute(
+            f"""
+            SELECT {opp_key} AS key, {created_label} AS period, sum(o.amount) AS new_pipeline
+            FROM {opp_from}
+            WHERE CAST(o.created_date AS DATE) >= ? AND CAST(o.created_date AS DATE) < ?
+              AND {opp_key} IS NOT NULL
+            GROUP BY 1, 2
+            """,
+            [range_start, range_end],
+        ).df()
         act_label = _label_sql("t.occurred_at", grain, fiscal_start_month)
         channel_columns = ", ".join(
             f"count(*) FILTER (WHERE t.channel = '{c}') AS activities_{c}" for c in CHANNELS
@@ -437,7 +449,9 @@ def performance_table(
         touched = con.execute(
             f"""
             SELECT {act_key} AS key, {act_label} AS period, count(*) AS activities,
-                   {channel_columns}, count(DISTINCT t.account_id) AS accounts_touched
+                   {channel_columns}, count(DISTINCT t.account_id) AS accounts_touched,
+                   count(*) FILTER (WHERE a.tier = 'A' AND t.channel IN ('meeting', 'visit'))
+                       AS tier_a_meetings
             FROM {act_from}
             WHERE CAST(t.occurred_at AS DATE) >= ? AND CAST(t.occurred_at AS DATE) < ?
               AND {act_key} IS NOT NULL
@@ -505,7 +519,9 @@ def performance_table(
             before["delta"].to_numpy(float),
         )
     pipeline = opening[:, None] + np.cumsum(matrix(flows[flows["period"] != ""], "delta"), axis=1)
+    new_pipeline = matrix(created, "new_pipeline")
     activities = matrix(touched, "activities")
+    tier_meetings = matrix(touched, "tier_a_meetings")
     channels = {c: matrix(touched, f"activities_{c}") for c in CHANNELS}
     accounts_touched = matrix(touched, "accounts_touched")
     tier_touched = matrix(tier_a, "tier_a_touched")
@@ -580,6 +596,7 @@ def performance_table(
             "avg_deal": np.round(flat(avg_deal), 2),
             "cycle_days": np.round(flat(cycle_days), 1),
             "pipeline": np.round(flat(pipeline), 2),
+            "new_pipeline": np.round(flat(new_pipeline), 2),
             "quota": np.round(flat(quota), 2),
             "attainment": np.round(flat(attainment), 4),
             "coverage": np.round(flat(coverage), 3),
@@ -589,6 +606,7 @@ def performance_table(
             "tier_a_accounts": np.repeat(tier_total, width).astype(np.int64),
             "tier_a_touched": flat(tier_touched).astype(np.int64),
             "tier_a_coverage": np.round(flat(tier_cov), 4),
+            "tier_a_meetings": flat(tier_meetings).astype(np.int64),
             "bookings_change": np.round(flat(bookings_change), 4),
             "activities_change": np.round(flat(activities_change), 4),
         }
