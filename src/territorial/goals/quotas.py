@@ -328,24 +328,21 @@ def allocate_quotas(
         "territory's segment mix, times the rep's productivity each month."
     )
 
-    rows: list[pd.DataFrame] = []
-    for i in range(n):
-        weights = month_weight[i]
-        spread = (
-            weights / weights.sum() * quota[i]
-            if weights.sum() > 0
-            else np.full(len(months), quota[i] / len(months))
-        )
-        rows.append(
-            pd.DataFrame(
-                {
-                    "territory": frame.at[i, "territory"],
-                    "month": months,
-                    "quota": _cents(spread, quota[i]),
-                }
-            )
-        )
-    monthly = pd.concat(rows, ignore_index=True)
+    totals = month_weight.sum(axis=1, keepdims=True)
+    flat = np.full_like(month_weight, 1.0 / len(months))
+    spread = np.where(totals > 0, month_weight / np.where(totals > 0, totals, 1.0), flat)
+    spread = spread * quota[:, None]
+    # Cents per month; each territory's rounding gap goes to its largest month.
+    cents = np.round(spread * 100).astype(np.int64)
+    gap = np.round(quota * 100).astype(np.int64) - cents.sum(axis=1)
+    cents[np.arange(n), np.argmax(spread, axis=1)] += gap
+    monthly = pd.DataFrame(
+        {
+            "territory": np.repeat(frame["territory"].astype(str).to_numpy(), len(months)),
+            "month": np.tile(months, n),
+            "quota": (cents / 100.0).reshape(-1),
+        }
+    )
 
     out = pd.DataFrame(
         {
