@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from territorial.api.docs import router as docs_router
 from territorial.api.errors import install_error_handlers
+from territorial.api.goals import router as goals_router
 from territorial.api.plans import router as plans_router
 from territorial.api.routing import router as routing_router
 from territorial.api.security import BoundedJSONRoute, EdgeMiddleware
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(docs_router)
     app.include_router(routing_router)
     app.include_router(plans_router)
+    app.include_router(goals_router)
     app.include_router(web_router)
     app.include_router(access_router)
 
