@@ -20,7 +20,9 @@ REPS = [
 ]
 ACCOUNTS = [
     {
-        "id": "A1", "latitude": 34.05, "longitude": -118.24,
+        "id": "A1",
+        "latitude": 34.05,
+        "longitude": -118.24,
         "name": "Acme",
         "owner_id": "R1",
         "segment": "SMB",
@@ -28,7 +30,9 @@ ACCOUNTS = [
         "industry": "Retail",
     },
     {
-        "id": "A2", "latitude": 40.71, "longitude": -74.0,
+        "id": "A2",
+        "latitude": 40.71,
+        "longitude": -74.0,
         "name": "Beta",
         "owner_id": "R1",
         "segment": "Enterprise",
@@ -36,7 +40,9 @@ ACCOUNTS = [
         "industry": "Tech",
     },
     {
-        "id": "A3", "latitude": 37.77, "longitude": -122.42,
+        "id": "A3",
+        "latitude": 37.77,
+        "longitude": -122.42,
         "name": "Gamma",
         "owner_id": "R2",
         "segment": "SMB",
@@ -44,7 +50,9 @@ ACCOUNTS = [
         "industry": "Tech",
     },
     {
-        "id": "A4", "latitude": 29.76, "longitude": -95.37,
+        "id": "A4",
+        "latitude": 29.76,
+        "longitude": -95.37,
         "name": "Delta",
         "owner_id": "R2",
         "segment": "Mid-Market",

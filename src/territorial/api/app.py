@@ -28,6 +28,7 @@ from territorial.routing.service import RoutingService
 from territorial.settings import Settings, load_settings
 from territorial.store import open_store
 from territorial.web.access import router as access_router
+from territorial.web.goals_routes import router as goals_web_router
 from territorial.web.routes import router as web_router
 from territorial.web.services import warm_up as warm_workspace
 
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(routing_router)
     app.include_router(plans_router)
     app.include_router(goals_router)
+    app.include_router(goals_web_router)
     app.include_router(web_router)
     app.include_router(access_router)
 

@@ -29,7 +29,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 SELLING_WEEKS = 46
@@ -71,7 +70,7 @@ def detect_signals(
     import duckdb
 
     from territorial.errors import NotFoundError
-    from territorial.goals.performance import data_as_of, load_extract, performance_table
+    from territorial.goals.performance import data_as_of, load_extract
     from territorial.planning.ownership import book, territory_reps
     from territorial.store.goals import get_quota_set, read_quota_rows
     from territorial.store.records import read_reps
@@ -125,45 +124,37 @@ def detect_signals(
     except NotFoundError:
         header = None
     if header is not None and header["period_start"] <= as_of:
-        end = min(as_of, header["period_end"] - timedelta(days=1))
-        table = performance_table(
-            engine,
-            by="territory",
-            grain="day",
-            start=header["period_start"],
-            end=end,
-            quota_set_id=int(header["id"]),
-            cache_dir=cache_dir,
-        )
-        totals = table.groupby("key").agg(bookings=("bookings", "sum"), quota=("quota", "sum"))
-        last = table[table["period"] == table["period"].max()].set_index("key")
+        from territorial.goals.standings import standings
+
+        standing = standings(engine, by="territory", as_of=as_of, cache_dir=cache_dir)
+        end = standing.attrs["as_of"]
         quota_rows = read_quota_rows(engine, quota_set_id=int(header["id"])).set_index(
             "territory_id"
         )
-        for territory, row in totals.iterrows():
-            if not row["quota"] or not math.isfinite(row["quota"]) or row["quota"] <= 0:
+        for row in standing.itertuples(index=False):
+            territory = str(row.key)
+            if not (row.quota_to_date > 0):
                 continue
-            pace = row["bookings"] / row["quota"]
-            if pace < limits.pace_min:
+            if row.pace < limits.pace_min:
                 add(
                     "attainment_pace",
-                    str(territory),
-                    pace,
+                    territory,
+                    row.pace,
                     limits.pace_min,
-                    f"{territory}: bookings {row['bookings']:,.0f} $ are {pace:.0%} of the "
-                    f"{row['quota']:,.0f} $ quota phased to {end} (band ≥ {limits.pace_min:.0%})",
+                    f"{territory}: bookings {row.bookings:,.0f} $ are {row.pace:.0%} of the "
+                    f"{row.quota_to_date:,.0f} $ quota phased to {end} "
+                    f"(band ≥ {limits.pace_min:.0%})",
                     "review the open pipeline with the rep; if the territory's potential is short "
                     "of its quota, adjust the quota or realign",
                 )
-            coverage = last["coverage"].get(territory, np.nan) if len(last) else np.nan
-            if math.isfinite(coverage) and coverage < limits.coverage_min:
+            if math.isfinite(row.coverage) and row.coverage < limits.coverage_min:
                 add(
                     "coverage_low",
-                    str(territory),
-                    coverage,
+                    territory,
+                    row.coverage,
                     limits.coverage_min,
-                    f"{territory}: open pipeline {last['pipeline'].get(territory, 0):,.0f} $ "
-                    f"covers {coverage:.1f}× the quota still to book "
+                    f"{territory}: open pipeline {row.pipeline:,.0f} $ covers "
+                    f"{row.coverage:.1f}× the quota still to book "
                     f"(band ≥ {limits.coverage_min:.1f}×)",
                     "build pipeline: prospect untouched tier-A accounts (see tier_a_untouched)",
                 )
