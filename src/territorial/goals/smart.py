@@ -3,8 +3,9 @@ territory) and a period grain; set by a manager or derived from the plan.
 
 Metrics (:data:`METRICS`) and how a derived target is computed:
 
-* ``activities_per_week``: the subject's workload hours per year (``account_scores``)
-  / 46 selling weeks × 60 / the company's mean activity minutes.
+* ``activities_per_week``: the median rep's activities per week over the last 13 weeks,
+  scaled by the subject's workload hours (``account_scores``) over the median subject's
+  (clipped to 0.5-1.5).
 * ``new_pipeline_per_month``: the subject's mean monthly quota (newest quota set) / the
   company's trailing win rate by amount (pipeline needed to make the number).
 * ``tier_a_meetings``: a meeting or visit per tier-A account per quarter, per month.
@@ -23,6 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from territorial.errors import ConfigError, NotFoundError
@@ -146,13 +148,15 @@ def derive_targets(
     won_amount = recent.loc[recent["is_won"], "amount"].sum()
     amount_rate = won_amount / recent["amount"].sum() if recent["amount"].sum() > 0 else 0.0
     count_rate = recent["is_won"].mean() if len(recent) else 0.0
-    from territorial.store.records import read_activities
-
-    minutes = (
-        float(read_activities(engine, columns=("duration_minutes",))["duration_minutes"].mean())
-        if acts
-        else 30.0
-    )
+    median_rate = 0.0
+    if acts:
+        activity = tables["acts"].select(["rep_id", "occurred_at"]).to_pandas()
+        when = pd.to_datetime(activity["occurred_at"])
+        recent_acts = activity[when > when.max() - pd.Timedelta(weeks=13)]
+        per_rep = recent_acts.groupby("rep_id").size() / 13.0
+        median_rate = float(per_rep.median()) if len(per_rep) else 0.0
+    owned_workload = workload[workload > 0]
+    median_hours = float(owned_workload.median()) if len(owned_workload) else 0.0
     monthly_quota: dict[str, float] = {}
     try:
         header = get_quota_set(engine)
@@ -168,10 +172,12 @@ def derive_targets(
         for m in metrics:
             if m == "activities_per_week":
                 hours = float(workload.get(subject, 0.0))
-                value = hours / SELLING_WEEKS * 60.0 / max(minutes, 1.0)
+                scale = float(np.clip(hours / median_hours, 0.5, 1.5)) if median_hours > 0 else 1.0
+                value = median_rate * scale
                 note = (
-                    f"{hours:,.0f} workload hours/year / {SELLING_WEEKS} weeks × 60 / "
-                    f"{minutes:.0f} min per activity"
+                    f"median rep's {median_rate:.1f} activities/week (last 13 weeks) × "
+                    f"{scale:.2f} (workload {hours:,.0f} h/year against the median "
+                    f"{median_hours:,.0f})"
                 )
             elif m == "new_pipeline_per_month":
                 if header is None or subject not in monthly_quota or amount_rate <= 0:
