@@ -621,3 +621,19 @@ def write_quota_files(result: QuotaResult, out: str | Path) -> tuple[Path, Path]
     for partial, final in written:
         partial.replace(final)
     return path, monthly_path
+
+
+def suggested_target(engine: Any, *, period: Period, growth: float = 0.15) -> float:
+    """Won bookings of the 12 months before ``period`` grown by ``growth`` (dollars): a
+    starting point for a company target (the demo uses it)."""
+    from territorial.store.records import read_opportunities
+
+    opps = read_opportunities(engine, columns=("amount", "close_date", "is_won"))
+    close = opps["close_date"]
+    start = pd.Timestamp(period.start)
+    won = opps["is_won"].fillna(False).astype(bool)
+    trailing = opps.loc[won & (close >= start - pd.DateOffset(years=1)) & (close < start), "amount"]
+    total = float(trailing.sum()) * (1.0 + growth)
+    if total <= 0:
+        raise NotFoundError(f"no won bookings in the 12 months before {period.label}")
+    return round(total, -3)
