@@ -211,3 +211,16 @@ def test_signals_and_goals(tiny_sqlite: Engine, sqlite_url: str, tmp_path: Path)
     assert run(["goals", "list", "--progress", "--out", str(goals_out)], sqlite_url) == 0
     goals = pd.read_csv(goals_out)
     assert set(goals["metric"]) >= {"activities_per_week", "win_rate", "tier_a_coverage"}
+
+
+def test_scheduled_signals_run_once_a_day(tiny_sqlite: Engine) -> None:
+    from datetime import date
+
+    from territorial.goals.quotas import plan_quotas, save_quotas
+    from territorial.goals.signals import scheduled_signals
+    from territorial.store.planning import list_notifications
+
+    save_quotas(tiny_sqlite, result=plan_quotas(tiny_sqlite, target=500_000, period="FY2026"))
+    first = scheduled_signals(tiny_sqlite, today=date(2026, 4, 2))
+    assert first > 0 and len(list_notifications(tiny_sqlite)) == first
+    assert scheduled_signals(tiny_sqlite, today=date(2026, 4, 2)) == 0

@@ -321,5 +321,23 @@ __all__ = [
     "SignalThresholds",
     "detect_signals",
     "queue_signals",
+    "scheduled_signals",
     "thresholds_dict",
 ]
+
+
+_LAST_SCHEDULED: dict[str, date] = {}
+
+
+def scheduled_signals(engine: Any, *, today: date | None = None) -> int:
+    """The scheduled run (``planning.jobs.run_scheduled_work``): once a day per store and
+    process, detect the signals and queue the new ones as notifications. Returns how many
+    were queued (0 when it already ran today)."""
+    day = today or datetime.now(UTC).date()
+    key = engine.url.render_as_string(hide_password=True)
+    if _LAST_SCHEDULED.get(key) == day:
+        return 0
+    signals = detect_signals(engine)
+    queued = queue_signals(engine, signals=signals)
+    _LAST_SCHEDULED[key] = day
+    return queued

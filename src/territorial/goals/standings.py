@@ -145,7 +145,7 @@ def trend_svg(trend: pd.DataFrame, *, title: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 3.0))
+    fig, ax = plt.subplots(figsize=(8.2, 3.0))
     x = np.arange(len(trend))
     ax.bar(x, trend["bookings"] / 1e3, color="#2f6fb0", label="bookings")
     if trend["quota"].notna().any():
@@ -153,7 +153,7 @@ def trend_svg(trend: pd.DataFrame, *, title: str) -> bytes:
     ax.set_xticks(x, [p[2:] for p in trend["period"]], fontsize=8)
     ax.set_ylabel("$ thousands")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     buffer = io.BytesIO()
