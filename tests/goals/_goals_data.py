@@ -3,7 +3,9 @@ eight opportunities and eight activities in early 2026."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
 
 #: Two reps under manager M1; four accounts; opportunities and activities in 2026.
 REPS = [
@@ -89,3 +91,40 @@ SCORES = {
     "A3": (20_000.0, 0.1, "B"),
     "A4": (40_000.0, 0.25, "A"),
 }
+
+
+def add_plan(engine: Engine, *, status: str = "draft") -> int:
+    """A plan with two territories: North (A1, A2) for R2 and South (A3, A4) for R1."""
+    from sqlalchemy import insert
+
+    from territorial.store.planning import plan_members, plan_territories
+    from territorial.store.tables import plan_assignments, plans
+
+    with engine.begin() as conn:
+        plan_id = conn.execute(
+            insert(plans)
+            .values(name="FY26", created_at=datetime(2026, 1, 1, tzinfo=UTC), status=status)
+            .returning(plans.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(plan_territories),
+            [
+                {"plan_id": plan_id, "territory_id": "N", "name": "North"},
+                {"plan_id": plan_id, "territory_id": "S", "name": "South"},
+            ],
+        )
+        conn.execute(
+            insert(plan_members),
+            [
+                {"plan_id": plan_id, "territory_id": "N", "rep_id": "R2", "role": "owner"},
+                {"plan_id": plan_id, "territory_id": "S", "rep_id": "R1", "role": "owner"},
+            ],
+        )
+        conn.execute(
+            insert(plan_assignments),
+            [
+                {"plan_id": plan_id, "account_id": a, "territory_id": t, "locked": False}
+                for a, t in (("A1", "N"), ("A2", "N"), ("A3", "S"), ("A4", "S"))
+            ],
+        )
+    return int(plan_id)

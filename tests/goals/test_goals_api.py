@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+from _goals_data import add_plan
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from conftest import add_plan
 from territorial.api.app import create_app
 from territorial.goals.performance import performance_table
 from territorial.settings import load_settings

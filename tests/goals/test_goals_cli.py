@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _goals_data import add_plan
 from sqlalchemy import Engine
 
-from conftest import add_plan
 from territorial.cli import main
 
 

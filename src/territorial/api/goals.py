@@ -23,9 +23,13 @@ router = APIRouter(
 )
 
 Format = Literal["json", "csv", "xlsx"]
-_MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+_MEDIA_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": _MEDIA_XLSX}
+
+
+#: The content types of a table answer (``format=json|csv|xlsx``), for the OpenAPI.
+TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/csv": {}, _MEDIA_XLSX: {}}}
 }
 
 
@@ -141,7 +145,7 @@ def list_quotas(
     return records(pd.DataFrame(list_quota_sets(engine, period=period)))
 
 
-@router.get("/quotas/{quota_set_id}")
+@router.get("/quotas/{quota_set_id}", responses=TABLE_RESPONSES)
 def get_quotas(
     quota_set_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     engine: EngineDep,
@@ -163,7 +167,7 @@ def get_quotas(
     }
 
 
-@router.get("/performance")
+@router.get("/performance", responses=TABLE_RESPONSES)
 async def get_performance(
     engine: EngineDep,
     settings: SettingsDep,
@@ -172,28 +176,29 @@ async def get_performance(
         str, Query(max_length=16, description="rep, territory, segment, team, state, industry")
     ] = "rep",
     grain: Annotated[str, Query(max_length=8, description="day, week, month or quarter")] = "month",
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    end: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
     quota_set: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """One row per group and period (see ``docs/goals.md`` for every column)."""
     from territorial.goals.performance import performance_table
+    from territorial.goals.periods import parse_day
 
     frame = await run_in_threadpool(
         performance_table,
         engine,
         by=by,
         grain=grain,
-        start=start,
-        end=end,
+        start=None if start is None else parse_day(start, option="from"),
+        end=None if end is None else parse_day(end, option="to"),
         quota_set_id=quota_set,
         cache_dir=settings.home / "cache",
     )
     return table_answer(frame, format, f"performance_{by}_{grain}")
 
 
-@router.get("/signals")
+@router.get("/signals", responses=TABLE_RESPONSES)
 async def get_signals(
     engine: EngineDep,
     settings: SettingsDep,
@@ -207,7 +212,7 @@ async def get_signals(
     return table_answer(frame, format, "signals")
 
 
-@router.get("/goals")
+@router.get("/goals", responses=TABLE_RESPONSES)
 async def get_goals(
     engine: EngineDep,
     settings: SettingsDep,
