@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from territorial.api.docs import router as docs_router
 from territorial.api.errors import install_error_handlers
+from territorial.api.goals import router as goals_router
 from territorial.api.plans import router as plans_router
 from territorial.api.repplan import router as repplan_router
 from territorial.api.routing import router as routing_router
@@ -29,6 +30,7 @@ from territorial.settings import Settings, load_settings
 from territorial.store import open_store
 from territorial.web.access import router as access_router
 from territorial.web.repplan_routes import router as repplan_web_router
+from territorial.web.goals_routes import router as goals_web_router
 from territorial.web.routes import router as web_router
 from territorial.web.services import warm_up as warm_workspace
 
@@ -108,6 +110,8 @@ def create_app(
     app.include_router(routing_router)
     app.include_router(plans_router)
     app.include_router(repplan_router)
+    app.include_router(goals_router)
+    app.include_router(goals_web_router)
     app.include_router(web_router)
     app.include_router(access_router)
     app.include_router(repplan_web_router)

@@ -26,6 +26,7 @@ from territorial.cli import route as _route  # noqa: F401  (route, rules, serve)
 from territorial.cli import users as _users  # noqa: F401  (users add/list)
 from territorial.cli import tokens as _tokens  # noqa: F401  (personal API tokens)
 from territorial.cli import repplan as _repplan  # noqa: F401  (rep-plan, flags)
+from territorial.cli import goals as _goals  # noqa: F401  (quota, performance, signals, goals)
 
 # isort: on
 from territorial.cli.app import app, err_console

@@ -130,6 +130,10 @@ def demo_command(
         t,
     )
 
+    # --- goals (issue 12): a quota for the year and where each territory stands ---
+    goals_rows = _demo_goals(engine, plan_id, settings.home / "cache")
+    t = step("quotas", goals_rows[0][1], t)
+
     counts = entity_counts(engine)
     summary = Table(title="Territorial demo", show_header=False)
     summary.add_column("what", style="bold")
@@ -154,6 +158,8 @@ def demo_command(
         + ("" if gap is None else f", within {gap:.2%} of the lower bound"),
     )
     summary.add_row("propensity model", quality)
+    for name, value in goals_rows:
+        summary.add_row(name, value)
     summary.add_row("total time", f"{time.perf_counter() - started:.1f} s")
     console.print(summary)
 
@@ -165,3 +171,42 @@ def demo_command(
             f"{DEMO_ADMIN_PASSWORD}); Ctrl-C stops it."
         )
         serve_command(host=host, port=port, deliver_alerts=False, database=database)
+
+
+def _demo_goals(engine: object, plan_id: int, cache_dir: object) -> list[tuple[str, str]]:
+    """Set FY2026 quotas (last year's bookings + 15%, blend of potential and history) and
+    summarise the territories' standing to date: rows for the demo's summary table."""
+    import numpy as np
+
+    from territorial.goals.periods import parse_period
+    from territorial.goals.quotas import QuotaOptions, plan_quotas, save_quotas, suggested_target
+    from territorial.goals.smart import apply_derived, derive_targets
+    from territorial.goals.standings import standings
+
+    period = parse_period("FY2026")
+    target = suggested_target(engine, period=period)
+    result = plan_quotas(
+        engine, target=target, period=period, plan_id=plan_id,
+        options=QuotaOptions(method="blend"),
+    )  # fmt: skip
+    set_id = save_quotas(engine, result=result, created_by="territorial demo")
+    apply_derived(engine, targets=derive_targets(engine), created_by="territorial demo")
+    table = standings(engine, by="territory", cache_dir=cache_dir)  # type: ignore[arg-type]
+    pace = table["pace"].to_numpy(dtype=float)
+    pace = pace[np.isfinite(pace)]
+    total_pace = table["bookings"].sum() / table["quota_to_date"].sum()
+    return [
+        (
+            "quota",
+            f"FY2026 target ${target:,.0f} (2025 bookings +15%, blend) over "
+            f"{len(result.quotas)} territories, quota set #{set_id}; quota/potential CV "
+            f"{result.fairness['cv_quota_over_potential']:.2f}",
+        ),
+        (
+            "performance",
+            f"to {table.attrs['as_of']}: bookings ${table['bookings'].sum():,.0f} = "
+            f"{total_pace:.0%} of the quota to date; territories' pace "
+            f"{np.min(pace):.0%} / {np.median(pace):.0%} / {np.max(pace):.0%} "
+            "(min / median / max)",
+        ),
+    ]

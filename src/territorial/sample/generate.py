@@ -577,6 +577,26 @@ def _assign_owners(
 # --------------------------------------------------------------------------- history
 
 
+def _rep_win_effect(
+    skill_rng: np.random.Generator, reps: _RepArrays, opp_owner: np.ndarray
+) -> np.ndarray:
+    """Log-odds each rep adds to a deal's chance: skill, and a load penalty.
+
+    Reps differ (skill: sd 0.2 in log-odds), and a rep carrying more open
+    deals than the median rep converts less (−0.5 × log of the load ratio), so the
+    sample's attainment spreads across reps and follows their capacity.
+    """
+    n_reps = len(reps.start_day)
+    skill = 0.2 * skill_rng.standard_normal(n_reps)
+    owned = opp_owner[opp_owner >= 0]
+    deals = np.bincount(owned, minlength=n_reps).astype(float)
+    median = float(np.median(deals[deals > 0])) if (deals > 0).any() else 1.0
+    load = np.maximum(deals / max(median, 1.0), 1.0)
+    effect = skill - 0.5 * np.log(load)
+    # Centred over the deals: the company's win rate (and the planted model) stay put.
+    return effect - float(np.average(effect, weights=np.maximum(deals, 1e-9)))
+
+
 def _make_opportunities(
     rng: np.random.Generator,
     accounts: _AccountArrays,
@@ -585,8 +605,15 @@ def _make_opportunities(
     *,
     years: int,
     as_of: date,
+    reps: _RepArrays | None = None,
+    skill_rng: np.random.Generator | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Opportunity arrays (unsorted) and the number per account."""
+    """Opportunity arrays (unsorted) and the number per account.
+
+    With ``reps``, a deal's win chance also depends on its owner (:func:`_rep_win_effect`)
+    and a rep in their first 90 days wins less (ramp); ``skill_rng`` draws the reps'
+    skill without disturbing ``rng``'s stream.
+    """
     n = len(accounts.employees)
     rate = np.array([OPPORTUNITY_SEGMENT_RATE[name] for name in SEGMENTS])[accounts.segment]
     lam = (
@@ -650,7 +677,17 @@ def _make_opportunities(
             )
         )
     )
-    is_won = is_closed & (rng.random(m) < win_p[account])
+    opp_owner = np.where(owner[account] >= 0, owner[account], nearest[account])
+    deal_p = win_p[account]
+    if reps is not None and len(reps.start_day):
+        effect = _rep_win_effect(skill_rng or np.random.default_rng(0), reps, opp_owner)
+        has_owner = opp_owner >= 0
+        safe = np.maximum(opp_owner, 0)
+        ramping = has_owner & (close_day < reps.start_day[safe] + 90)
+        logit = np.log(deal_p / (1 - deal_p)) + np.where(has_owner, effect[safe], 0.0)
+        logit = logit - np.where(ramping, 0.7, 0.0)
+        deal_p = 1.0 / (1.0 + np.exp(-logit))
+    is_won = is_closed & (rng.random(m) < deal_p)
     progress = (as_of_day - created_day) / np.maximum(close_day - created_day, 1)
     open_stage = np.clip((progress * 4).astype(np.int64), 0, 3)
     stage = np.where(is_closed, np.where(is_won, 4, 5), open_stage)
@@ -663,7 +700,6 @@ def _make_opportunities(
     amount = list_factor * size * np.exp(0.35 * rng.standard_normal(m))
     amount = np.maximum(np.round(amount / 100.0) * 100.0, 500.0)
 
-    opp_owner = np.where(owner[account] >= 0, owner[account], nearest[account])
     return (
         {
             "account": account,
@@ -826,8 +862,9 @@ def generate_tables(
 
     step("writing opportunity history")
     opps, per_account = _make_opportunities(
-        rng, account_arrays, owner, nearest, years=years, as_of=as_of
-    )
+        rng, account_arrays, owner, nearest, years=years, as_of=as_of, reps=rep_arrays,
+        skill_rng=np.random.default_rng([seed, 12]),
+    )  # fmt: skip
 
     step("logging activities")
     acts = _make_activities(

@@ -1,6 +1,7 @@
 """The relational store: schema, engine, migrations and data-access functions."""
 
 from territorial.store import access as _access  # noqa: F401  (API tokens, log-in attempts)
+from territorial.store import goals as _goals  # noqa: F401  (quota sets, goals)
 from territorial.store import imports as _imports  # noqa: F401  (row versions, undo)
 from territorial.store import planning as _planning  # noqa: F401  (territory model)
 from territorial.store import routing as _routing  # noqa: F401  (rules, decisions, outbox)
