@@ -339,7 +339,14 @@ def run_scheduled_work(
     activated = activate_due(engine, today=today)
     progress(0.6, "releasing holdovers")
     released = release_holdovers(engine, today=today)
-    return {"activated": [r.plan_id for r in activated], "released_holdovers": released}
+    from territorial.goals.signals import scheduled_signals
+
+    progress(0.8, "queueing signals")
+    return {
+        "activated": [r.plan_id for r in activated],
+        "released_holdovers": released,
+        "signals_queued": scheduled_signals(engine, today=today),
+    }
 
 
 def run_worker(

@@ -195,7 +195,10 @@ async def login(request: Request, engine: EngineDep) -> Response:
         why = "disabled" if "account is" in exc.message else "wrong"
         return RedirectResponse(f"{PREFIX}/login?error={why}&next={nxt}", status_code=303)
     services.warm_up(engine)
-    response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+    target = _safe_next(str(form.get("next", "")))
+    if target == f"{PREFIX}/" and _user.role == "rep" and route_exists(request, REP_PLAN_PATH):
+        target = REP_PLAN_PATH  # a rep lands on their plan (issue 13)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -266,7 +269,7 @@ def route_exists(request: Request, path: str) -> bool:
 
 
 #: The rep's plan page (issue 13) when its module is installed.
-REP_PLAN_PATH = f"{PREFIX}/rep-plan"
+REP_PLAN_PATH = f"{PREFIX}/plan"
 
 
 @router.get("", include_in_schema=False, response_class=HTMLResponse)
