@@ -87,9 +87,7 @@ def run(n: int, k: int, time_limit: float, work_limit: float | None, seed: int) 
         coord_kind="xy",
     )
     t0 = time.monotonic()
-    result = design(
-        problem, time_limit=time_limit, work_limit=work_limit, seed=seed, strict=False
-    )
+    result = design(problem, time_limit=time_limit, work_limit=work_limit, seed=seed, strict=False)
     seconds = time.monotonic() - t0
     # independent checks
     a = result.assignment

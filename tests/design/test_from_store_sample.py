@@ -26,9 +26,7 @@ def test_sample_is_designed_within_capacity(tmp_path: Path, accounts: int) -> No
     run = score_store(engine, config=load_config(None))
     overall = run.capacity.iloc[0]
     assert overall["reps_needed"] <= overall["reps_available"]  # score agrees: staffed
-    done = design_from_store(
-        engine, {"balance": {"workload_hours": 0.1}, "time_limit": 60}
-    )
+    done = design_from_store(engine, {"balance": {"workload_hours": 0.1}, "time_limit": 60})
     result = done.result
     assert result.feasible
     reps = read_reps(engine).set_index("id")

@@ -29,8 +29,8 @@ from territorial.routing.service import RoutingService
 from territorial.settings import Settings, load_settings
 from territorial.store import open_store
 from territorial.web.access import router as access_router
-from territorial.web.repplan_routes import router as repplan_web_router
 from territorial.web.goals_routes import router as goals_web_router
+from territorial.web.repplan_routes import router as repplan_web_router
 from territorial.web.routes import router as web_router
 from territorial.web.services import warm_up as warm_workspace
 

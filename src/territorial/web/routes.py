@@ -540,9 +540,7 @@ def move_history(plan_id: int, engine: EngineDep, session: SessionDep) -> Respon
 
 
 @router.post("/api/plans/{plan_id}/{action}")
-def plan_action(
-    plan_id: int, action: str, engine: EngineDep, session: CsrfSessionDep
-) -> Response:
+def plan_action(plan_id: int, action: str, engine: EngineDep, session: CsrfSessionDep) -> Response:
     """Submit, approve or activate a plan (the lifecycle's checks and messages)."""
     version = services.transition_plan(engine, session.user, plan_id=plan_id, action=action)
     return _json({"plan_id": plan_id, "status": version["status"]})
@@ -566,9 +564,7 @@ class DesignIn(BaseModel):
 
 @router.post("/api/designs")
 def start_design(body: DesignIn, engine: EngineDep, session: CsrfSessionDep) -> Response:
-    return _json(
-        services.start_design(engine, session.user, name=body.name, options=body.options)
-    )
+    return _json(services.start_design(engine, session.user, name=body.name, options=body.options))
 
 
 @router.get("/api/jobs/{job_id}")
