@@ -231,7 +231,7 @@ def test_store_adapter_designs_on_counties(sqlite_url: str) -> None:
     assert len(set(unit_of.str[:5])) == 4 and unit_of["A8"].startswith("40143")
     assert problem.n_units >= 77  # every Oklahoma county
     assert problem.measures[:, 0].sum() == 12
-    with pytest.raises(ConfigError, match="--specialties works on account units"):
+    with pytest.raises(ConfigError, match="--specialties works on accounts"):
         problem_from_store(engine, measures=["accounts"], tolerance=0.5, unit="county",
                            specialties=True)  # fmt: skip
     engine.dispose()

@@ -154,6 +154,23 @@ def _hover_area(page: Any) -> tuple[float, float, str]:
     raise AssertionError("no territory area answered a hover")
 
 
+def _hover_county_with_accounts(page: Any, x: float, y: float) -> tuple[float, float]:
+    """Around (x, y), then around every territory label: a point whose county tooltip
+    offers to select its accounts."""
+    areas = page.evaluate(
+        "() => fetch(location.pathname.replace(/map$/, 'api/territory-areas') + location.search)"
+        ".then(r => r.json())"
+    )
+    starts = [(x, y)] + [_screen(page, *t["label"]) for t in areas["territories"] if t.get("label")]
+    offsets = [(dx, dy) for dx in (0, 8, -8, 16, -16, 24) for dy in (0, 8, -8, 16, -16)]
+    for sx, sy in starts:
+        for dx, dy in offsets:
+            page.mouse.move(sx + dx, sy + dy)
+            if "click to select them" in _tooltip(page):
+                return sx + dx, sy + dy
+    raise AssertionError("no county with accounts answered a hover")
+
+
 def test_planner_walks_map_moves_undo_redo_compare_and_submits(server, browser) -> None:  # type: ignore[no-untyped-def]
     base, active = server["base"], server["active"]
     w = Watch(browser)
@@ -169,12 +186,10 @@ def test_planner_walks_map_moves_undo_redo_compare_and_submits(server, browser) 
     # hover a territory area (not swallowed by the accounts' canvas) and click its county
     x, y, text = _hover_area(page)
     assert "accounts" in text and "potential" in text
-    for dx, dy in ((0, 0), (6, 6), (-6, 6), (10, -4)):  # a county holding accounts
-        page.mouse.move(x + dx, y + dy)
-        if "click to select them" in _tooltip(page):
-            page.mouse.click(x + dx, y + dy)
-            page.wait_for_selector("[data-testid=move-status]:has-text('county')")
-            break
+    # click a county holding accounts (the label may sit in a county without any)
+    cx, cy = _hover_county_with_accounts(page, x, y)
+    page.mouse.click(cx, cy)
+    page.wait_for_selector("[data-testid=move-status]:has-text('county')")
     page.click("[data-testid=clear-btn]")
     assert page.inner_text("[data-testid=selection-count]") == "0"
 

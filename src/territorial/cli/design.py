@@ -508,7 +508,8 @@ def _print_summary(result) -> None:
         if result.work_limit is not None
         else "time limit"
     )
-    console.print(f"stopping: {mode}", highlight=False)
+    weight = result.problem.weight or "none (1 per unit)"
+    console.print(f"weight: {escape(weight)}; stopping: {mode}", highlight=False)
     for fallback in result.fallbacks:
         console.print(f"[yellow]fallback:[/] {escape(fallback)}", highlight=False)
     gap = result.gap

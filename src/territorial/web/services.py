@@ -33,6 +33,7 @@ from territorial.design import metrics
 from territorial.design.distances import haversine_miles
 from territorial.design.problem import Balance, DesignProblem
 from territorial.errors import ConfigError, NotFoundError, PermissionDeniedError
+from territorial.geometry import EARTH_RADIUS_MI
 from territorial.store import workspace
 from territorial.store.tables import (
     accounts,
@@ -824,7 +825,7 @@ def county_territory(view: PlanView) -> np.ndarray:
     empty = np.flatnonzero((out < 0) & np.isfinite(centroid).all(axis=1))
     if held.size and empty.size:
         tree = cKDTree(to_unit_sphere(centroid[held][:, ::-1]))
-        chord = 2 * np.sin(FILL_MILES / 3958.8 / 2)  # miles on the sphere as a chord
+        chord = 2 * np.sin(FILL_MILES / EARTH_RADIUS_MI / 2)  # miles on the sphere as a chord
         dist, nearest = tree.query(to_unit_sphere(centroid[empty][:, ::-1]), k=1)
         close = dist <= chord
         out[empty[close]] = out[held[nearest[close]]]
