@@ -140,6 +140,8 @@ def test_a_request_during_a_slow_index_rebuild_is_not_blocked(sqlite_url: str) -
     service.activate(row["id"])
     first = service.route({"id": "L0", "website": "acme3.com"}, kind="lead")
     assert first.account_id == "A3"
+    if service._reloading is not None:  # a rebuild the first request started (ttl 0)
+        service._reloading.join(10)
     release, building = threading.Event(), threading.Event()
     real_build = service._build_matcher
 
