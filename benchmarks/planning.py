@@ -35,7 +35,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
-from territorial.design.adapters import problem_from_store
+from territorial.design.adapters import StoreDesignOptions, build_store_problem
 from territorial.design.engine import design
 from territorial.io import import_paths
 from territorial.planning import exports, lifecycle
@@ -115,9 +115,15 @@ def run(backend: str, args: argparse.Namespace, files: Path, rows: list) -> None
             timed("score", rows, backend, lambda: score_store(engine, config=load_config(None)))
 
             def make_plan() -> int:
-                problem, units = problem_from_store(
-                    engine, measures=("accounts", "workload_hours"), tolerance=0.1
+                # 200 reps for 100k accounts is far over the reps' capacity: design the
+                # book without capacity limits (the target is about activation, not design)
+                built = build_store_problem(
+                    engine,
+                    StoreDesignOptions.parse(
+                        {"balance": {"accounts": 0.1, "workload_hours": 0.1}, "capacity": False}
+                    ),
                 )
+                problem, units = built.problem, built.account_units
                 result = design(problem, time_limit=args.design_seconds, seed=1, strict=False)
                 return save_plan(
                     engine, name="bench", result=result, parameters={}, account_units=units
