@@ -384,6 +384,32 @@ def move_accounts(
     return len(rows)
 
 
+def _replay_batch(conn: Any, plan_id: int, batch: int, *, undo: bool) -> int:
+    """Put a batch's accounts back where they were (``undo``) or where the batch moved
+    them (redo), and mark the batch undone or applied; returns the accounts changed."""
+    moves = conn.execute(
+        select(plan_moves).where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
+    ).all()
+    for m in moves:
+        conn.execute(
+            update(plan_assignments)
+            .where(
+                plan_assignments.c.plan_id == plan_id,
+                plan_assignments.c.account_id == m.account_id,
+            )
+            .values(
+                territory_id=m.from_territory if undo else m.to_territory,
+                locked=m.was_locked if undo else m.locked,
+            )
+        )
+    conn.execute(
+        update(plan_moves)
+        .where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
+        .values(undone_at=_now() if undo else None)
+    )
+    return len(moves)
+
+
 def undo_last_move(engine: Engine, *, plan_id: int) -> int:
     """Revert the newest batch of moves not yet undone; returns accounts restored."""
     with engine.begin() as conn:
@@ -394,24 +420,7 @@ def undo_last_move(engine: Engine, *, plan_id: int) -> int:
         ).scalar()
         if batch is None:
             raise NotFoundError(f"plan {plan_id} has no move to undo")
-        moves = conn.execute(
-            select(plan_moves).where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
-        ).all()
-        for m in moves:
-            conn.execute(
-                update(plan_assignments)
-                .where(
-                    plan_assignments.c.plan_id == plan_id,
-                    plan_assignments.c.account_id == m.account_id,
-                )
-                .values(territory_id=m.from_territory, locked=m.was_locked)
-            )
-        conn.execute(
-            update(plan_moves)
-            .where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
-            .values(undone_at=_now())
-        )
-    return len(moves)
+        return _replay_batch(conn, plan_id, batch, undo=True)
 
 
 def _redo_batch(conn: Any, plan_id: int) -> int | None:
@@ -441,24 +450,7 @@ def redo_move(engine: Engine, *, plan_id: int) -> int:
         batch = _redo_batch(conn, plan_id)
         if batch is None:
             raise NotFoundError(f"plan {plan_id} has no undone move to redo")
-        moves = conn.execute(
-            select(plan_moves).where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
-        ).all()
-        for m in moves:
-            conn.execute(
-                update(plan_assignments)
-                .where(
-                    plan_assignments.c.plan_id == plan_id,
-                    plan_assignments.c.account_id == m.account_id,
-                )
-                .values(territory_id=m.to_territory, locked=m.locked)
-            )
-        conn.execute(
-            update(plan_moves)
-            .where(plan_moves.c.plan_id == plan_id, plan_moves.c.batch == batch)
-            .values(undone_at=None)
-        )
-    return len(moves)
+        return _replay_batch(conn, plan_id, batch, undo=False)
 
 
 def move_history(engine: Engine, *, plan_id: int) -> dict[str, int]:
