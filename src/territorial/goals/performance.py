@@ -77,7 +77,7 @@ PERFORMANCE_COLUMNS: dict[str, str] = {
 #: Refuse tables larger than this many rows (groups × periods).
 MAX_ROWS = 5_000_000
 
-_EXTRACT_VERSION = 1
+_EXTRACT_VERSION = 2
 _MEMO: dict[str, dict[str, pa.Table]] = {}
 _MEMO_LOCK = threading.Lock()
 
@@ -139,14 +139,15 @@ def _fingerprint(engine: Any) -> str:
 
     from territorial.store.planning import owner_history
     from territorial.store.scores import account_scores
-    from territorial.store.tables import activities, imports, opportunities, plans
+    from territorial.store.tables import imports, plans
 
+    # Every write of opportunities and activities is an import (or its undo), and every owner
+    # change is a row of owner history, so these cheap maxima move whenever the data does
+    # (no full-table COUNT over millions of rows).
     with engine.connect() as conn:
         values = [
             conn.execute(select(func.max(imports.c.id))).scalar(),
             conn.execute(select(func.count()).select_from(imports)).scalar(),
-            conn.execute(select(func.count()).select_from(opportunities)).scalar(),
-            conn.execute(select(func.count()).select_from(activities)).scalar(),
             conn.execute(select(func.max(owner_history.c.id))).scalar(),
             conn.execute(select(func.max(account_scores.c.scored_at))).scalar(),
             conn.execute(
@@ -198,12 +199,40 @@ def _read_extract(engine: Any) -> dict[str, pa.Table]:
                 clean[column] = clean[column].astype(object).where(clean[column].notna(), None)
         return pa.Table.from_pandas(clean, preserve_index=False)
 
-    return {
+    tables = {
         "opps": arrow(opps),
         "acts": arrow(acts),
         "accounts": arrow(accounts),
         "reps": arrow(reps),
     }
+    return _denormalise(tables)
+
+
+_ACCOUNT_ATTRIBUTES = ("territory_id", "book_rep", "segment", "state", "industry", "tier")
+
+
+def _denormalise(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """Give opportunities and activities their day columns (``DATE``) and their account's
+    attributes (``acc_*``, dictionary-encoded), so the tables group without joining a million
+    accounts on text keys on every request."""
+    import pyarrow.compute as pc
+
+    accounts = tables["accounts"]
+    days = {"opps": ("created_date", "close_date"), "acts": ("occurred_at",)}
+    out = dict(tables)
+    for name, date_columns in days.items():
+        fact = tables[name]
+        for column in date_columns:
+            day = "day" if column == "occurred_at" else column.replace("_date", "_day")
+            fact = fact.append_column(day, pc.cast(fact[column], pa.date32()))
+        where = pc.index_in(fact["account_id"], value_set=accounts["id"])
+        for attribute in _ACCOUNT_ATTRIBUTES:
+            values = pc.take(accounts[attribute], where)
+            if pa.types.is_null(values.type):  # a column with no value at all (no scores)
+                values = values.cast(pa.string())
+            fact = fact.append_column(f"acc_{attribute}", pc.dictionary_encode(values))
+        out[name] = fact
+    return out
 
 
 def load_extract(engine: Any, *, cache_dir: Path | None = None) -> dict[str, pa.Table]:
@@ -243,8 +272,8 @@ def data_as_of(tables: dict[str, pa.Table]) -> date:
     con.register("acts", tables["acts"])
     today = date.today()
     row = con.execute(
-        "SELECT greatest((SELECT max(occurred_at)::DATE FROM acts WHERE occurred_at::DATE <= ?),"
-        " (SELECT max(close_date)::DATE FROM opps WHERE is_closed AND close_date::DATE <= ?))",
+        "SELECT greatest((SELECT max(day) FROM acts WHERE day <= ?),"
+        " (SELECT max(close_day) FROM opps WHERE is_closed AND close_day <= ?))",
         [today, today],
     ).fetchone()
     con.close()
@@ -252,39 +281,44 @@ def data_as_of(tables: dict[str, pa.Table]) -> date:
 
 
 # --- the table ---------------------------------------------------------------------------
-def _label_sql(column: str, grain: str, fiscal_start_month: int) -> str:
-    d = f"CAST({column} AS DATE)"
+def _bucket_sql(column: str, grain: str, fiscal_start_month: int) -> str:
+    """The first day of the period (a ``DATE``) that the day in ``column`` falls in; quarters
+    are counted in the fiscal calendar (shifted so the fiscal year starts in January)."""
     if grain == "day":
-        return f"strftime({d}, '%Y-%m-%d')"
-    if grain == "week":
-        return f"strftime(date_trunc('week', {d}), '%Y-%m-%d')"
-    if grain == "month":
-        return f"strftime({d}, '%Y-%m')"
+        return column
+    if grain in ("week", "month"):
+        return f"CAST(date_trunc('{grain}', {column}) AS DATE)"
     shift = 0 if fiscal_start_month == 1 else 13 - fiscal_start_month
-    shifted = f"({d} + INTERVAL {shift} MONTH)"
-    return f"CAST(year({shifted}) AS VARCHAR) || '-Q' || CAST(quarter({shifted}) AS VARCHAR)"
+    return f"CAST(date_trunc('quarter', {column} + INTERVAL {shift} MONTH) AS DATE)"
 
 
-def _opp_key(by: str) -> str:
-    return {
-        "rep": "o.owner_id",
-        "team": "r.manager_id",
-        "territory": "a.territory_id",
-        "segment": "a.segment",
-        "state": "a.state",
-        "industry": "a.industry",
-    }[by]
+def _bucket_label(day: date, grain: str) -> str:
+    """The period label of a bucket from :func:`_bucket_sql`."""
+    if grain in ("day", "week"):
+        return day.isoformat()
+    if grain == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def _activity_key(by: str) -> str:
-    return {
-        "rep": "t.rep_id",
-        "team": "r.manager_id",
-        "territory": "a.territory_id",
-        "segment": "a.segment",
-        "state": "a.state",
-        "industry": "a.industry",
-    }[by]
+def _relabel(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """Replace the bucket dates of ``frame["period"]`` by their labels (NULL stays missing)."""
+    if len(frame):
+        buckets = pd.unique(frame["period"].dropna())
+        labels = {b: _bucket_label(pd.Timestamp(b).date(), grain) for b in buckets}
+        frame["period"] = frame["period"].map(labels)
+    return frame
+
+
+def _fact_key(by: str, alias: str, rep_column: str) -> str:
+    """The group key of an opportunity (``o``) or activity (``t``) row: its own rep column
+    for ``rep``, the rep's manager for ``team`` (joined as ``r``), else its account's
+    attribute carried on the row."""
+    if by == "rep":
+        return f"{alias}.{rep_column}"
+    if by == "team":
+        return "r.manager_id"
+    return f"{alias}.acc_" + ("territory_id" if by == "territory" else by)
 
 
 def _account_key(by: str) -> str:
@@ -385,91 +419,88 @@ def performance_table(
         con.execute("SET threads TO 2")
         for name, table in tables.items():
             con.register(name, table)
-        opp_key, act_key, acc_key = _opp_key(by), _activity_key(by), _account_key(by)
-        close_label = _label_sql("o.close_date", grain, fiscal_start_month)
-        opp_from = (
-            "opps o LEFT JOIN accounts a ON a.id = o.account_id "
-            "LEFT JOIN reps r ON r.id = o.owner_id"
-        )
+        opp_key = _fact_key(by, "o", "owner_id")
+        act_key = _fact_key(by, "t", "rep_id")
+        book_key = _fact_key(by, "t", "acc_book_rep")
+        acc_key = _account_key(by)
+        close_bucket = _bucket_sql("o.close_day", grain, fiscal_start_month)
+        created_bucket = _bucket_sql("o.created_day", grain, fiscal_start_month)
+        act_bucket = _bucket_sql("t.day", grain, fiscal_start_month)
+        team = by == "team"
+        opp_from = "opps o" + (" LEFT JOIN reps r ON r.id = o.owner_id" if team else "")
         closed = con.execute(
             f"""
-            SELECT {opp_key} AS key, {close_label} AS period,
+            SELECT {opp_key} AS key, {close_bucket} AS period,
                    coalesce(sum(o.amount) FILTER (WHERE o.is_won), 0) AS bookings,
                    count(*) FILTER (WHERE o.is_won) AS won,
                    count(*) FILTER (WHERE NOT o.is_won) AS lost,
-                   avg(date_diff('day', CAST(o.created_date AS DATE), CAST(o.close_date AS DATE)))
-                       FILTER (WHERE o.is_won) AS cycle_days
+                   avg(date_diff('day', o.created_day, o.close_day)) FILTER (WHERE o.is_won)
+                       AS cycle_days
             FROM {opp_from}
-            WHERE o.is_closed AND o.close_date IS NOT NULL
-              AND CAST(o.close_date AS DATE) >= ? AND CAST(o.close_date AS DATE) < ?
-              AND {opp_key} IS NOT NULL
+            WHERE o.is_closed AND o.close_day IS NOT NULL
+              AND o.close_day >= ? AND o.close_day < ? AND {opp_key} IS NOT NULL
             GROUP BY 1, 2
             """,
             [range_start, range_end],
         ).df()
-        created_label = _label_sql("o.created_date", grain, fiscal_start_month)
+        # Open pipeline: what was open before the range (period NULL), then what each
+        # period opened (+) and closed (-).
         flows = con.execute(
             f"""
             SELECT key, period, sum(delta) AS delta FROM (
                 SELECT {opp_key} AS key,
-                       CASE WHEN CAST(o.created_date AS DATE) < ? THEN '' ELSE {created_label} END
-                           AS period,
+                       CASE WHEN o.created_day < ? THEN NULL ELSE {created_bucket} END AS period,
                        o.amount AS delta
                 FROM {opp_from}
-                WHERE CAST(o.created_date AS DATE) < ? AND {opp_key} IS NOT NULL
+                WHERE o.created_day < ? AND {opp_key} IS NOT NULL
                 UNION ALL
                 SELECT {opp_key} AS key,
-                       CASE WHEN CAST(o.close_date AS DATE) < ? THEN '' ELSE {close_label} END,
+                       CASE WHEN o.close_day < ? THEN NULL ELSE {close_bucket} END,
                        -o.amount
                 FROM {opp_from}
-                WHERE o.is_closed AND o.close_date IS NOT NULL
-                  AND CAST(o.close_date AS DATE) < ? AND {opp_key} IS NOT NULL
+                WHERE o.is_closed AND o.close_day IS NOT NULL
+                  AND o.close_day < ? AND {opp_key} IS NOT NULL
             ) GROUP BY 1, 2
             """,
             [range_start, range_end, range_start, range_end],
         ).df()
         created = con.execute(
             f"""
-            SELECT {opp_key} AS key, {created_label} AS period, sum(o.amount) AS new_pipeline
+            SELECT {opp_key} AS key, {created_bucket} AS period, sum(o.amount) AS new_pipeline
             FROM {opp_from}
-            WHERE CAST(o.created_date AS DATE) >= ? AND CAST(o.created_date AS DATE) < ?
-              AND {opp_key} IS NOT NULL
+            WHERE o.created_day >= ? AND o.created_day < ? AND {opp_key} IS NOT NULL
             GROUP BY 1, 2
             """,
             [range_start, range_end],
         ).df()
-        act_label = _label_sql("t.occurred_at", grain, fiscal_start_month)
         channel_columns = ", ".join(
             f"count(*) FILTER (WHERE t.channel = '{c}') AS activities_{c}" for c in CHANNELS
         )
-        act_from = "acts t LEFT JOIN accounts a ON a.id = t.account_id " + (
-            "LEFT JOIN reps r ON r.id = t.rep_id" if by == "team" else ""
-        )
-        acc_join = "LEFT JOIN reps r ON r.id = a.book_rep" if by == "team" else ""
+        act_from = "acts t" + (" LEFT JOIN reps r ON r.id = t.rep_id" if team else "")
         touched = con.execute(
             f"""
-            SELECT {act_key} AS key, {act_label} AS period, count(*) AS activities,
+            SELECT {act_key} AS key, {act_bucket} AS period, count(*) AS activities,
                    {channel_columns}, count(DISTINCT t.account_id) AS accounts_touched,
-                   count(*) FILTER (WHERE a.tier = 'A' AND t.channel IN ('meeting', 'visit'))
+                   count(*) FILTER (WHERE t.acc_tier = 'A' AND t.channel IN ('meeting', 'visit'))
                        AS tier_a_meetings
             FROM {act_from}
-            WHERE CAST(t.occurred_at AS DATE) >= ? AND CAST(t.occurred_at AS DATE) < ?
-              AND {act_key} IS NOT NULL
+            WHERE t.day >= ? AND t.day < ? AND {act_key} IS NOT NULL
             GROUP BY 1, 2
             """,
             [range_start, range_end],
         ).df()
+        book_from = "acts t" + (" LEFT JOIN reps r ON r.id = t.acc_book_rep" if team else "")
         tier_a = con.execute(
             f"""
-            SELECT {acc_key} AS key, {act_label} AS period,
+            SELECT {book_key} AS key, {act_bucket} AS period,
                    count(DISTINCT t.account_id) AS tier_a_touched
-            FROM acts t JOIN accounts a ON a.id = t.account_id {acc_join}
-            WHERE a.tier = 'A' AND CAST(t.occurred_at AS DATE) >= ?
-              AND CAST(t.occurred_at AS DATE) < ? AND {acc_key} IS NOT NULL
+            FROM {book_from}
+            WHERE t.acc_tier = 'A' AND t.day >= ? AND t.day < ? AND {book_key} IS NOT NULL
             GROUP BY 1, 2
             """,
             [range_start, range_end],
         ).df()
+        acc_join = "LEFT JOIN reps r ON r.id = a.book_rep" if team else ""
         tier_a_total = con.execute(
             f"""
             SELECT {acc_key} AS key, count(*) AS tier_a_accounts
@@ -477,6 +508,8 @@ def performance_table(
             WHERE a.tier = 'A' AND {acc_key} IS NOT NULL GROUP BY 1
             """
         ).df()
+        for frame in (closed, flows, created, touched, tier_a):
+            _relabel(frame, grain)
     finally:
         con.close()
 
@@ -510,7 +543,7 @@ def performance_table(
     cycle = matrix(
         closed.assign(cycle_sum=closed["cycle_days"].fillna(0) * closed["won"]), "cycle_sum"
     )
-    before = flows[flows["period"] == ""]
+    before = flows[flows["period"].isna()]
     opening = np.zeros(n_keys)
     if len(before):
         np.add.at(
@@ -518,7 +551,7 @@ def performance_table(
             before["key"].astype(str).map(key_pos).to_numpy(),
             before["delta"].to_numpy(float),
         )
-    pipeline = opening[:, None] + np.cumsum(matrix(flows[flows["period"] != ""], "delta"), axis=1)
+    pipeline = opening[:, None] + np.cumsum(matrix(flows[flows["period"].notna()], "delta"), axis=1)
     new_pipeline = matrix(created, "new_pipeline")
     activities = matrix(touched, "activities")
     tier_meetings = matrix(touched, "tier_a_meetings")
