@@ -123,12 +123,26 @@ def write_scores(engine: Engine, *, scores: pd.DataFrame) -> int:
 def read_scores(engine: Engine, *, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
     """``account_scores`` as a frame (all columns, or ``columns``), ordered by account id."""
     chosen = [account_scores.c[name] for name in (columns or SCORE_TABLE_COLUMNS)]
+    query = select(*chosen).order_by(account_scores.c.account_id)
+    sql = str(query.compile(dialect=engine.dialect))
+    # The driver's cursor straight into columns: building rows of SQLAlchemy Row objects
+    # first costs about five times as long for a million accounts.
     with engine.connect() as connection:
-        result = connection.execute(select(*chosen).order_by(account_scores.c.account_id))
-        frame = pd.DataFrame(result.fetchall(), columns=[c.name for c in chosen])
-    for name in frame.columns:
-        if isinstance(account_scores.c[name].type, Float):
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    frame = pd.DataFrame.from_records(rows, columns=[c.name for c in chosen], coerce_float=True)
+    for column in chosen:
+        if isinstance(column.type, Float):
+            frame[column.name] = pd.to_numeric(frame[column.name], errors="coerce").astype(float)
+            continue
+        convert = column.type.dialect_impl(engine.dialect).result_processor(engine.dialect, None)
+        if convert is not None and len(frame):
+            converted = [convert(v) for v in frame[column.name].tolist()]
+            frame[column.name] = pd.Series(converted, index=frame.index)
     return frame
 
 
