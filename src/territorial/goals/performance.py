@@ -77,7 +77,7 @@ PERFORMANCE_COLUMNS: dict[str, str] = {
 #: Refuse tables larger than this many rows (groups × periods).
 MAX_ROWS = 5_000_000
 
-_EXTRACT_VERSION = 1
+_EXTRACT_VERSION = 2  # 2: opportunities' product and lead_source
 _MEMO: dict[str, dict[str, pa.Table]] = {}
 _MEMO_LOCK = threading.Lock()
 
@@ -177,6 +177,8 @@ def _read_extract(engine: Any) -> dict[str, pa.Table]:
             "close_date",
             "is_closed",
             "is_won",
+            "product",
+            "lead_source",
         ),
     )
     opps["is_closed"] = opps["is_closed"].fillna(False).astype(bool)
