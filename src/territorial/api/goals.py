@@ -173,7 +173,8 @@ async def get_performance(
     settings: SettingsDep,
     _: TokenDep,
     by: Annotated[
-        str, Query(max_length=16, description="rep, territory, segment, team, state, industry")
+        str,
+        Query(max_length=16, description="rep, territory, segment, team, state, industry, product"),
     ] = "rep",
     grain: Annotated[str, Query(max_length=8, description="day, week, month or quarter")] = "month",
     start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,

@@ -133,7 +133,7 @@ def quota_command(
 @app.command("performance")
 def performance_command(
     by: Annotated[
-        str, typer.Option("--by", help="rep, territory, segment, team, state or industry.")
+        str, typer.Option("--by", help="rep, territory, segment, team, state, industry or product.")
     ],
     grain: Annotated[str, typer.Option("--grain", help="day, week, month or quarter.")],
     out: Annotated[Path, typer.Option("--out", help="perf.csv or perf.xlsx.")],

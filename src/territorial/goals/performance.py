@@ -5,7 +5,10 @@ Definitions (also in ``docs/goals.md``), for a group key and a period ``[start, 
 
 * **bookings**: amounts of opportunities won with ``close_date`` in the period, credited
   to the opportunity's owner (``--by rep``), the owner's manager (``team``), or the
-  account's territory in the territory model / its segment, state, industry.
+  account's territory in the territory model / its segment, state, industry, or to
+  the opportunity's product (``product``, missing: ``unknown``; opportunity figures
+  only: activities and tier-A figures are not about a product and stay 0, quota and
+  attainment empty).
 * **won**, **lost**: opportunities closed won / closed lost in the period;
   **win_rate** = won / (won + lost); **avg_deal** = bookings / won;
   **cycle_days**: mean days from creation to close of the won ones.
@@ -46,11 +49,11 @@ from territorial.goals.periods import GRAINS, add_months, fiscal_year, fiscal_ye
 
 log = logging.getLogger(__name__)
 
-GROUPINGS = ("rep", "territory", "segment", "team", "state", "industry")
+GROUPINGS = ("rep", "territory", "segment", "team", "state", "industry", "product")
 
 #: Columns of a performance table, name -> meaning.
 PERFORMANCE_COLUMNS: dict[str, str] = {
-    "key": "the group: rep id, territory id, segment, manager id, state or industry",
+    "key": "the group: rep id, territory id, segment, manager id, state, industry or product",
     "period": "YYYY-MM-DD (day, week's Monday), YYYY-MM (month) or YYYY-Qn (fiscal quarter)",
     "bookings": "won amounts closed in the period, dollars",
     "won": "opportunities closed won",
@@ -275,6 +278,7 @@ def _opp_key(by: str) -> str:
         "segment": "a.segment",
         "state": "a.state",
         "industry": "a.industry",
+        "product": "coalesce(nullif(trim(o.product), ''), 'unknown')",
     }[by]
 
 
@@ -286,6 +290,7 @@ def _activity_key(by: str) -> str:
         "segment": "a.segment",
         "state": "a.state",
         "industry": "a.industry",
+        "product": "NULL",  # activities are not about a product
     }[by]
 
 
@@ -297,6 +302,7 @@ def _account_key(by: str) -> str:
         "segment": "a.segment",
         "state": "a.state",
         "industry": "a.industry",
+        "product": "NULL",  # accounts are not about a product
     }[by]
 
 
