@@ -474,3 +474,27 @@ def test_page_for_leaders_and_managers_not_reps(
     _log_in(app_client, "rep@example.com")
     assert app_client.get("/workspace/market").status_code == 403
     assert 'href="/workspace/market"' not in app_client.get("/workspace/").text
+
+
+def test_performance_by_product_matches_the_raw_rows(tiny_sqlite: Engine) -> None:
+    from territorial.goals.performance import performance_table
+
+    _prepare(tiny_sqlite)
+    table = performance_table(
+        tiny_sqlite, by="product", grain="quarter", start=date(2025, 7, 1), end=AS_OF
+    )
+    expected: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0, 0])
+    for opp, _, _, amount, _, close, closed, won in OPPS:
+        if closed and date(2025, 7, 1) <= close <= AS_OF:
+            cell = expected[
+                (PRODUCTS.get(opp, "unknown"), f"{close.year}-Q{(close.month + 2) // 3}")
+            ]
+            cell[0] += amount if won else 0.0
+            cell[1] += 1 if won else 0
+            cell[2] += 0 if won else 1
+    got = table[(table["won"] + table["lost"]) > 0].set_index(["key", "period"])
+    assert set(got.index) == set(expected)
+    for index, (bookings, won_count, lost_count) in expected.items():
+        assert got.loc[index, "bookings"] == pytest.approx(bookings)
+        assert (got.loc[index, "won"], got.loc[index, "lost"]) == (won_count, lost_count)
+    assert table["activities"].sum() == 0 and table["quota"].isna().all()
