@@ -160,3 +160,35 @@ def test_leader_manager_and_rep_views(server: str, browser) -> None:  # type: ig
     _shot(page, "performance-rep")
     assert foreign == []
     assert errors == []
+
+
+def test_market_page_sorts_and_is_not_for_reps(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    base, _, _ = server.split("|")
+    foreign: list[str] = []
+    errors: list[str] = []
+    page = _page(browser, foreign, errors)
+    _log_in(page, base, "leader@example.com")
+    page.click("[data-testid=nav] a:has-text('Market')")
+    page.wait_for_url(re.compile(r".*/workspace/market$"))
+    rows = page.locator("[data-testid=market] tbody tr")
+    assert rows.count() >= 5
+    assert page.locator("[data-testid=products] tbody tr").count() >= rows.count()
+    # Sort by white space (descending), then by territory (text).
+    page.click("[data-testid=market] thead th:nth-child(6)")
+    values = page.eval_on_selector_all(
+        "[data-testid=market] tbody tr td:nth-child(6)",
+        "cells => cells.map(c => Number(c.dataset.value))",
+    )
+    assert values == sorted(values, reverse=True)
+    page.select_option("select[name=by]", "state")
+    page.click("[data-testid=market-form] button[type=submit]")
+    page.wait_for_url(re.compile(r".*by=state.*"))
+    assert "Market per state" in page.inner_text("h1")
+    _shot(page, "market-leader")
+
+    page = _page(browser, foreign, errors)
+    _log_in(page, base, "rep@example.com")
+    assert page.locator("[data-testid=nav] a:has-text('Market')").count() == 0
+    assert page.request.get(f"{base}/workspace/market").status == 403
+    assert foreign == []
+    assert errors == []

@@ -173,7 +173,8 @@ async def get_performance(
     settings: SettingsDep,
     _: TokenDep,
     by: Annotated[
-        str, Query(max_length=16, description="rep, territory, segment, team, state, industry")
+        str,
+        Query(max_length=16, description="rep, territory, segment, team, state, industry, product"),
     ] = "rep",
     grain: Annotated[str, Query(max_length=8, description="day, week, month or quarter")] = "month",
     start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
@@ -248,3 +249,49 @@ def create_goal(body: GoalRequest, engine: EngineDep, principal: TokenDep) -> di
     )
     goal = next(g for g in list_goals(engine, subject_id=body.subject_id) if g["id"] == goal_id)
     return records(pd.DataFrame([goal]))[0]
+
+
+@router.get("/market", responses=TABLE_RESPONSES)
+async def get_market(
+    engine: EngineDep,
+    settings: SettingsDep,
+    _: TokenDep,
+    by: Annotated[str, Query(max_length=16, description="territory, segment or state")] = (
+        "territory"
+    ),
+    activity_days: Annotated[
+        int, Query(description="white space: owned accounts untouched this many days")
+    ] = 90,
+    window_days: Annotated[int, Query(description="days of bookings, funnel, products")] = 365,
+    table: Annotated[
+        Literal["market", "funnel", "products"] | None,
+        Query(description="one table only (default: all three; CSV: market)"),
+    ] = None,
+    format: Annotated[Format, Query()] = "json",
+) -> Any:
+    """The market per territory, segment or state (``docs/goals.md``): TAM/SAM, white
+    space by reason, tiers, under-market flag; the lead-source funnel; the product mix."""
+    from territorial.goals.export import tables_bytes
+    from territorial.goals.market import check_market_options, market_by_territory
+
+    check_market_options(by, activity_days, window_days)
+    view = await run_in_threadpool(
+        market_by_territory,
+        engine,
+        by=by,
+        activity_days=activity_days,
+        window_days=window_days,
+        cache_dir=settings.home / "cache",
+    )
+    frames = view.tables()
+    if table is not None:
+        return table_answer(frames[table], format, f"market_{by}_{table}")
+    if format == "csv":
+        return table_answer(view.market, format, f"market_{by}")
+    if format == "xlsx":
+        return Response(
+            content=tables_bytes(frames),
+            media_type=_MEDIA_XLSX,
+            headers={"Content-Disposition": f'attachment; filename="market_{by}.xlsx"'},
+        )
+    return {**view.attrs, **{name: records(frame) for name, frame in frames.items()}}

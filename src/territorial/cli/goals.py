@@ -133,7 +133,7 @@ def quota_command(
 @app.command("performance")
 def performance_command(
     by: Annotated[
-        str, typer.Option("--by", help="rep, territory, segment, team, state or industry.")
+        str, typer.Option("--by", help="rep, territory, segment, team, state, industry or product.")
     ],
     grain: Annotated[str, typer.Option("--grain", help="day, week, month or quarter.")],
     out: Annotated[Path, typer.Option("--out", help="perf.csv or perf.xlsx.")],
@@ -339,3 +339,58 @@ def goals_list_command(
     if out is not None:
         write_table(frame, out, sheet="goals")
         console.print(f"Wrote {out}")
+
+
+def market_by_command(
+    *, by: str, out: Path, activity_days: int, window_days: int, database: str | None
+) -> None:
+    """``territorial market --by ...``: the market per territory, segment or state; the
+    market table to ``out``, the funnel and the product mix beside it (CSV) or as sheets
+    (XLSX). Nothing is written on bad input."""
+    from territorial.goals.export import check_out_path, write_tables
+    from territorial.goals.market import check_market_options, market_by_territory
+    from territorial.store import open_store
+
+    check_market_options(by, activity_days, window_days)
+    check_out_path(out)
+    settings = settings_for(database)
+    engine = open_store(settings.resolved_database_url)
+    with err_console.status("measuring the market..."):
+        view = market_by_territory(
+            engine,
+            by=by,
+            activity_days=activity_days,
+            window_days=window_days,
+            cache_dir=settings.home / "cache",
+        )
+    market = view.market
+    table = Table(
+        title=f"Market per {by}, as of {view.attrs['as_of']} "
+        f"(tiers by tam and {view.attrs['attainment_basis']})"
+    )
+    for column in ("group", "tam", "sam", "white space", "bookings", "tiers", "under"):
+        table.add_column(column, justify="left" if column in ("group", "tiers") else "right")
+    for row in market.head(25).itertuples(index=False):
+        table.add_row(
+            str(row.key),
+            _money(row.tam),
+            _money(row.sam),
+            _money(row.white_space),
+            _money(row.bookings),
+            f"{row.potential_tier or '-'}/{row.attainment_tier or '-'}",
+            "yes" if row.under_market else "",
+        )
+    console.print(table)
+    paths = write_tables(view.tables(), out)
+    under = market.loc[market["under_market"], "key"].astype(str).tolist()
+    console.print(
+        f"{len(market)} groups: TAM {market['tam'].sum():,.0f} $, "
+        f"SAM {market['sam'].sum():,.0f} $, "
+        f"white space {market['white_space'].sum():,.0f} $ (no owner "
+        f"{market['ws_no_owner'].sum():,.0f}, no activity in {activity_days} days "
+        f"{market['ws_no_activity'].sum():,.0f}, outside specialties "
+        f"{market['ws_not_covered'].sum():,.0f}); under-performing their market: "
+        + (", ".join(under) if under else "none"),
+        highlight=False,
+    )
+    console.print("Wrote " + ", ".join(str(p) for p in paths))

@@ -137,13 +137,50 @@ def market_command(
         Path | None,
         typer.Option("--config", "-c", help="Scoring configuration YAML (market section)."),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="territory, segment or state: the market per group (TAM/SAM, white space by "
+            "reason, tiers, lead-source funnel, product mix) to FILE.csv or FILE.xlsx.",
+        ),
+    ] = None,
+    activity_days: Annotated[
+        int | None,
+        typer.Option("--activity-days", help="With --by: white space if untouched this long (90)."),
+    ] = None,
+    window_days: Annotated[
+        int | None,
+        typer.Option("--window-days", help="With --by: days of bookings and funnel (365)."),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Market analysis: white space by state, 3-digit ZIP and segment; seasonality of wins."""
+    """Market analysis: white space by state, 3-digit ZIP and segment; seasonality of wins.
+
+    With --by: the market per territory, segment or state (see docs/goals.md) to a file.
+    """
     from territorial.reports.market import market_report_from_store
     from territorial.scoring import load_config
     from territorial.store import open_store
 
+    if by is not None:
+        from territorial.cli.goals import market_by_command
+
+        if config is not None:
+            raise ConfigError("--config is for the folder report; --by reads the stored scores")
+        market_by_command(
+            by=by,
+            out=out,
+            activity_days=90 if activity_days is None else activity_days,
+            window_days=365 if window_days is None else window_days,
+            database=database,
+        )
+        return
+    if activity_days is not None or window_days is not None:
+        raise ConfigError(
+            "--activity-days and --window-days go with --by; the folder report reads "
+            "market.activity_days from --config"
+        )
     cfg = load_config(config)
     engine = open_store(settings_for(database).resolved_database_url)
     with err_console.status("analysing the market..."):

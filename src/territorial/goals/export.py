@@ -44,4 +44,53 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, sheet: str = "table") 
     return out
 
 
-__all__ = ["FORMATS", "check_out_path", "table_bytes", "write_table"]
+def tables_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
+    """Several tables as one XLSX workbook, a sheet each (named by the keys)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for sheet, frame in frames.items():
+            frame.to_excel(writer, index=False, sheet_name=sheet[:31])
+    return buffer.getvalue()
+
+
+def table_paths(path: str | Path, names: list[str]) -> list[Path]:
+    """Where :func:`write_tables` writes CSV tables: the first to ``path``, each other
+    beside it as ``<stem>_<name>.csv``."""
+    out = Path(path)
+    return [out, *(out.with_name(f"{out.stem}_{name}.csv") for name in names[1:])]
+
+
+def write_tables(frames: dict[str, pd.DataFrame], path: str | Path) -> list[Path]:
+    """Write several tables: one workbook with a sheet each (.xlsx), or one CSV each
+    (:func:`table_paths`); every file is written whole first, then all are put in place."""
+    out, fmt = check_out_path(path)
+    if fmt == "xlsx":
+        contents = {out: tables_bytes(frames)}
+    else:
+        paths = table_paths(out, list(frames))
+        contents = {
+            p: table_bytes(frame, fmt="csv")
+            for p, frame in zip(paths, frames.values(), strict=True)
+        }
+    partials = {p: p.with_name(p.name + ".partial") for p in contents}
+    try:
+        for p, data in contents.items():
+            partials[p].write_bytes(data)
+    except OSError:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
+        raise
+    for p, partial in partials.items():
+        partial.replace(p)
+    return list(contents)
+
+
+__all__ = [
+    "FORMATS",
+    "check_out_path",
+    "table_bytes",
+    "table_paths",
+    "tables_bytes",
+    "write_table",
+    "write_tables",
+]

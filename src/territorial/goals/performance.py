@@ -5,7 +5,10 @@ Definitions (also in ``docs/goals.md``), for a group key and a period ``[start, 
 
 * **bookings**: amounts of opportunities won with ``close_date`` in the period, credited
   to the opportunity's owner (``--by rep``), the owner's manager (``team``), or the
-  account's territory in the territory model / its segment, state, industry.
+  account's territory in the territory model / its segment, state, industry, or to
+  the opportunity's product (``product``, missing: ``unknown``; opportunity figures
+  only: activities and tier-A figures are not about a product and stay 0, quota and
+  attainment empty).
 * **won**, **lost**: opportunities closed won / closed lost in the period;
   **win_rate** = won / (won + lost); **avg_deal** = bookings / won;
   **cycle_days**: mean days from creation to close of the won ones.
@@ -46,11 +49,11 @@ from territorial.goals.periods import GRAINS, add_months, fiscal_year, fiscal_ye
 
 log = logging.getLogger(__name__)
 
-GROUPINGS = ("rep", "territory", "segment", "team", "state", "industry")
+GROUPINGS = ("rep", "territory", "segment", "team", "state", "industry", "product")
 
 #: Columns of a performance table, name -> meaning.
 PERFORMANCE_COLUMNS: dict[str, str] = {
-    "key": "the group: rep id, territory id, segment, manager id, state or industry",
+    "key": "the group: rep id, territory id, segment, manager id, state, industry or product",
     "period": "YYYY-MM-DD (day, week's Monday), YYYY-MM (month) or YYYY-Qn (fiscal quarter)",
     "bookings": "won amounts closed in the period, dollars",
     "won": "opportunities closed won",
@@ -77,7 +80,7 @@ PERFORMANCE_COLUMNS: dict[str, str] = {
 #: Refuse tables larger than this many rows (groups × periods).
 MAX_ROWS = 5_000_000
 
-_EXTRACT_VERSION = 2
+_EXTRACT_VERSION = 3  # 2: opportunities' product and lead_source; 3: day columns, acc_*
 _MEMO: dict[str, dict[str, pa.Table]] = {}
 _MEMO_LOCK = threading.Lock()
 
@@ -178,6 +181,8 @@ def _read_extract(engine: Any) -> dict[str, pa.Table]:
             "close_date",
             "is_closed",
             "is_won",
+            "product",
+            "lead_source",
         ),
     )
     opps["is_closed"] = opps["is_closed"].fillna(False).astype(bool)
@@ -318,6 +323,8 @@ def _fact_key(by: str, alias: str, rep_column: str) -> str:
         return f"{alias}.{rep_column}"
     if by == "team":
         return "r.manager_id"
+    if by == "product":  # only opportunities are about a product
+        return f"coalesce(nullif(trim({alias}.product), ''), 'unknown')" if alias == "o" else "NULL"
     return f"{alias}.acc_" + ("territory_id" if by == "territory" else by)
 
 
@@ -329,6 +336,7 @@ def _account_key(by: str) -> str:
         "segment": "a.segment",
         "state": "a.state",
         "industry": "a.industry",
+        "product": "NULL",  # accounts are not about a product
     }[by]
 
 

@@ -655,6 +655,60 @@ def list_decisions(
     return _with_traces(conn, rows) if with_trace else rows
 
 
+#: Keys a lead record may carry its source under (compared lower-case, without ``_``,
+#: ``-`` and spaces): ``lead_source``, ``LeadSource``, ``Lead Source``, ``source``.
+LEAD_SOURCE_KEYS = ("leadsource", "source")
+
+
+def _record_field(record: Mapping[str, Any], names: Sequence[str]) -> Any:
+    folded = {
+        str(k).lower().replace("_", "").replace("-", "").replace(" ", ""): v
+        for k, v in record.items()
+    }
+    for name in names:
+        value = folded.get(name)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def lead_decisions(
+    conn: Connection, *, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The newest routing decision of every lead decided in ``[since, until)``, oldest
+    first: ``id, decided_at, record_id, account_id, territory_id, owner_id``, and from
+    the routed record ``lead_source`` (``None`` when it has none), ``state``, ``segment``.
+
+    A lead routed twice (same ``record_id``) counts once, with its newest decision;
+    leads without a record id each count. Batch traces are read one chunk at a time.
+    """
+    cols = [c for c in decisions.c if c.name != "trace"] + [decisions.c.trace]
+    query = select(*cols).where(decisions.c.record_kind == "lead").order_by(decisions.c.id)
+    if since is not None:
+        query = query.where(decisions.c.decided_at >= since)
+    if until is not None:
+        query = query.where(decisions.c.decided_at < until)
+    rows = _with_traces(conn, [_aware(r) for r in conn.execute(query).mappings()])
+    newest: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        trace = row.get("trace") or {}
+        record = trace.get("record") if isinstance(trace, Mapping) else None
+        record = record if isinstance(record, Mapping) else {}
+        key = row["record_id"] if row["record_id"] is not None else ("#", row["id"])
+        newest[key] = {
+            "id": row["id"],
+            "decided_at": row["decided_at"],
+            "record_id": row["record_id"],
+            "account_id": row["account_id"],
+            "territory_id": row["territory_id"],
+            "owner_id": row["owner_id"],
+            "lead_source": _record_field(record, LEAD_SOURCE_KEYS),
+            "state": _record_field(record, ("state",)),
+            "segment": _record_field(record, ("segment",)),
+        }
+    return sorted(newest.values(), key=lambda r: r["id"])
+
+
 # --------------------------------------------------------------------------- pools
 
 

@@ -154,3 +154,88 @@ def standings_download(
     else:
         frame = _view(engine, session, request, team)["frame"]
     return table_answer(frame, fmt, "standings")
+
+
+def _market(
+    engine: Any, session: Any, request: Request, by: str, activity_days: int, window_days: int
+) -> Any:
+    """The market view for the caller: every group (leader), the team's territories
+    (manager, ``by=territory`` only); reps are refused."""
+    from territorial.goals.market import MarketView, check_market_options, market_by_territory
+
+    user = session.user
+    if user.role == "rep":
+        raise PermissionDeniedError("the market page is for leaders and managers")
+    check_market_options(by, activity_days, window_days)
+    visible = auth.visible_territories(engine, user)
+    if visible is not None and by != "territory":
+        raise PermissionDeniedError("a manager sees the market of their team's territories only")
+    view = market_by_territory(
+        engine,
+        by=by,
+        activity_days=activity_days,
+        window_days=window_days,
+        cache_dir=_cache(request),
+    )
+    if visible is None:
+        return view
+    market = view.market[view.market["rep_id"].isin(visible)].reset_index(drop=True)
+    keys = set(market["key"])
+    return MarketView(
+        market=market,
+        funnel=view.funnel[view.funnel["key"].isin(keys)].reset_index(drop=True),
+        products=view.products[view.products["key"].isin(keys)].reset_index(drop=True),
+        attrs=view.attrs,
+    )
+
+
+@router.get("/market")
+def market_page(
+    request: Request,
+    engine: EngineDep,
+    session: SessionDep,
+    by: Annotated[str, Query(max_length=16)] = "territory",
+    activity_days: Annotated[int, Query()] = 90,
+    window_days: Annotated[int, Query()] = 365,
+) -> Response:
+    view = _market(engine, session, request, by, activity_days, window_days)
+    return _page(
+        request,
+        "market.html",
+        session,
+        nav="market",
+        by=by,
+        activity_days=activity_days,
+        window_days=window_days,
+        leader=auth.visible_territories(engine, session.user) is None,
+        attrs=view.attrs,
+        rows=_rows(view.market),
+        funnel=_rows(view.funnel),
+        products=_rows(view.products),
+    )
+
+
+@router.get("/market/market.{fmt}")
+def market_download(
+    request: Request,
+    fmt: Literal["csv", "xlsx"],
+    engine: EngineDep,
+    session: SessionDep,
+    by: Annotated[str, Query(max_length=16)] = "territory",
+    activity_days: Annotated[int, Query()] = 90,
+    window_days: Annotated[int, Query()] = 365,
+    table: Annotated[Literal["market", "funnel", "products"] | None, Query()] = None,
+) -> Response:
+    """CSV: one table (``table``, default the market); XLSX: all three sheets or one."""
+    from territorial.api.goals import table_answer
+    from territorial.goals.export import tables_bytes
+
+    view = _market(engine, session, request, by, activity_days, window_days)
+    if fmt == "csv" or table is not None:
+        frame = view.tables()[table or "market"]
+        return table_answer(frame, fmt, f"market_{by}_{table or 'market'}")
+    return Response(
+        tables_bytes(view.tables()),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="market_{by}.xlsx"'},
+    )
