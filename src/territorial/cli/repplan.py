@@ -282,15 +282,21 @@ def flags_counts(
 def _counts_table(rows: list[dict[str, Any]], by: str) -> Any:
     from rich.table import Table
 
-    from territorial.repplan.flags import KINDS, STATUSES
+    from territorial.repplan.flags import FLAG_KINDS, REQUEST, STATUSES
 
     key = "rep_id" if by == "rep" else "territory_id"
-    columns = ["total", *STATUSES, *KINDS] + (["requested_away"] if by == "territory" else [])
+    columns = ["total", *STATUSES, "requests"] + (["requested away"] if by == "territory" else [])
     table = Table(title=f"Reps' feedback per {by}")
-    for column in (by, *columns):
-        table.add_column(column, justify="left" if column == by else "right")
+    table.add_column(by, no_wrap=True)
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_column("flags by kind")
     for row in rows:
-        table.add_row(escape(str(row[key])), *(str(row[c]) for c in columns))
+        kinds = ", ".join(f"{k} {row[k]}" for k in FLAG_KINDS if row[k])
+        values = [row["total"], *(row[s] for s in STATUSES), row[REQUEST]]
+        if by == "territory":
+            values.append(row["requested_away"])
+        table.add_row(escape(str(row[key])), *map(str, values), kinds)
     return table
 
 

@@ -1,9 +1,9 @@
 """What stands between a rep and their territory plan, and who fixes it.
 
-:func:`plan_readiness` lists what is missing (no rep linked to the user, the rep not in
-the imported data, no accounts, no scores, no territory for the rep), each with who fixes
-it and how; an empty list means the plan can be built. The workspace shows the list
-instead of an error; the CLI and the API keep their errors (the same conditions).
+:func:`plan_readiness` lists what is missing (the rep not in the imported data, no
+accounts, no scores, no territory for the rep), each with who fixes it and how; an empty
+list means the plan can be built. The workspace shows the list instead of an error; the
+CLI and the API keep their errors (the same conditions).
 """
 
 from __future__ import annotations
@@ -26,25 +26,15 @@ class Missing:
         return asdict(self)
 
 
-def plan_readiness(engine: Engine, *, rep_id: str | None, linked: bool = True) -> list[Missing]:
+def plan_readiness(engine: Engine, *, rep_id: str | None) -> list[Missing]:
     """What is missing before ``rep_id``'s plan can be made (empty: nothing), in the
-    order it has to be fixed. ``rep_id=None``: no rep chosen; with ``linked`` (the user
-    should be a rep) that is itself what is missing, else the store is checked and, when
-    it is ready, that no rep carries a territory."""
+    order it has to be fixed. ``rep_id=None`` (a planner or admin who is no rep): the
+    store is checked and, when it is ready, that some rep carries a territory."""
     from territorial.planning.ownership import active_plan_id, territory_reps
     from territorial.store.scores import scores_as_of
     from territorial.store.tables import accounts, plans, reps
 
     missing: list[Missing] = []
-    if rep_id is None and linked:
-        missing.append(
-            Missing(
-                "Your user is not linked to a rep, so there is no book to plan.",
-                "an admin",
-                "adds your user with the rep id from the CRM: `territorial users add "
-                "--email YOU --role rep --rep-id REP_ID` (Users page).",
-            )
-        )
     with engine.connect() as conn:
         known = (
             rep_id is not None
@@ -77,7 +67,7 @@ def plan_readiness(engine: Engine, *, rep_id: str | None, linked: bool = True) -
                 "runs `territorial score` (or Score in the workspace) after each import.",
             )
         )
-    if not account_count or (rep_id is not None and not known) or (rep_id is None and linked):
+    if not account_count or (rep_id is not None and not known):
         return missing
     members = territory_reps(engine)
     owners = members[(members["role"] == "owner") & members["rep_id"].notna()]

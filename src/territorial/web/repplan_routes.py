@@ -79,8 +79,7 @@ def plan_page(
         rep_id = choices[0]
     if rep_id is not None and visible is not None and rep_id not in visible:
         raise NotFoundError(f"no rep {rep_id!r}")
-    linked = session.user.role == "rep"
-    plan, missing = None, plan_readiness(engine, rep_id=rep_id, linked=linked)
+    plan, missing = None, plan_readiness(engine, rep_id=rep_id)
     if not missing:
         try:
             plan = plan_for(engine, rep_id=str(rep_id), visible=visible)
