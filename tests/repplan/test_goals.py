@@ -22,6 +22,7 @@ from territorial.repplan.export import write_plan_files
 from territorial.repplan.goals import NO_GOALS, NO_QUOTA, rep_goals
 
 from .test_files import START, _url, run
+from .test_workspace_api import people  # noqa: F401 (fixture)
 
 
 def _with_quota_and_goal(engine: Engine, rep_id: str) -> None:
@@ -136,3 +137,39 @@ def test_all_reps_read_the_goals_once(
     assert run("rep-plan", "--all", "--no-pdf", "--out", str(out), "--start", START, "-d", url) == 0
     assert calls == {"standings": 1, "progress": 1}
     assert len(list(out.glob("*.xlsx"))) == len(load_plan_data(scored).carriers())
+
+
+def test_goals_in_the_workspace_and_the_api(
+    scored: Engine,
+    people: dict[str, str],  # noqa: F811
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from territorial.api.app import create_app
+    from territorial.settings import load_settings
+    from territorial.web import auth
+
+    from .test_workspace_api import TOKEN, login
+
+    client, _ = login(scored, "rep@example.com")
+    page = client.get("/workspace/plan")
+    assert 'data-testid="plan-goals"' in page.text and "No quota for this period" in page.text
+
+    _with_quota_and_goal(scored, people["rep"])
+    expected = rep_goals(scored, rep_ids=[people["rep"]])[people["rep"]]
+    page = client.get("/workspace/plan")
+    assert f"${expected.quota:,.0f}" in page.text and "activities per week" in page.text
+    assert "No quota for this period" not in page.text
+    mine = client.get("/workspace/api/plan").json()["goals"]
+    assert mine == expected.to_dict()
+
+    _, secret = auth.create_api_token(scored, email="boss@example.com", name="t", scope="read")
+    settings = load_settings(
+        database_url=scored.url.render_as_string(hide_password=False), api_token=TOKEN
+    )
+    with TestClient(create_app(settings, engine=scored)) as api:
+        boss = {"Authorization": f"Bearer {secret}"}
+        team = api.get(f"/api/reps/{people['rep']}/plan", headers=boss)
+        assert team.status_code == 200 and team.json()["goals"]["quota"] == expected.quota
+        assert team.json()["goals"]["goals"][0]["metric"] == "activities_per_week"
+        assert api.get(f"/api/reps/{people['outsider']}/plan", headers=boss).status_code == 404
