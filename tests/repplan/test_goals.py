@@ -110,7 +110,7 @@ def test_goal_figures_are_the_goals_modules(scored: Engine, tmp_path: Path) -> N
     assert sheet[1][header.index("actual")] == (None if math.isnan(actual) else actual)
     text = _pdf_text(tmp_path / f"{rep_id}.pdf")
     assert f"${goals[rep_id].quota:,.0f} for {goals[rep_id].period}" in text
-    assert "target 6; " in text and "set by manager)" in text
+    assert "target 6; " in text and "set by the manager)" in text
 
 
 def test_all_reps_read_the_goals_once(

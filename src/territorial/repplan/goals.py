@@ -130,10 +130,15 @@ class RepGoals:
                 cover = "" if self.coverage is None else f", coverage {self.coverage:.2f}x"
                 out.append(("Pipeline", f"${self.pipeline:,.0f} open{cover}"))
         for goal in self.goals:
-            out.append((f"Goal: {str(goal['metric']).replace('_', ' ')}", _goal_text(goal)))
+            out.append((f"Goal: {metric_label(str(goal['metric']))}", _goal_text(goal)))
         for text in self.missing:
             out.append(("Missing", text))
         return out
+
+
+def metric_label(metric: str) -> str:
+    """``tier_a_meetings`` as "tier-A meetings"."""
+    return metric.replace("tier_a", "tier-A").replace("_", " ")
 
 
 def _percent(value: float | None) -> str:
@@ -154,11 +159,14 @@ def _goal_text(goal: dict[str, Any]) -> str:
     metric = str(goal["metric"])
     whose = "" if goal["scope"] == "rep" else f" (territory {goal['subject_id']})"
     state = {True: "on track", False: "behind", None: "not measured yet"}[goal["on_track"]]
+    source = {"manager": "set by the manager", "derived": "derived from the plan"}.get(
+        str(goal["source"]), f"source: {goal['source']}"
+    )
     return (
         f"target {_metric_value(metric, goal['target'])}{whose}; "
         f"{goal['period'] or 'this period'}: {_metric_value(metric, goal['actual'])}, "
         f"{goal['previous_period'] or 'last period'}: "
-        f"{_metric_value(metric, goal['previous'])} ({state}; set by {goal['source']})"
+        f"{_metric_value(metric, goal['previous'])} ({state}; {source})"
     )
 
 
