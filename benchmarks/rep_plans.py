@@ -5,6 +5,9 @@ people; the CRM owners carry the territories, no design run needed), scores it, 
 times, for every rep who carries a territory:
 
 * ``read plan data``: one read of the store (:func:`territorial.repplan.load_plan_data`);
+* ``read quota and goals``: every rep's quota standing and SMART goals, once for all
+  (:func:`territorial.repplan.rep_goals`; the setup stores a quota set for the data's
+  fiscal year and the derived goals, as ``territorial quota`` and ``goals derive`` do);
 * ``plans + XLSX + ICS``: every plan built and written without PDF;
 * ``PDFs``: every plan's PDF (title page with map, targets, collaboration, schedule).
 
@@ -26,8 +29,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from territorial.goals.performance import data_as_of, load_extract
+from territorial.goals.quotas import plan_quotas, save_quotas
+from territorial.goals.smart import apply_derived, derive_targets
 from territorial.io import import_paths
-from territorial.repplan import load_plan_data, plan_rep_ids
+from territorial.repplan import load_plan_data, plan_rep_ids, rep_goals
 from territorial.repplan.export import write_rep_plans
 from territorial.sample import write_sample_company
 from territorial.scoring import load_config
@@ -52,6 +58,9 @@ def main() -> None:
         engine = open_store(f"sqlite:///{folder / 'store.db'}")
         import_paths([folder / "sample"], engine=engine)
         score_store(engine, config=load_config(None))
+        year = data_as_of(load_extract(engine)).year
+        save_quotas(engine, result=plan_quotas(engine, target=1e6 * args.reps, period=f"FY{year}"))
+        apply_derived(engine, targets=derive_targets(engine))
         setup = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -60,10 +69,13 @@ def main() -> None:
         out = folder / "plans"
         ids = plan_rep_ids(data, None)
         t = time.perf_counter()
-        numbers = write_rep_plans(data, ids, out, pdf=False, workers=args.workers)
+        goals = rep_goals(engine, rep_ids=ids)
+        read_goals = time.perf_counter() - t
+        t = time.perf_counter()
+        numbers = write_rep_plans(data, ids, out, pdf=False, workers=args.workers, goals=goals)
         files = time.perf_counter() - t
         t = time.perf_counter()
-        write_rep_plans(data, ids, folder / "with_pdf", pdf=True, workers=args.workers)
+        write_rep_plans(data, ids, folder / "with_pdf", pdf=True, workers=args.workers, goals=goals)
         pdfs = time.perf_counter() - t
 
         targets = sum(n["targets"] for n in numbers)
@@ -75,12 +87,13 @@ def main() -> None:
         table.add_column("target")
         table.add_row("setup (sample, import, score)", f"{setup:.1f}", "")
         table.add_row("read plan data", f"{read:.1f}", "")
+        table.add_row("read quota and goals (all reps)", f"{read_goals:.1f}", "")
         table.add_row(
             f"plans + XLSX + ICS ({targets:,} targets)",
-            f"{read + files:.1f}",
+            f"{read + read_goals + files:.1f}",
             "< 60 s",
         )
-        table.add_row("plans + XLSX + ICS + PDF", f"{read + pdfs:.1f}", "< 180 s")
+        table.add_row("plans + XLSX + ICS + PDF", f"{read + read_goals + pdfs:.1f}", "< 180 s")
         console.print(table)
         console.print(f"cpus {os.cpu_count()}, load average {os.getloadavg()}")
 

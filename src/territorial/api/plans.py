@@ -169,14 +169,20 @@ def diff_version(
     ] = "active",
     max_moves: Annotated[int, Query(ge=0, le=100_000)] = 1000,
 ) -> dict[str, Any]:
-    """Per-rep and per-territory changes from ``against`` to this version, and the moves."""
+    """Per-rep and per-territory changes from ``against`` to this version, the moves, and
+    the reps' feedback per territory (flags raised under ``against``)."""
     if against == "crm":
         base: int | None = None
     elif against == "active":
         base = ownership.active_plan_id(engine)
     else:
         base = int(against)
-    return lifecycle.diff(engine, a=base, b=plan_id).to_dict(max_moves=max_moves)
+    from territorial.repplan.flags import feedback_counts
+
+    answer = lifecycle.diff(engine, a=base, b=plan_id).to_dict(max_moves=max_moves)
+    # the reps' flags raised under the base version, per territory, for the review
+    answer["feedback"] = feedback_counts(engine, plan_id=base, by="territory")
+    return answer
 
 
 @router.post("/plans/{plan_id}/submit", response_model=VersionPublic)

@@ -211,13 +211,18 @@ def plans_diff(
             a_id = int(a)
         except ValueError:
             raise ConfigError(f"A must be a plan id or 'crm'; got {a!r}") from None
-    result = diff(_engine(database), a=a_id, b=b)
+    engine = _engine(database)
+    result = diff(engine, a=a_id, b=b)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         result.moves.to_csv(out, index=False)
         err_console.print(f"wrote {len(result.moves):,} moved accounts to {out}")
+    from territorial.repplan.flags import feedback_counts
+
+    # the reps' flags raised under the base version are part of the review
+    feedback = feedback_counts(engine, plan_id=a_id, by="territory")
     if fmt == "json":
-        print(json.dumps(result.to_dict(), default=_json_default))
+        print(json.dumps({**result.to_dict(), "feedback": feedback}, default=_json_default))
         return
     table = Table(title=f"{result.moved_accounts:,} accounts change from {a} to {b}, per rep")
     for h in ("rep", "accounts in A", "accounts in B", "gained", "lost", "kept"):
@@ -233,6 +238,12 @@ def plans_diff(
                 f"{r.kept:,}",
             )
     console.print(table)
+    if feedback:
+        from territorial.cli.repplan import _counts_table
+
+        console.print(_counts_table(feedback, "territory"))
+    else:
+        console.print(f"no reps' flags raised under {a}")
 
 
 def _actor(engine: Any, user: str | None) -> Any:

@@ -88,7 +88,7 @@ def rep_plan_command(
     engine = _engine(database)
     data = load_plan_data(engine)
     ids = plan_rep_ids(data, None if all_reps else rep)
-    goals = {rep_id: rep_goals(engine, rep_id=rep_id) for rep_id in ids}
+    goals = rep_goals(engine, rep_ids=ids, cache_dir=settings_for(database).home / "cache")
     with Progress(
         TextColumn("rep plans"),
         BarColumn(),
@@ -269,16 +269,60 @@ def flags_counts(
     plan: Annotated[
         int | None, typer.Option("--plan", help="Only flags raised under this version.")
     ] = None,
+    by: Annotated[str, typer.Option("--by", help="rep | territory")] = "rep",
     database: DatabaseOption = None,
 ) -> None:
-    """Reps' feedback per rep (for the plan review): flags by status and kind."""
+    """Reps' feedback per rep or per territory (for the plan review): flags by status
+    and kind; per territory also the requests of other reps for its accounts."""
+    from territorial.repplan.flags import feedback_counts
+
+    console.print(_counts_table(feedback_counts(_engine(database), plan_id=plan, by=by), by))
+
+
+def _counts_table(rows: list[dict[str, Any]], by: str) -> Any:
     from rich.table import Table
 
-    from territorial.repplan.flags import KINDS, STATUSES, feedback_counts
+    from territorial.repplan.flags import FLAG_KINDS, REQUEST, STATUSES
 
-    table = Table(title="Reps' feedback")
-    for column in ("rep", "total", *STATUSES, *KINDS):
+    key = "rep_id" if by == "rep" else "territory_id"
+    columns = ["total", *STATUSES, "requests"] + (["requested away"] if by == "territory" else [])
+    table = Table(title=f"Reps' feedback per {by}")
+    table.add_column(by, no_wrap=True)
+    for column in columns:
         table.add_column(column, justify="right")
-    for row in feedback_counts(_engine(database), plan_id=plan):
-        table.add_row(row["rep_id"], *(str(row[c]) for c in ("total", *STATUSES, *KINDS)))
+    table.add_column("flags by kind")
+    for row in rows:
+        kinds = ", ".join(f"{k} {row[k]}" for k in FLAG_KINDS if row[k])
+        values = [row["total"], *(row[s] for s in STATUSES), row[REQUEST]]
+        if by == "territory":
+            values.append(row["requested_away"])
+        table.add_row(escape(str(row[key])), *map(str, values), kinds)
+    return table
+
+
+@flags_app.command("find")
+def flags_find(
+    rep: Annotated[str, typer.Option("--rep", help="The rep who wants to request an account.")],
+    query: Annotated[str, typer.Option("--query", "-q", help="Part of an id, name or city.")],
+    limit: Annotated[int, typer.Option("--limit", help="Most accounts shown (1-200).")] = 25,
+    database: DatabaseOption = None,
+) -> None:
+    """Accounts of other territories the rep may request (then: flags add --kind request)."""
+    from rich.table import Table
+
+    from territorial.repplan.flags import requestable_accounts
+
+    found = requestable_accounts(_engine(database), rep_id=rep, query=query, limit=limit)
+    table = Table(title=f"Accounts {rep} may request matching {query!r}")
+    for column in ("account", "name", "city", "industry", "territory", "open request"):
+        table.add_column(column)
+    for a in found:
+        table.add_row(
+            a["account_id"],
+            escape(a["account_name"]),
+            escape(", ".join(x for x in (a["city"], a["state"]) if x)),
+            escape(a["industry"] or ""),
+            escape(a["territory_name"] or "none"),
+            f"#{a['open_request']}" if a["open_request"] else "",
+        )
     console.print(table)

@@ -8,7 +8,6 @@ One builder (:func:`territorial.repplan.plan.build_rep_plan`) over data read onc
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,25 +16,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from territorial.repplan.data import PlanData, load_plan_data
+from territorial.repplan.goals import RepGoals, rep_goals
 from territorial.repplan.plan import RepPlan, build_rep_plan
 from territorial.repplan.playbook import Playbook, default_playbook, load_playbook
 from territorial.repplan.targets import PlanOptions
 
 log = logging.getLogger(__name__)
-
-
-def rep_goals(engine: Engine, *, rep_id: str) -> list[dict[str, Any]]:
-    """The rep's quotas and goals from ``territorial.goals`` when that module is installed
-    and offers ``rep_goals(engine, rep_id=...)``; an empty list otherwise."""
-    try:
-        goals = importlib.import_module("territorial.goals")
-    except ModuleNotFoundError:
-        return []
-    reader = getattr(goals, "rep_goals", None)
-    if reader is None:
-        log.warning("territorial.goals has no rep_goals(engine, rep_id=...); plans show no goals")
-        return []
-    return [dict(g) for g in reader(engine, rep_id=rep_id)]
 
 
 _CACHE: dict[str, tuple[tuple[Any, ...], PlanData]] = {}
@@ -73,10 +59,48 @@ def cached_plan_data(engine: Engine) -> PlanData:
     return data
 
 
+_GOALS_CACHE: dict[str, tuple[tuple[Any, ...], dict[str, RepGoals]]] = {}
+
+
+def _goals_version(engine: Engine) -> tuple[Any, ...]:
+    """What the reps' goals depend on beyond the plan data: quota sets and goals."""
+    from sqlalchemy import func, select
+
+    from territorial.store.goals import goals, quota_sets
+    from territorial.store.tables import activities, opportunities
+
+    with engine.connect() as conn:
+        return (
+            *_data_version(engine),
+            conn.execute(select(func.max(quota_sets.c.id))).scalar(),
+            conn.execute(select(func.max(goals.c.id))).scalar(),
+            conn.execute(select(func.count()).select_from(opportunities)).scalar(),
+            conn.execute(select(func.count()).select_from(activities)).scalar(),
+        )
+
+
+def cached_rep_goals(engine: Engine, data: PlanData) -> dict[str, RepGoals]:
+    """:func:`rep_goals` of every rep who carries a territory, kept while the data, the
+    quota sets and the goals stay the same (one computation serves every rep's page:
+    the standings cost the same for one rep as for all)."""
+    key = engine.url.render_as_string(hide_password=True)
+    version = _goals_version(engine)
+    with _CACHE_LOCK:
+        found = _GOALS_CACHE.get(key)
+        if found is not None and found[0] == version:
+            return found[1]
+    goals = rep_goals(engine, rep_ids=data.carriers())
+    with _CACHE_LOCK:
+        _GOALS_CACHE[key] = (version, goals)
+    return goals
+
+
 def rep_plan(engine: Engine, *, rep_id: str, options: PlanOptions | None = None) -> RepPlan:
     """The plan of one rep (NotFoundError: unknown rep; ConfigError: no territory)."""
     data = cached_plan_data(engine)
-    return build_rep_plan(data, rep_id, options, goals=rep_goals(engine, rep_id=rep_id))
+    plan_rep_ids(data, [rep_id])  # a rep unknown or without territory fails before goals
+    goals = cached_rep_goals(engine, data)[rep_id]
+    return build_rep_plan(data, rep_id, options, goals=goals)
 
 
 def visible_reps(engine: Engine, user: Any | None) -> frozenset[str] | None:
@@ -125,17 +149,21 @@ def rep_plans(
     """Plans of ``rep_ids`` (default: every rep who carries a territory), one at a time,
     from one read of the store. Every rep id is checked before the first plan is made."""
     data = data or load_plan_data(engine)
-    for rep_id in plan_rep_ids(data, rep_ids):
-        yield build_rep_plan(data, rep_id, options, goals=rep_goals(engine, rep_id=rep_id))
+    ids = plan_rep_ids(data, rep_ids)
+    goals = rep_goals(engine, rep_ids=ids)
+    for rep_id in ids:
+        yield build_rep_plan(data, rep_id, options, goals=goals[rep_id])
 
 
 __all__ = [
     "PlanData",
     "PlanOptions",
     "Playbook",
+    "RepGoals",
     "RepPlan",
     "build_rep_plan",
     "cached_plan_data",
+    "cached_rep_goals",
     "default_playbook",
     "load_plan_data",
     "load_playbook",

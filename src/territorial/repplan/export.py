@@ -4,7 +4,9 @@
 ``REP_ID.pdf`` into a folder, each through a temporary file renamed into place, so a
 failure leaves no half-written file. Sheets and columns: ``Targets``
 (:data:`XLSX_TARGET_COLUMNS`), ``Schedule`` (one row per step: ``account_id, date,
-channel, step`` and more), ``Collaboration``, ``Trips``, ``Weeks`` and ``Summary``.
+channel, step`` and more), ``Collaboration``, ``Trips``, ``Weeks``, ``Summary`` (the
+rep's numbers, then the quota standing: :data:`GOAL_SUMMARY_KEYS` and a ``missing`` row
+for each thing not set) and ``Goals`` (the SMART goals: :data:`GOAL_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from territorial.repplan.goals import GOAL_COLUMNS
 from territorial.repplan.plan import RepPlan
 
 XLSX_TARGET_COLUMNS = (
@@ -83,6 +86,28 @@ def _cell(value: Any) -> Any:
     return value
 
 
+#: Quota figures of :class:`~territorial.repplan.goals.RepGoals` in the Summary sheet.
+GOAL_SUMMARY_KEYS = (
+    "period",
+    "period_start",
+    "quota_set_id",
+    "quota",
+    "quota_to_date",
+    "bookings",
+    "attainment",
+    "pace",
+    "pipeline",
+    "coverage",
+)
+
+
+def _goal_frame(plan: RepPlan) -> Any:
+    import pandas as pd
+
+    rows = [] if plan.goals is None else plan.goals.goals
+    return pd.DataFrame(rows, columns=list(GOAL_COLUMNS))
+
+
 def write_xlsx(plan: RepPlan, path: Path) -> None:
     """The workbook (see the module docstring)."""
     from openpyxl import Workbook
@@ -112,8 +137,13 @@ def write_xlsx(plan: RepPlan, path: Path) -> None:
         summary.append(["playbook", plan.playbook_source])
         for key, value in plan.numbers.items():
             summary.append([key, _cell(value)])
-        for goal in plan.goals:
-            summary.append([f"goal: {goal.get('name', '')}", _cell(goal.get("value"))])
+        goals = plan.goals
+        if goals is not None:
+            for key in GOAL_SUMMARY_KEYS:
+                summary.append([key, _cell(getattr(goals, key))])
+            for text in goals.missing:
+                summary.append(["missing", text])
+        sheet("Goals", _goal_frame(plan), GOAL_COLUMNS)
         book.save(tmp)
 
     _atomic(path, write)
@@ -196,6 +226,7 @@ def schedule_csv(plan: RepPlan) -> bytes:
 
 
 __all__ = [
+    "GOAL_SUMMARY_KEYS",
     "XLSX_SCHEDULE_COLUMNS",
     "XLSX_TARGET_COLUMNS",
     "ics_bytes",
@@ -234,7 +265,7 @@ def write_rep_plans(
     options: Any = None,
     pdf: bool = True,
     workers: int = 1,
-    goals: dict[str, list[dict[str, Any]]] | None = None,
+    goals: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Build and write the plans of ``rep_ids`` (checked already, see

@@ -8,13 +8,15 @@ version made by :func:`territorial.planning.lifecycle.new_draft` when there is n
 never in the active one — or **decline** it with a reason. Either way the rep is
 notified (:func:`territorial.store.planning.notify`). Nothing is deleted: a decided flag
 keeps its decision, who made it and when. :func:`feedback_counts` gives the counts per
-rep for the plan review.
+rep or per territory for the plan review; :func:`requestable_accounts` finds the accounts
+of other territories a rep may request.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, func, insert, select, update
 
 from territorial.errors import ConfigError, ConflictError, NotFoundError, PermissionDeniedError
@@ -307,35 +309,125 @@ def decline(engine: Engine, *, flag_id: int, reason: str, actor: Actor = CLI) ->
     return get_flag(engine, flag_id=flag_id)
 
 
-def feedback_counts(engine: Engine, *, plan_id: int | None = None) -> list[dict[str, Any]]:
-    """Per rep: flags and requests by status and kind (``plan_id``: raised while that
-    version was active), for the plan review."""
+#: What :func:`feedback_counts` groups by.
+FEEDBACK_GROUPINGS = ("rep", "territory")
+
+
+def flag_territory(flag: dict[str, Any]) -> str | None:
+    """The territory of the rep who raised a flag: a request asks for an account to move
+    into the rep's territory (``to_territory``), a flag is on the rep's own book
+    (``from_territory``)."""
+    return flag["to_territory"] if flag["kind"] == REQUEST else flag["from_territory"]
+
+
+def feedback_counts(
+    engine: Engine, *, plan_id: int | None = None, by: str = "rep"
+) -> list[dict[str, Any]]:
+    """Flags and requests by status and kind (``plan_id``: raised while that version was
+    active), for the plan review, per rep (``rep_id``) or per territory (``territory_id``:
+    the territory of the rep who raised it, see :func:`flag_territory`; with
+    ``requested_away``: requests by other reps for accounts of the territory)."""
+    if by not in FEEDBACK_GROUPINGS:
+        raise ConfigError(f"--by must be one of {', '.join(FEEDBACK_GROUPINGS)}; got {by!r}")
     table = _table()
-    query = select(table.c.rep_id, table.c.kind, table.c.status, func.count()).group_by(
-        table.c.rep_id, table.c.kind, table.c.status
+    query = select(
+        table.c.rep_id,
+        table.c.kind,
+        table.c.status,
+        table.c.from_territory,
+        table.c.to_territory,
+        func.count(),
+    ).group_by(
+        table.c.rep_id, table.c.kind, table.c.status, table.c.from_territory, table.c.to_territory
     )
     if plan_id is not None:
         query = query.where(table.c.plan_id == plan_id)
-    per_rep: dict[str, dict[str, Any]] = {}
+    key_name = "rep_id" if by == "rep" else "territory_id"
+    extra = {} if by == "rep" else {"requested_away": 0}
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row_of(key: str) -> dict[str, Any]:
+        return rows.setdefault(
+            key,
+            {
+                key_name: key,
+                "total": 0,
+                **dict.fromkeys(STATUSES, 0),
+                **dict.fromkeys(KINDS, 0),
+                **extra,
+            },
+        )
+
     with engine.connect() as conn:
-        for rep_id, kind, status, count in conn.execute(query):
-            row = per_rep.setdefault(
-                rep_id,
-                {
-                    "rep_id": rep_id,
-                    "total": 0,
-                    **dict.fromkeys(STATUSES, 0),
-                    **dict.fromkeys(KINDS, 0),
-                },
-            )
-            row["total"] += int(count)
-            row[status] += int(count)
-            row[kind] += int(count)
-    return [per_rep[r] for r in sorted(per_rep)]
+        for rep_id, kind, status, from_t, to_t, count in conn.execute(query):
+            flag = {"kind": kind, "from_territory": from_t, "to_territory": to_t}
+            key = rep_id if by == "rep" else flag_territory(flag)
+            if key is not None:
+                row = row_of(str(key))
+                row["total"] += int(count)
+                row[status] += int(count)
+                row[kind] += int(count)
+            if by == "territory" and kind == REQUEST and from_t is not None:
+                row_of(str(from_t))["requested_away"] += int(count)
+    return [rows[k] for k in sorted(rows)]
+
+
+def requestable_accounts(
+    engine: Engine, *, rep_id: str, query: str, limit: int = 25
+) -> list[dict[str, Any]]:
+    """Accounts of other territories (or of no territory) the rep may request, whose id,
+    name or city contains ``query`` (case-insensitive, at least 2 characters), by name;
+    only what a rep may see of another's account: id, name, city, state, industry,
+    segment, its territory, and the id of the rep's open request when there is one."""
+    from territorial.repplan import cached_plan_data, plan_rep_ids
+
+    text = (query or "").strip().lower()
+    if len(text) < 2:
+        raise ConfigError(f"search with at least 2 characters; got {query!r}")
+    if not 1 <= limit <= 200:
+        raise ConfigError(f"limit must be 1-200; got {limit}")
+    data = cached_plan_data(engine)
+    plan_rep_ids(data, [rep_id])  # an unknown rep, or one without territory, fails here
+    accounts = data.accounts
+    found = np.zeros(len(accounts), dtype=bool)
+    for column in ("id", "name", "city"):
+        values = accounts[column].astype("string").str.lower()
+        found |= values.str.contains(text, regex=False).fillna(False).to_numpy(dtype=bool)
+    owners = data.book.set_index("account_id")
+    hits = accounts[found]
+    hits = hits[~hits["id"].isin(data.book.loc[data.book["rep_id"] == rep_id, "account_id"])]
+    hits = hits.sort_values(["name", "id"]).head(limit)
+    open_requests = {
+        f["account_id"]: f["id"]
+        for f in list_flags(engine, status="open", rep_ids=frozenset({rep_id}))
+        if f["kind"] == REQUEST
+    }
+    out = []
+    for row in hits.to_dict("records"):
+        owner = owners.loc[row["id"]] if row["id"] in owners.index else None
+        out.append(
+            {
+                "account_id": row["id"],
+                "account_name": row["name"],
+                "city": _text(row.get("city")),
+                "state": _text(row.get("state")),
+                "industry": _text(row.get("industry")),
+                "segment": _text(row.get("segment")),
+                "territory_id": None if owner is None else _text(owner["territory_id"]),
+                "territory_name": None if owner is None else _text(owner["territory_name"]),
+                "open_request": open_requests.get(row["id"]),
+            }
+        )
+    return out
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 __all__ = [
     "DRAFT_NAME",
+    "FEEDBACK_GROUPINGS",
     "FLAG_KINDS",
     "KINDS",
     "REQUEST",
@@ -344,7 +436,9 @@ __all__ = [
     "add_flag",
     "decline",
     "feedback_counts",
+    "flag_territory",
     "get_flag",
     "list_flags",
     "rep_territory",
+    "requestable_accounts",
 ]

@@ -1,8 +1,9 @@
 """The plan document as PDF (ReportLab), with a small territory map (matplotlib).
 
-Pages: a title page with the rep's numbers (book, potential, capacity, targets, goals
-where the goals module has them) and the map of the book with the targets; the target
-table with each rationale; the collaboration list; the schedule by week with visit trips.
+Pages: a title page with the rep's numbers (book, potential, capacity, targets, the
+quota with attainment and pace and the SMART goals, or what is missing) and the map of
+the book with the targets; the target table with each rationale; the collaboration
+list; the schedule by week with visit trips.
 """
 
 from __future__ import annotations
@@ -153,8 +154,8 @@ def pdf_bytes(plan: RepPlan) -> bytes:
             f"({n['travel_hours_saved']:.1f} h saved by grouping)",
         ],
     ]
-    for goal in plan.goals:
-        numbers.append([str(goal.get("name", "goal")), str(goal.get("value", ""))])
+    if plan.goals is not None:
+        numbers.extend([label, text] for label, text in plan.goals.lines())
     facts = Table(
         [[p(k, small), p(v, small)] for k, v in numbers], colWidths=[1.3 * inch, 3.6 * inch]
     )

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from territorial.repplan.data import PlanData, next_monday
+from territorial.repplan.goals import RepGoals
 from territorial.repplan.playbook import Playbook
 from territorial.repplan.schedule import Calendar, group_visits, visit_clusters
 from territorial.repplan.targets import (
@@ -104,7 +105,7 @@ class RepPlan:
     weekly: pd.DataFrame
     book_points: pd.DataFrame
     playbook_source: str
-    goals: list[dict[str, Any]]
+    goals: RepGoals | None
 
     @property
     def rep_id(self) -> str:
@@ -128,7 +129,7 @@ class RepPlan:
             "end": self.end.isoformat(),
             "playbook": self.playbook_source,
             "numbers": {k: _plain(v) for k, v in self.numbers.items()},
-            "goals": self.goals,
+            "goals": None if self.goals is None else self.goals.to_dict(),
             "targets": records(self.targets.drop(columns=["latitude", "longitude"])),
             "schedule": records(self.schedule),
             "collaboration": records(self.collaboration),
@@ -194,7 +195,7 @@ def build_rep_plan(
     rep_id: str,
     options: PlanOptions | None = None,
     *,
-    goals: list[dict[str, Any]] | None = None,
+    goals: RepGoals | None = None,
 ) -> RepPlan:
     """The plan of one rep who carries a territory (see the module docstring).
 
@@ -314,7 +315,7 @@ def build_rep_plan(
         weekly=weekly,
         book_points=book_points,
         playbook_source=playbook.source,
-        goals=list(goals or []),
+        goals=goals,
     )
 
 

@@ -36,9 +36,13 @@ def _actor(session: auth.Session) -> Actor:
 
 
 def _rep_choices(engine: Any, visible: frozenset[str] | None) -> list[str]:
+    """Reps whose plans the user may open (none while the store has no scores)."""
     from territorial.repplan import cached_plan_data
 
-    carriers = cached_plan_data(engine).carriers()
+    try:
+        carriers = cached_plan_data(engine).carriers()
+    except ConfigError:  # nothing scored yet: the page says what is missing
+        return []
     return [r for r in carriers if visible is None or r in visible]
 
 
@@ -60,22 +64,37 @@ def plan_page(
     session: SessionDep,
     rep: str | None = None,
     done: str | None = None,
+    error: str | None = None,
+    find: str | None = None,
 ) -> Response:
+    """The rep's plan; without one, what is missing and who fixes it; with ``find``, the
+    accounts of other territories the rep may request."""
+    from territorial.repplan.readiness import plan_readiness
+
     visible = visible_reps(engine, session.user)
     choices = _rep_choices(engine, visible)
     rep_id = rep or session.user.rep_id
-    if rep is None and rep_id not in choices:
+    if rep is None and rep_id not in choices and choices:
         # a manager (or a planner) lands on the first rep they may open
-        rep_id = choices[0] if choices else None
-    plan, error = None, None
-    if rep_id is not None:
+        rep_id = choices[0]
+    if rep_id is not None and visible is not None and rep_id not in visible:
+        raise NotFoundError(f"no rep {rep_id!r}")
+    plan, missing = None, plan_readiness(engine, rep_id=rep_id)
+    if not missing:
         try:
-            plan = plan_for(engine, rep_id=rep_id, visible=visible)
+            plan = plan_for(engine, rep_id=str(rep_id), visible=visible)
         except NotFoundError:
             raise
         except TerritorialError as exc:
-            error = exc.message
-    mine = flags.list_flags(engine, status=None, rep_ids=frozenset({rep_id}) if rep_id else None)
+            error = error or exc.message
+    own = rep_id is not None and rep_id == session.user.rep_id
+    found, find_error = None, None
+    if find is not None and own and not missing:
+        try:
+            found = flags.requestable_accounts(engine, rep_id=str(rep_id), query=find)
+        except ConfigError as exc:
+            find_error = exc.message
+    mine = flags.list_flags(engine, status=None, rep_ids=frozenset({rep_id})) if rep_id else []
     return _page(
         request,
         "repplan.html",
@@ -84,8 +103,12 @@ def plan_page(
         plan=plan,
         rep_id=rep_id,
         choices=choices,
-        error=error,
+        missing=missing,
+        error=error or find_error,
         done=done,
+        own=own,
+        find=find,
+        found=found,
         flags=mine[-20:],
         kinds=flags.FLAG_KINDS,
     )
@@ -189,13 +212,21 @@ async def flag_account(
     except (ConfigError, TerritorialError) as exc:
         if isinstance(exc, NotFoundError):
             raise
-        target = f"{PREFIX}/accounts/{quote(account_id)}?error={quote(exc.message)}"
-        return RedirectResponse(target, status_code=303)
-    back = form.get("back") or f"{PREFIX}/accounts/{account_id}"
-    if not back.startswith(PREFIX + "/"):
-        back = f"{PREFIX}/accounts/{account_id}"
+        back = _back(form, account_id)
+        sep = "&" if "?" in back else "?"
+        return RedirectResponse(f"{back}{sep}error={quote(exc.message)}", status_code=303)
+    back = _back(form, account_id)
     sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}done=flag+%23{flag['id']}+sent", status_code=303)
+    what = "request" if kind == flags.REQUEST else "flag"
+    return RedirectResponse(f"{back}{sep}done={what}+%23{flag['id']}+sent", status_code=303)
+
+
+def _back(form: dict[str, str], account_id: str) -> str:
+    """Where the form came from (a workspace page), else the account's page."""
+    back = form.get("back") or ""
+    if not back.startswith(PREFIX + "/") or back.startswith(PREFIX + "//"):
+        back = f"{PREFIX}/accounts/{quote(account_id)}"
+    return back
 
 
 # --- the planners' queue ------------------------------------------------------------------

@@ -407,10 +407,25 @@ def compare_page(
 ) -> Response:
     session.require_editor()
     plans = services.list_plans(engine)
-    result = None
+    result, feedback = None, {}
     if a and b:
+        from territorial.repplan.flags import feedback_counts
+
         result = services.compare_plans(engine, plan_a=a, plan_b=b)
-    return _page(request, "compare.html", session, plans=plans, result=result, a=a, b=b)
+        # the reps' flags raised under A (all of them against the CRM owners), per territory
+        base = int(a) if a.isdigit() else None
+        rows = feedback_counts(engine, plan_id=base, by="territory")
+        feedback = {r["territory_id"]: r for r in rows}
+    return _page(
+        request,
+        "compare.html",
+        session,
+        plans=plans,
+        result=result,
+        a=a,
+        b=b,
+        feedback=feedback,
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)
