@@ -321,3 +321,49 @@ def test_rep_sees_their_book_and_a_page_for_what_is_not_theirs(server, browser) 
     )
     assert refused.status == 403 and "error-page" in refused.text()
     w.close()
+
+
+def _inside_ring(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def test_planner_lassos_accounts_at_real_coordinates(server, browser) -> None:  # type: ignore[no-untyped-def]
+    """A free-form lasso drawn with the mouse selects exactly the accounts inside it on
+    screen (checked here on pixels, independently of the server's projection)."""
+    w = Watch(browser)
+    page = w.page
+    _log_in(page, server["base"], "planner@example.com")
+    page.goto(f"{server['base']}/workspace/map?plan={server['active']}")
+    _map_ready(page)
+    cx, cy = _screen(page, 47.61, -122.33)  # Seattle, Ana's home
+    cx, cy = cx + 20, cy + 40
+    box = page.locator("#map").bounding_box()
+    # a concave, five-pointed lasso around Seattle (page pixels)
+    shape = [(0, -110), (40, -30), (120, -20), (50, 30), (80, 110), (0, 50), (-80, 110)]
+    shape += [(-50, 30), (-120, -20), (-40, -30)]
+    ring = [(cx + dx, cy + dy) for dx, dy in shape]
+    page.click("[data-testid=lasso]")
+    page.mouse.move(*ring[0])
+    page.mouse.down()
+    for x, y in ring[1:] + ring[:1]:
+        page.mouse.move(x, y, steps=6)
+    page.mouse.up()
+    page.wait_for_selector("[data-testid=move-status]:has-text('in the lasso')")
+    got = int(page.inner_text("[data-testid=selection-count]").replace(",", ""))
+    # every account's pixel on the map, then the textbook point-in-polygon on pixels
+    points = page.evaluate(
+        """() => fetch('/workspace/api/accounts.geojson?zoom=12').then(r => r.json()).then(g => {
+          const m = document.querySelector('#map')._map;
+          return g.features.map(f => { const [lon, lat] = f.geometry.coordinates;
+            const p = m.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }); })"""
+    )
+    local = [(x - box["x"], y - box["y"]) for x, y in ring]
+    expected = sum(_inside_ring(x, y, local) for x, y in points)
+    assert got == expected > 5
+    assert page.locator("#selection .chip").count() == min(got, 40)
+    assert page.get_attribute("#map", "data-tool") == ""  # the tool disarms itself
+    w.close()

@@ -481,18 +481,40 @@ def accounts_table(
     return _json(found)
 
 
+def _polygon(polygon: str | None) -> list[tuple[float, float]] | None:
+    """``lon,lat;lon,lat;...`` (a lasso drawn on the map) as vertices."""
+    if polygon is None:
+        return None
+    out = []
+    for n, vertex in enumerate(polygon.split(";"), start=1):
+        try:
+            lon, lat = (float(x) for x in vertex.split(","))
+        except ValueError as exc:
+            raise ConfigError(
+                f"polygon wants lon,lat;lon,lat;...; vertex {n} is {vertex[:40]!r}"
+            ) from exc
+        out.append((lon, lat))
+    return out
+
+
 @router.get("/api/selection")
 def selection(
     engine: EngineDep,
     session: SessionDep,
     plan: str | None = None,
     bbox: str | None = None,
+    polygon: Annotated[str | None, Query(max_length=60_000)] = None,
     county: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> Response:
-    """Accounts in a rectangle or a county, for the map's selection (ids and names)."""
+    """Accounts in a lasso (``polygon``), a rectangle (``bbox``) or a county, for the
+    map's selection (ids and names)."""
     scope = services.scope_for(engine, session.user)
     view = services.view_for(engine, scope, plan)
-    return _json(services.select_accounts(view, scope, bbox=_bbox(bbox), county=county))
+    return _json(
+        services.select_accounts(
+            view, scope, polygon=_polygon(polygon), bbox=_bbox(bbox), county=county
+        )
+    )
 
 
 @router.get("/api/accounts/{account_id}")

@@ -1112,29 +1112,90 @@ def search_accounts(
     return {"total": int(idx.size), "accounts": [_account_row(view, int(i)) for i in order]}
 
 
-#: Most accounts one selection (a county, a rectangle) hands the page.
+#: Most accounts one selection (a county, a rectangle, a lasso) hands the page.
 SELECTION_LIMIT = 20_000
+#: Most vertices a lasso may have (the page thins its trace to a few hundred).
+POLYGON_LIMIT = 2_000
+#: Web Mercator's latitude limit (the map's projection is undefined at the poles).
+MERCATOR_MAX_LAT = 85.0511287798
+
+
+def web_mercator(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` on the map's projection (Leaflet's EPSG:3857 on the unit sphere):
+    x = longitude in radians, y = ln(tan(pi/4 + latitude/2)). A straight line drawn on
+    the map is straight here, so a shape drawn on screen selects what it covers."""
+    phi = np.radians(np.clip(np.asarray(lat, dtype=float), -MERCATOR_MAX_LAT, MERCATOR_MAX_LAT))
+    return np.radians(np.asarray(lon, dtype=float)), np.log(np.tan(np.pi / 4 + phi / 2))
+
+
+def bbox_polygon(bbox: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """A rectangle (west, south, east, north) as the ``(lon, lat)`` ring of its corners."""
+    w, s, e, n = bbox
+    w, e = min(w, e), max(w, e)
+    s, n = min(s, n), max(s, n)
+    return [(w, s), (e, s), (e, n), (w, n)]
+
+
+def _check_polygon(polygon: Sequence[Sequence[float]]) -> np.ndarray:
+    ring = np.asarray(polygon, dtype=float) if len(polygon) else np.zeros((0, 2))
+    if ring.ndim != 2 or ring.shape[1] != 2:
+        raise ConfigError("a selection polygon is a list of [longitude, latitude] vertices")
+    if not 3 <= len(ring) <= POLYGON_LIMIT:
+        raise ConfigError(
+            f"a selection polygon needs 3 to {POLYGON_LIMIT} vertices; got {len(ring)}"
+        )
+    if not np.isfinite(ring).all():
+        raise ConfigError("selection polygon vertices must be finite numbers")
+    bad = np.flatnonzero((np.abs(ring[:, 1]) > 90) | (np.abs(ring[:, 0]) > 540))
+    if bad.size:
+        lon, lat = ring[bad[0]]
+        raise ConfigError(
+            f"selection polygon vertex {bad[0] + 1} ({lon}, {lat}) is not a longitude, latitude"
+        )
+    return ring
+
+
+def in_polygon(lat: np.ndarray, lon: np.ndarray, polygon: Sequence[Sequence[float]]) -> np.ndarray:
+    """Which points lie inside ``polygon`` (``(lon, lat)`` vertices, closed or not) as
+    drawn on the map: the test is made on the Web Mercator plane (:func:`web_mercator`);
+    a ring that crosses itself covers each of its loops; points on an edge are inside."""
+    ring = _check_polygon(polygon)
+    px, py = web_mercator(ring[:, 1], ring[:, 0])
+    shape = shapely.make_valid(shapely.Polygon(np.column_stack([px, py])))
+    out = np.zeros(len(lat), dtype=bool)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if ok.any() and not shape.is_empty:
+        x, y = web_mercator(lat[ok], lon[ok])
+        shapely.prepare(shape)
+        out[ok] = shapely.intersects_xy(shape, x, y)
+    return out
 
 
 def select_accounts(
     view: PlanView,
     scope: Scope,
     *,
+    polygon: Sequence[Sequence[float]] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     county: str | None = None,
     limit: int = SELECTION_LIMIT,
 ) -> dict[str, Any]:
-    """Accounts the user may see inside ``bbox`` (west, south, east, north, degrees) and/or
-    in ``county`` (5-digit FIPS), as ``[id, name]`` pairs (most potential first)."""
-    if bbox is None and not county:
-        raise ConfigError("select by a rectangle (bbox) or a county (5-digit FIPS)")
+    """Accounts the user may see inside ``polygon`` (a lasso: ``(lon, lat)`` vertices),
+    inside ``bbox`` (west, south, east, north, degrees: the rectangle is the polygon of
+    its corners, one path) and/or in ``county`` (5-digit FIPS), as ``[id, name]`` pairs
+    (most potential first)."""
+    if polygon is not None and bbox is not None:
+        raise ConfigError("select by a polygon or a rectangle (bbox), not both")
+    if bbox is not None:
+        polygon = bbox_polygon(bbox)
+    if polygon is None and not county:
+        raise ConfigError("select by a polygon, a rectangle (bbox) or a county (5-digit FIPS)")
     data = view.data
     mask = scope.account_mask(view) & data.located
-    if bbox is not None:
-        w, s_, e, n = bbox
+    if polygon is not None:
         lat = data.frame["latitude"].to_numpy(dtype=float)
         lon = data.frame["longitude"].to_numpy(dtype=float)
-        mask &= (lat >= min(s_, n)) & (lat <= max(s_, n)) & (lon >= min(w, e)) & (lon <= max(w, e))
+        mask &= in_polygon(lat, lon, polygon)
     if county:
         fips, _ = county_shapes()
         where = fips.index(county) if county in fips else -2

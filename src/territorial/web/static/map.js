@@ -310,10 +310,12 @@
         .then((res) => addSelection(res, `in ${p.name} county`))
         .catch((e) => setStatus("Selection failed: " + e.message));
     }
-    function selectBox(b) {
-      const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
-      return fetchJSON(`${prefix}/api/selection?plan=${plan}&bbox=${bbox}`)
-        .then((res) => addSelection(res, "in the rectangle"))
+    // A rectangle or a lasso: both go to the server as one polygon of [lon, lat]
+    // vertices; the server tests the accounts on the map's projection.
+    function selectPolygon(latlngs, what) {
+      const ring = latlngs.map((p) => `${p.lng.toFixed(5)},${p.lat.toFixed(5)}`).join(";");
+      return fetchJSON(`${prefix}/api/selection?plan=${plan}&polygon=${encodeURIComponent(ring)}`)
+        .then((res) => addSelection(res, what))
         .catch((e) => setStatus("Selection failed: " + e.message));
     }
     function renderSelection() {
@@ -342,40 +344,71 @@
       document.querySelectorAll("#account-results input[type=checkbox]").forEach((c) => { c.checked = state.selected.has(c.value); });
     }
 
-    // Rectangle selection: the "Select area" button arms it; drag on the map.
-    const areaBtn = document.getElementById("select-area-btn");
-    let box = null, start = null;
-    function armSelect(on) {
-      state.selecting = on;
-      el.classList.toggle("selecting", on);
-      if (areaBtn) areaBtn.classList.toggle("on", on);
-      if (on) map.dragging.disable(); else map.dragging.enable();
+    // Rectangle and lasso selection: "Select area" or "Lasso" arms the tool; drag on
+    // the map (a rectangle from corner to corner, a lasso along the pointer's path).
+    const toolButtons = { box: document.getElementById("select-area-btn"), lasso: document.getElementById("lasso-btn") };
+    let shape = null, start = null, trace = null;
+    function armSelect(mode) {
+      state.selecting = mode || false;
+      el.classList.toggle("selecting", !!mode);
+      el.dataset.tool = mode || "";
+      Object.entries(toolButtons).forEach(([m, b]) => { if (b) b.classList.toggle("on", m === mode); });
+      if (mode) map.dragging.disable(); else map.dragging.enable();
     }
     function pointer(e) { return map.mouseEventToLatLng(e); }
+    const drawStyle = { pane: "lines", renderer: lineCanvas, interactive: false,
+      color: "#1f6feb", weight: 1.5, dashArray: "4 3", fillOpacity: 0.08 };
     el.addEventListener("mousedown", (e) => {
       if (!state.selecting || e.button !== 0) return;
       e.stopPropagation(); e.preventDefault();
       start = pointer(e);
-      box = L.rectangle(L.latLngBounds(start, start), { pane: "lines", renderer: lineCanvas, interactive: false,
-        color: "#1f6feb", weight: 1.5, dashArray: "4 3", fillOpacity: 0.08 }).addTo(map);
+      if (state.selecting === "lasso") {
+        trace = [start];
+        shape = L.polygon(trace, drawStyle).addTo(map);
+      } else {
+        shape = L.rectangle(L.latLngBounds(start, start), drawStyle).addTo(map);
+      }
     }, true);
-    el.addEventListener("mousemove", (e) => { if (box && start) box.setBounds(L.latLngBounds(start, pointer(e))); }, true);
+    el.addEventListener("mousemove", (e) => {
+      if (!shape || !start) return;
+      const at = pointer(e);
+      if (state.selecting !== "lasso") { shape.setBounds(L.latLngBounds(start, at)); return; }
+      // a vertex every 4 screen pixels keeps the polygon short and the URL small
+      const last = map.latLngToContainerPoint(trace[trace.length - 1]), now = map.latLngToContainerPoint(at);
+      if (last.distanceTo(now) < 4) return;
+      trace.push(at);
+      shape.setLatLngs(trace);
+    }, true);
     el.addEventListener("mouseup", (e) => {
-      if (!box || !start) return;
+      if (!shape || !start) return;
       e.stopPropagation();
-      const b = L.latLngBounds(start, pointer(e));
-      box.remove(); box = null; start = null;
+      const mode = state.selecting;
+      shape.remove(); shape = null;
       swallowClick = true; // the click that follows this mouseup is not a county click
       armSelect(false);
+      if (mode === "lasso") {
+        trace.push(pointer(e));
+        const ring = trace; trace = null; start = null;
+        if (ring.length < 3) return;
+        selectPolygon(ring.length > 600 ? ring.filter((_, i) => i % Math.ceil(ring.length / 600) === 0) : ring, "in the lasso");
+        return;
+      }
+      const b = L.latLngBounds(start, pointer(e));
+      start = null;
       if (b.getNorthEast().equals(b.getSouthWest())) return;
-      selectBox(b);
+      selectPolygon([b.getSouthWest(), b.getSouthEast(), b.getNorthEast(), b.getNorthWest()], "in the rectangle");
     }, true);
     let swallowClick = false;
     el.addEventListener("click", (e) => {
       if (swallowClick) { swallowClick = false; e.stopPropagation(); e.preventDefault(); }
     }, true);
     el.addEventListener("mousedown", () => { if (!state.selecting) swallowClick = false; }, true);
-    if (areaBtn && editable) areaBtn.addEventListener("click", () => armSelect(!state.selecting));
+    if (editable) Object.entries(toolButtons).forEach(([mode, b]) => {
+      if (b) b.addEventListener("click", () => armSelect(state.selecting === mode ? false : mode));
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && state.selecting) { if (shape) shape.remove(); shape = null; start = null; trace = null; armSelect(false); }
+    });
 
     // --- moves, undo, redo -------------------------------------------------------------
     function setStatus(message) {
