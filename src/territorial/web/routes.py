@@ -439,6 +439,7 @@ def _json(payload: Any) -> Response:
 
 @router.get("/api/accounts.geojson")
 def accounts_geojson(
+    request: Request,
     engine: EngineDep,
     session: SessionDep,
     plan: str | None = None,
@@ -448,7 +449,36 @@ def accounts_geojson(
 ) -> Response:
     scope = services.scope_for(engine, session.user)
     view = services.view_for(engine, scope, plan)
-    return _json(services.account_layer(view, scope, bbox=_bbox(bbox), zoom=zoom, color_by=color))
+    fills = None
+    if color in ("attainment", "signals"):
+        fills = services.map_colors(engine, view, scope, by=color, cache_dir=_cache_dir(request))[
+            "fills"
+        ]
+    return _json(
+        services.account_layer(
+            view, scope, bbox=_bbox(bbox), zoom=zoom, color_by=color, fills=fills
+        )
+    )
+
+
+def _cache_dir(request: Request) -> Path | None:
+    """Where the goals package keeps its extract (the settings' home), when known."""
+    settings = getattr(request.app.state, "settings", None)
+    return None if settings is None else settings.home / "cache"
+
+
+@router.get("/api/map-colors")
+def map_colors(
+    request: Request,
+    engine: EngineDep,
+    session: SessionDep,
+    plan: str | None = None,
+    by: str = "territory",
+) -> Response:
+    """Fills and legend for colouring the map by attainment, signals, tier or potential."""
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    return _json(services.map_colors(engine, view, scope, by=by, cache_dir=_cache_dir(request)))
 
 
 @router.get("/api/territory-areas")
