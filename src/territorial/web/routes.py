@@ -17,7 +17,7 @@ import json
 import math
 import secrets
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -261,11 +261,19 @@ def _plan_choices(engine: Engine, session: Session) -> list[dict[str, Any]]:
 
 
 def route_exists(request: Request, path: str) -> bool:
-    """Whether the app serves GET ``path`` (links to pages other modules add)."""
-    return any(
-        isinstance(r, APIRoute) and r.path == path and "GET" in r.methods
-        for r in request.app.router.routes
-    )
+    """Whether the app serves GET ``path`` (links to pages other modules add). Routers
+    included in the app are looked into (FastAPI 0.165 keeps them as one route each)."""
+
+    def walk(routes: Sequence[Any]) -> bool:
+        for r in routes:
+            inner = getattr(r, "original_router", None)
+            if inner is not None and walk(inner.routes):
+                return True
+            if isinstance(r, APIRoute) and r.path == path and "GET" in r.methods:
+                return True
+        return False
+
+    return walk(request.app.router.routes)
 
 
 #: The rep's plan page (issue 13) when its module is installed.
@@ -281,15 +289,27 @@ def home(
     done: str | None = None,
     version: int | None = None,
 ) -> Response:
-    """Each role's start: leaders the state of all territories, managers their team,
-    reps their book."""
+    """Each role's start: leaders the state of all territories, managers their team
+    (each rep's plan a click away), reps their book."""
+    rep_plan = REP_PLAN_PATH if route_exists(request, REP_PLAN_PATH) else None
+    rep_plans: frozenset[str] = frozenset()
+    if rep_plan and session.user.role != "rep":
+        from territorial.repplan import cached_plan_data, visible_reps
+
+        visible = visible_reps(engine, session.user)
+        try:
+            carriers = cached_plan_data(engine).carriers()
+        except TerritorialError:  # not scored yet: no plans to open (their page says why)
+            carriers = []
+        rep_plans = frozenset(r for r in carriers if visible is None or r in visible)
     return _page(
         request,
         "home.html",
         session,
         done=done if done in services.PLAN_STEPS else None,
         done_version=version,
-        rep_plan=REP_PLAN_PATH if route_exists(request, REP_PLAN_PATH) else None,
+        rep_plan=rep_plan,
+        rep_plans=rep_plans,
         **services.home_for(engine, session.user),
     )
 
