@@ -195,6 +195,7 @@ def extra_step(page, extra: str | None) -> None:  # type: ignore[no-untyped-def]
         page.screenshot(path=str(LASSO_DRAWING))
         page.mouse.up()
         page.wait_for_selector("[data-testid=move-status]:has-text('in the lasso')")
+        page.mouse.move(box["x"] + box["width"] + 40, box["y"] + 40)  # no tooltip in the shot
         page.wait_for_timeout(500)
     elif extra == "zoom" and box:
         page.evaluate("() => { document.querySelector('#map')._map.setView([40.2, -75.5], 7); }")

@@ -66,7 +66,7 @@ def test_performance_comes_from_the_goals_package(performing) -> None:  # type: 
         edges = [0.70, 0.85, 1.0, 1.15]
         expected = services.PACE_COLORS[sum(row["pace"] >= e for e in edges)]
         assert perf["colors"]["attainment"][j] == expected
-        assert perf["colors"]["signals"][j] == services.SIGNAL_COLORS[min(len(mine), 3)]
+        assert perf["colors"]["signals"][j] == services.SIGNAL_COLORS[min(len(mine), 4)]
     assert perf["quota_set_id"] is not None
     # every pace class but one holds a territory with this seed
     assert len(set(perf["colors"]["attainment"])) == 5

@@ -1072,7 +1072,7 @@ COLOR_MODES = ("territory", "attainment", "signals", "tier", "potential")
 #: Pace to date (bookings / quota phased to date) classes: upper edges and fills; the
 #: 85% edge is the attainment-pace signal's threshold.
 PACE_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
-SIGNAL_COLORS = ("#d9ead3", "#fdd49e", "#fc8d59", "#d7301f")  # 0, 1, 2, 3+ signals
+SIGNAL_COLORS = ("#d9ead3", "#fdd49e", "#fc8d59", "#e34a33", "#a50f15")  # 0, 1, 2, 3, 4+
 NO_FIGURE = "#c8c8c8"
 
 
@@ -1243,7 +1243,7 @@ def map_colors(
                 else "no quota set yet (territorial goals quota): no pace to show"
             )
         else:
-            labels = ["no signal", "1 signal", "2 signals", "3 or more"]
+            labels = ["no signal", "1 signal", "2 signals", "3 signals", "4 or more"]
             palette = list(zip(SIGNAL_COLORS, labels, strict=True))
             out["note"] = f"signals as of {perf['as_of']}; the worst in each tooltip"
         out["classes"] = [

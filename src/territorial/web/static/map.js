@@ -358,10 +358,16 @@
     }
     // A rectangle or a lasso: both go to the server as one polygon of [lon, lat]
     // vertices; the server tests the accounts on the map's projection.
+    // The shapes selected with stay outlined until the selection is emptied.
+    const selectionShapes = L.layerGroup().addTo(map);
     function selectPolygon(latlngs, what) {
       const ring = latlngs.map((p) => `${p.lng.toFixed(5)},${p.lat.toFixed(5)}`).join(";");
       return fetchJSON(`${prefix}/api/selection?plan=${plan}&polygon=${encodeURIComponent(ring)}`)
-        .then((res) => addSelection(res, what))
+        .then((res) => {
+          L.polygon(latlngs, { pane: "lines", renderer: lineCanvas, interactive: false, color: "#0b57d0",
+            weight: 2, opacity: 0.9, fillColor: "#0b57d0", fillOpacity: 0.07 }).addTo(selectionShapes);
+          addSelection(res, what);
+        })
         .catch((e) => setStatus("Selection failed: " + e.message));
     }
     function renderSelection() {
@@ -384,6 +390,7 @@
       }
       const count = document.getElementById("selection-count");
       if (count) count.textContent = fmt.format(state.selected.size);
+      if (state.selected.size === 0) selectionShapes.clearLayers();
       const moveBtn = document.getElementById("move-btn"), clearBtn = document.getElementById("clear-btn");
       if (moveBtn) moveBtn.disabled = state.selected.size === 0;
       if (clearBtn) clearBtn.disabled = state.selected.size === 0;
@@ -403,10 +410,11 @@
     }
     function pointer(e) { return map.mouseEventToLatLng(e); }
     const drawStyle = { pane: "lines", renderer: lineCanvas, interactive: false,
-      color: "#1f6feb", weight: 1.5, dashArray: "4 3", fillOpacity: 0.08 };
+      color: "#0b57d0", weight: 2.5, dashArray: "6 4", fillOpacity: 0.12 };
     el.addEventListener("mousedown", (e) => {
       if (!state.selecting || e.button !== 0) return;
       e.stopPropagation(); e.preventDefault();
+      map.eachLayer((l) => { if (l.closeTooltip) l.closeTooltip(); }); // no tooltips while drawing
       start = pointer(e);
       if (state.selecting === "lasso") {
         trace = [start];
@@ -417,6 +425,7 @@
     }, true);
     el.addEventListener("mousemove", (e) => {
       if (!shape || !start) return;
+      e.stopPropagation(); // Leaflet does not hover (tooltips) under a shape being drawn
       const at = pointer(e);
       if (state.selecting !== "lasso") { shape.setBounds(L.latLngBounds(start, at)); return; }
       // a vertex every 4 screen pixels keeps the polygon short and the URL small
