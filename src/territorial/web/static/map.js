@@ -495,7 +495,10 @@
     function afterChange(message) {
       setStatus(message);
       // the balance first: it is what the planner watches
-      return refreshBalance().then(() => Promise.all([loadAreas(), loadAccounts(), search(), refreshHistory()]))
+      // colours by attainment or signals follow the territories' indices: fetched again
+      const colors = () => (state.color === "territory" ? Promise.resolve() :
+        fetchJSON(`${prefix}/api/map-colors?plan=${plan}&by=${state.color}`).then((res) => { state.colors = res; }));
+      return refreshBalance().then(() => Promise.all([colors().then(loadAreas), loadAccounts(), search(), refreshHistory()]))
         .then(() => { el.dataset.changed = String(Number(el.dataset.changed || 0) + 1); renderSelection(); });
     }
 
