@@ -402,3 +402,31 @@ def test_lasso_of_a_rep_and_a_crossed_ring(seeded_engine: Engine) -> None:
     eight = [(-120.0, 44.0), (-110.0, 46.0), (-110.0, 44.0), (-120.0, 46.0)]
     assert services.in_polygon(lat, lon, eight).tolist() == [True, True]
     assert services.in_polygon(np.array([47.0]), np.array([-115.0]), eight).tolist() == [False]
+
+
+def test_territory_centres_are_rep_homes_else_the_accounts_mean(seeded_engine: Engine) -> None:
+    view = services.plan_view(seeded_engine, "baseline")
+    reps = view.data.reps.copy()
+    reps.loc[reps["id"] == "R03", ["home_latitude", "home_longitude"]] = None
+    data = dataclasses.replace(view.data, reps=reps)
+    homeless = services.PlanView(
+        data,
+        None,
+        view.name,
+        view.territory_ids,
+        view.codes,
+        view.locked,
+        view.measures,
+        view.tolerance,
+        view.status,
+    )
+    centres = homeless.centers()
+    frame = data.frame
+    for j, t in enumerate(view.territory_ids):
+        if t == "R03":
+            mine = (view.codes == j) & data.located
+            expected = frame.loc[mine, ["latitude", "longitude"]].to_numpy().mean(axis=0)
+        else:
+            row = reps[reps["id"] == t].iloc[0]
+            expected = np.array([row["home_latitude"], row["home_longitude"]], dtype=float)
+        assert centres[j] == pytest.approx(expected)

@@ -388,18 +388,27 @@ class PlanView:
         """``(k, 2)`` rep home when known, else the accounts' potential-weighted centroid."""
         if "centers" in self._cache:
             return self._cache["centers"]
-        reps_ = self.data.reps.set_index("id")
-        coords = self.data.frame[["latitude", "longitude"]].to_numpy(dtype=float)
+        homes = (
+            self.data.reps.drop_duplicates("id")
+            .set_index("id")[["home_latitude", "home_longitude"]]
+            .apply(pd.to_numeric, errors="coerce")
+            .reindex(list(self.territory_ids))
+            .to_numpy(dtype=float)
+        )
         out = np.full((self.k, 2), np.nan)
-        for j, t in enumerate(self.territory_ids):
-            if t in reps_.index:
-                home = reps_.loc[t, ["home_latitude", "home_longitude"]].to_numpy(dtype=float)
-                if np.isfinite(home).all():
-                    out[j] = home
-                    continue
-            members = (self.codes == j) & self.data.located
-            if members.any():
-                out[j] = coords[members].mean(axis=0)
+        known = np.isfinite(homes).all(axis=1)
+        out[known] = homes[known]
+        if not known.all():  # the mean of the territory's located accounts
+            members = (self.codes >= 0) & self.data.located
+            coords = self.data.frame[["latitude", "longitude"]].to_numpy(dtype=float)[members]
+            code = self.codes[members]
+            count = np.bincount(code, minlength=self.k).astype(float)
+            mean = (
+                np.column_stack([np.bincount(code, coords[:, c], self.k) for c in (0, 1)])
+                / np.maximum(count, 1.0)[:, None]
+            )
+            fill = ~known & (count > 0)
+            out[fill] = mean[fill]
         self._cache["centers"] = out
         return out
 
