@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import socket
 import sys
 import tempfile
@@ -30,13 +31,18 @@ sys.path.insert(0, str(ROOT / "tests" / "web"))
 
 from web_seed import PASSWORD, load_generated_sample, make_app  # noqa: E402
 
-from territorial.planning import lifecycle  # noqa: E402
+from territorial.goals.performance import data_as_of, load_extract  # noqa: E402
+from territorial.goals.periods import parse_period  # noqa: E402
+from territorial.goals.quotas import plan_quotas, save_quotas, suggested_target  # noqa: E402
+from territorial.planning import jobs, lifecycle  # noqa: E402
 from territorial.planning.activation import activate  # noqa: E402
 from territorial.store import open_store  # noqa: E402
 from territorial.store.workspace import get_user  # noqa: E402
 from territorial.web import auth, services  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+#: Where the lasso is photographed while being drawn (set from --out in main).
+LASSO_DRAWING = Path("map-lasso-drawing.png")
 log = logging.getLogger("screenshots")
 
 
@@ -62,26 +68,32 @@ def prepare(engine, accounts: int, reps: int, time_limit: float) -> dict[str, st
     planner = get_user(engine, email="planner@example.com")
     admin = lifecycle.actor_for(engine, "admin@example.com")
     author = lifecycle.actor_for(engine, "planner@example.com")
-    job = services.start_design(
+    # the design form's request, run as the worker would (one job, this thread)
+    queued = services.start_design(
         engine,
         planner,
-        services.DesignRequest(
-            name="Territories FY26",
-            measures=("potential", "workload"),
-            tolerance=0.05,
-            n_territories=None,
-            max_moves=None,
-            time_limit=time_limit,
-        ),
+        name="Territories FY26",
+        options={
+            "balance": {"potential": 0.05, "workload_hours": 0.05},
+            "time_limit": time_limit,
+            # the sample's reps carry about a tenth of the accounts their capacity allows
+            "capacity": False,
+        },
     )
-    while job.status not in ("done", "failed"):
-        time.sleep(0.2)
-    if job.status == "failed" or job.plan_id is None:
-        raise SystemExit(f"design failed: {job.error}")
-    active = job.plan_id
+    job = jobs.claim(engine, kinds=("design",))
+    if job is None or int(job["id"]) != int(queued["id"]):
+        raise SystemExit(f"design job {queued['id']} was not claimed")
+    done = jobs.run_job(engine, job)
+    if done["status"] != "done" or not (done.get("result") or {}).get("plan_id"):
+        raise SystemExit(f"design failed: {done.get('error')}")
+    active = int(done["result"]["plan_id"])
     lifecycle.submit(engine, plan_id=active, actor=author)
     lifecycle.approve(engine, plan_id=active, actor=admin)
     activate(engine, plan_id=active, actor=admin)
+    # quotas for the data's fiscal year on the active plan: attainment and signals show
+    year = data_as_of(load_extract(engine)).year
+    quotas = plan_quotas(engine, target=quota_target(engine, year), period=f"FY{year}")
+    save_quotas(engine, result=quotas, name=f"FY{year} quotas")
     # the CRM owners as a scenario someone submitted, to compare and approve
     owners = services.save_owners_as_plan(engine, planner, name="CRM owners as they are")
     lifecycle.submit(engine, plan_id=owners, actor=author, note="for comparison")
@@ -95,6 +107,11 @@ def prepare(engine, accounts: int, reps: int, time_limit: float) -> dict[str, st
         lock=True,
     )
     return {"active": str(active), "design": str(owners), "draft": str(moved["plan_id"])}
+
+
+def quota_target(engine, year: int) -> float:  # type: ignore[no-untyped-def]
+    """The fiscal year's suggested company target (the year before's bookings plus 15%)."""
+    return suggested_target(engine, period=parse_period(f"FY{year}", fiscal_start_month=1))
 
 
 def serve(engine) -> tuple[str, uvicorn.Server, threading.Thread]:  # type: ignore[no-untyped-def]
@@ -122,6 +139,9 @@ def shots_for(plans: dict[str, str]) -> dict[str, list[tuple[str, str, str, str 
             ("map-hover", "/map", drawn, "hover"),
             ("map-draft-selection", f"/map?plan={plans['draft']}", drawn, "select"),
             ("map-potential", "/map", drawn, "potential"),
+            ("map-attainment", "/map", drawn, "attainment"),
+            ("map-signals", "/map", drawn, "signals"),
+            ("map-lasso", f"/map?plan={plans['draft']}", drawn, "lasso"),
             ("dashboard", f"/dashboard?plan={plans['design']}", "[data-testid=balance]", None),
             ("scenarios", "/scenarios", "main", None),
             (
@@ -152,9 +172,31 @@ def shots_for(plans: dict[str, str]) -> dict[str, list[tuple[str, str, str, str 
 
 def extra_step(page, extra: str | None) -> None:  # type: ignore[no-untyped-def]
     box = page.locator("#map").bounding_box() if extra else None
-    if extra == "potential":
-        page.select_option("#color-by", "potential")
-        page.wait_for_timeout(800)
+    if extra in ("potential", "attainment", "signals"):
+        page.select_option("#color-by", extra)
+        page.wait_for_selector(f"#map[data-colored='{extra}']", timeout=60_000)
+        page.wait_for_timeout(500)
+    elif extra == "lasso" and box:
+        # a free-form loop around the middle of the country (a star-like outline)
+        import math
+
+        page.click("[data-testid=lasso]")
+        cx, cy = box["x"] + box["width"] * 0.52, box["y"] + box["height"] * 0.5
+        ring = [
+            (cx + r * math.cos(a) * 1.4, cy + r * math.sin(a))
+            for i in range(24)
+            for a, r in [(2 * math.pi * i / 24, 120 if i % 2 else 80)]
+        ]
+        page.mouse.move(*ring[0])
+        page.mouse.down()
+        for x, y in ring[1:] + ring[:1]:
+            page.mouse.move(x, y, steps=3)
+        # show the loop while it is drawn, then let go
+        page.screenshot(path=str(LASSO_DRAWING))
+        page.mouse.up()
+        page.wait_for_selector("[data-testid=move-status]:has-text('in the lasso')")
+        page.mouse.move(box["x"] + box["width"] + 40, box["y"] + 40)  # no tooltip in the shot
+        page.wait_for_timeout(500)
     elif extra == "zoom" and box:
         page.evaluate("() => { document.querySelector('#map')._map.setView([40.2, -75.5], 7); }")
         page.wait_for_timeout(2000)
@@ -185,6 +227,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
+    global LASSO_DRAWING
+    LASSO_DRAWING = args.out / "map-lasso-drawing.png"
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_store(f"sqlite:///{Path(tmp) / 'territorial.db'}")
@@ -204,7 +248,7 @@ def main() -> None:
                 page.fill("input[name=email]", email)
                 page.fill("input[name=password]", PASSWORD)
                 page.click("button[type=submit]")
-                page.wait_for_url(f"{base}/")
+                page.wait_for_url(re.compile(re.escape(base) + r"/(plan)?$"))  # reps: their plan
                 for name, path, ready, extra in shots:
                     page.goto(base + path)
                     page.wait_for_selector(ready, timeout=60_000)

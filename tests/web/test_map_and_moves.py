@@ -261,7 +261,8 @@ def test_home_and_navigation_per_role(seeded_engine: Engine, email, role, visibl
         r = client.get(f"/workspace{path}", headers={"accept": "text/html"})
         assert r.status_code == 403 and 'data-testid="error-page"' in r.text
     if role == "rep":
-        assert 'data-testid="my-accounts"' in html and "rep-plan-link" not in html
+        # the rep plan page is installed (repplan_routes): the rep's home links to it
+        assert 'data-testid="my-accounts"' in html and 'data-testid="rep-plan-link"' in html
 
 
 def test_missing_things_answer_a_page_for_browsers_and_json_for_scripts(
@@ -318,3 +319,114 @@ def test_dashboard_shows_the_tolerance_with_its_decimals(seeded_engine: Engine) 
         )
     html = client.get(f"/workspace/dashboard?plan={plan}").text
     assert "±0.5%" in html and "±0%" not in html
+
+
+# --- lasso: a polygon tested on the map's projection -------------------------------------
+def _inside_ring(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
+    """Even-odd ray casting (the textbook test, written out here independently)."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def _merc(lon: float, lat: float) -> tuple[float, float]:
+    return np.radians(lon), float(np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)))
+
+
+def test_lasso_selects_what_the_polygon_covers_on_the_map(seeded_engine: Engine) -> None:
+    client, _ = _client(seeded_engine, "planner@example.com")
+    view = services.plan_view(seeded_engine, "baseline")
+    lat = view.data.frame["latitude"].to_numpy()
+    lon = view.data.frame["longitude"].to_numpy()
+    ids = view.data.frame["id"].to_numpy()
+    # a concave lasso around the West Coast reps' accounts (Seattle, SF, LA)
+    lasso = [(-128.0, 50.0), (-116.0, 50.0), (-121.0, 40.0), (-113.0, 31.0), (-124.0, 30.0)]
+    ring = [_merc(*v) for v in lasso]
+    expected = {ids[i] for i in range(len(ids)) if _inside_ring(*_merc(lon[i], lat[i]), ring)}
+    polygon = ";".join(f"{x},{y}" for x, y in lasso)
+    got = client.get(f"/workspace/api/selection?polygon={polygon}").json()
+    assert got["total"] == len(expected) > 10
+    assert {a for a, _ in got["accounts"]} == expected
+    # the test is made on the map's projection, not on plain degrees: some account
+    # falls on different sides of a long slanted edge in the two
+    slanted = [(-128.0, 30.0), (-70.0, 48.0), (-128.0, 48.0)]
+    merc = services.in_polygon(lat, lon, slanted)
+    deg = np.array([_inside_ring(lon[i], lat[i], slanted) for i in range(len(ids))])
+    assert (merc != deg).any()
+    assert merc.tolist() == [
+        _inside_ring(*_merc(lon[i], lat[i]), [_merc(*v) for v in slanted]) for i in range(len(ids))
+    ]
+
+
+def test_rectangle_is_the_polygon_of_its_corners(seeded_engine: Engine) -> None:
+    view = services.plan_view(seeded_engine, "baseline")
+    everyone = services.Scope(None, True)
+    box = (-125.0, 44.0, -118.0, 50.0)
+    by_box = services.select_accounts(view, everyone, bbox=box)
+    corners = services.bbox_polygon(box)
+    by_polygon = services.select_accounts(view, everyone, polygon=corners)
+    assert by_box == by_polygon and by_box["total"] > 0
+    # reversed corners (east before west) are the same rectangle
+    assert services.select_accounts(view, everyone, bbox=(-118.0, 50.0, -125.0, 44.0)) == by_box
+
+
+@pytest.mark.parametrize(
+    ("polygon", "message"),
+    [
+        ("-120,40;-110,40", "3 to"),
+        ("-120,40;-110,40;abc", "vertex 3"),
+        ("-120,40;-110,95;-115,45", "vertex 2"),
+        ("-120,40;-110,40;-115,nan", "finite"),
+    ],
+)
+def test_bad_lasso_is_refused_naming_the_vertex(seeded_engine: Engine, polygon, message) -> None:  # type: ignore[no-untyped-def]
+    client, _ = _client(seeded_engine, "planner@example.com")
+    answer = client.get(f"/workspace/api/selection?polygon={polygon}")
+    assert answer.status_code == 400
+    assert message in answer.json()["message"]
+    both = client.get("/workspace/api/selection?polygon=-120,40;-110,40;-115,45&bbox=0,0,1,1")
+    assert both.status_code == 400
+
+
+def test_lasso_of_a_rep_and_a_crossed_ring(seeded_engine: Engine) -> None:
+    view = services.plan_view(seeded_engine, "baseline")
+    ana, _ = _client(seeded_engine, "ana@example.com")
+    world = "-179,-80;179,-80;179,80;-179,80"
+    mine = ana.get(f"/workspace/api/selection?polygon={world}").json()
+    assert mine["total"] == int((view.codes == view.territory_ids.index("R01")).sum())
+    # a figure eight covers both loops and nothing between them
+    lat = np.array([45.0, 45.0])
+    lon = np.array([-119.0, -111.0])
+    eight = [(-120.0, 44.0), (-110.0, 46.0), (-110.0, 44.0), (-120.0, 46.0)]
+    assert services.in_polygon(lat, lon, eight).tolist() == [True, True]
+    assert services.in_polygon(np.array([47.0]), np.array([-115.0]), eight).tolist() == [False]
+
+
+def test_territory_centres_are_rep_homes_else_the_accounts_mean(seeded_engine: Engine) -> None:
+    view = services.plan_view(seeded_engine, "baseline")
+    reps = view.data.reps.copy()
+    reps.loc[reps["id"] == "R03", ["home_latitude", "home_longitude"]] = None
+    data = dataclasses.replace(view.data, reps=reps)
+    homeless = services.PlanView(
+        data,
+        None,
+        view.name,
+        view.territory_ids,
+        view.codes,
+        view.locked,
+        view.measures,
+        view.tolerance,
+        view.status,
+    )
+    centres = homeless.centers()
+    frame = data.frame
+    for j, t in enumerate(view.territory_ids):
+        if t == "R03":
+            mine = (view.codes == j) & data.located
+            expected = frame.loc[mine, ["latitude", "longitude"]].to_numpy().mean(axis=0)
+        else:
+            row = reps[reps["id"] == t].iloc[0]
+            expected = np.array([row["home_latitude"], row["home_longitude"]], dtype=float)
+        assert centres[j] == pytest.approx(expected)

@@ -24,6 +24,7 @@ from web_seed import PASSWORD, make_app, seed_company, seed_users
 
 from territorial.planning import lifecycle
 from territorial.planning.activation import activate
+from territorial.scoring.store_adapter import score_store
 from territorial.store import open_store
 from territorial.store.workspace import get_user
 from territorial.web import services
@@ -42,6 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     engine = open_store(f"sqlite:///{db}")
     seed_company(engine, n_accounts=500)
     seed_users(engine)
+    score_store(engine)  # rep plans rank targets by score
     planner = get_user(engine, email="planner@example.com")
     active = services.save_owners_as_plan(engine, planner, name="FY26 territories")
     lifecycle.submit(engine, plan_id=active, actor=lifecycle.actor_for(engine, planner.email))
@@ -56,13 +58,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
+    # the worker `territorial serve` starts: design jobs are rows it runs
+    from territorial.planning.jobs import run_worker
+
+    stop_worker = threading.Event()
+    worker = threading.Thread(
+        target=run_worker,
+        args=(engine,),
+        kwargs={"stop": stop_worker, "poll_seconds": 0.2, "scheduled_every": 0},
+        daemon=True,
+    )
+    worker.start()
     deadline = time.monotonic() + 20
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert srv.started, "uvicorn did not start"
     yield {"base": f"http://127.0.0.1:{port}", "active": active}
     srv.should_exit = True
+    stop_worker.set()
     thread.join(timeout=10)
+    worker.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +127,8 @@ def _log_in(page: Any, base: str, email: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/workspace/")
+    # a rep lands on their plan, everyone else on their home page
+    page.wait_for_url(re.compile(re.escape(base) + r"/workspace/(plan)?$"))
 
 
 def _map_ready(page: Any) -> None:
@@ -297,6 +313,16 @@ def test_manager_sees_the_team_and_its_map(server, browser) -> None:  # type: ig
     assert any(
         name in text for name in ("Ana Ortiz", "Ben Li", "Cora Diaz", "Dev Patel", "Eli Stone")
     )
+    # from the team on the home page to one rep's plan, and only the team's
+    page.click("nav >> text=My team")
+    assert page.locator("[data-testid^=rep-plan-]").count() == 5
+    page.click("[data-testid=rep-plan-R02]")
+    page.wait_for_selector("[data-testid=rep-plan]")
+    assert "Ben Li" in page.inner_text("h1") and "rep=R02" in page.url
+    refused = page.request.get(
+        f"{server['base']}/workspace/plan?rep=R09", headers={"accept": "text/html"}
+    )
+    assert refused.status in (403, 404)
     w.close()
 
 
@@ -304,6 +330,9 @@ def test_rep_sees_their_book_and_a_page_for_what_is_not_theirs(server, browser) 
     w = Watch(browser)
     page = w.page
     _log_in(page, server["base"], "ana@example.com")
+    assert page.url.endswith("/workspace/plan")  # a rep lands on their plan
+    assert "Ana Ortiz" in page.inner_text("h1")
+    page.click("nav >> text=My book")
     assert page.locator("[data-testid=home-rep]").count() == 1
     assert int(page.inner_text("[data-testid=book-accounts]")) > 0
     page.click("nav >> text=Map")
@@ -320,4 +349,84 @@ def test_rep_sees_their_book_and_a_page_for_what_is_not_theirs(server, browser) 
         f"{server['base']}/workspace/scenarios", headers={"accept": "text/html"}
     )
     assert refused.status == 403 and "error-page" in refused.text()
+    w.close()
+
+
+def _inside_ring(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def test_planner_lassos_accounts_at_real_coordinates(server, browser) -> None:  # type: ignore[no-untyped-def]
+    """A free-form lasso drawn with the mouse selects exactly the accounts inside it on
+    screen (checked here on pixels, independently of the server's projection)."""
+    w = Watch(browser)
+    page = w.page
+    _log_in(page, server["base"], "planner@example.com")
+    page.goto(f"{server['base']}/workspace/map?plan={server['active']}")
+    _map_ready(page)
+    cx, cy = _screen(page, 47.61, -122.33)  # Seattle, Ana's home
+    cx, cy = cx + 20, cy + 40
+    box = page.locator("#map").bounding_box()
+    # a concave, five-pointed lasso around Seattle (page pixels)
+    shape = [(0, -110), (40, -30), (120, -20), (50, 30), (80, 110), (0, 50), (-80, 110)]
+    shape += [(-50, 30), (-120, -20), (-40, -30)]
+    ring = [(cx + dx, cy + dy) for dx, dy in shape]
+    page.click("[data-testid=lasso]")
+    page.mouse.move(*ring[0])
+    page.mouse.down()
+    for x, y in ring[1:] + ring[:1]:
+        page.mouse.move(x, y, steps=6)
+    page.mouse.up()
+    page.wait_for_selector("[data-testid=move-status]:has-text('in the lasso')")
+    got = int(page.inner_text("[data-testid=selection-count]").replace(",", ""))
+    # every account's pixel on the map, then the textbook point-in-polygon on pixels
+    points = page.evaluate(
+        """() => fetch('/workspace/api/accounts.geojson?zoom=12').then(r => r.json()).then(g => {
+          const m = document.querySelector('#map')._map;
+          return g.features.map(f => { const [lon, lat] = f.geometry.coordinates;
+            const p = m.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }); })"""
+    )
+    local = [(x - box["x"], y - box["y"]) for x, y in ring]
+    expected = sum(_inside_ring(x, y, local) for x, y in points)
+    assert got == expected > 5
+    assert page.locator("#selection .chip").count() == min(got, 40)
+    assert page.get_attribute("#map", "data-tool") == ""  # the tool disarms itself
+    w.close()
+
+
+def test_planner_runs_a_scenario_and_the_list_and_buttons_refresh(server, browser) -> None:  # type: ignore[no-untyped-def]
+    """Run a design from the browser: the new scenario joins the list and the choices
+    without a reload, the Run button comes back, and the list's own buttons work."""
+    w = Watch(browser)
+    page = w.page
+    _log_in(page, server["base"], "planner@example.com")
+    page.click("nav >> text=Scenarios")
+    rows = page.locator("[data-testid=scenario-list] tbody tr[data-plan]")
+    before = rows.count()
+    page.evaluate("() => { window.__sameDocument = true; }")  # gone after any reload
+    page.fill("input[name=name]", "Browser run")
+    page.uncheck("input[name=balance][value=potential]")
+    page.uncheck("input[name=balance][value=workload_hours]")
+    page.check("input[name=balance][value=accounts]")
+    page.fill("input[name=time_limit]", "5")
+    page.click("[data-testid=run-design]")
+    assert page.is_disabled("[data-testid=run-design]")
+    link = page.wait_for_selector("[data-testid=job-result]", timeout=90_000)
+    plan_id = link.get_attribute("href").split("plan=")[1]
+    page.wait_for_selector(f"[data-testid=scenario-list] tr[data-plan='{plan_id}']")
+    page.wait_for_selector("[data-testid=run-design]:not([disabled])")
+    assert rows.count() == before + 1
+    assert "Browser run" in page.inner_text(f"tr[data-plan='{plan_id}']")
+    assert page.locator(f"[data-testid=base-plan] option[value='{plan_id}']").count() == 1
+    assert page.evaluate("() => window.__sameDocument === true")  # no reload
+    assert page.input_value("input[name=name]") != "Browser run"  # a fresh name offered
+    # submit it from the list: the row is drawn again with its new status
+    page.click(f"tr[data-plan='{plan_id}'] button[data-action=submit]")
+    page.wait_for_selector(f"tr[data-plan='{plan_id}'] button[data-action=approve]")
+    assert "submitted" in page.inner_text(f"tr[data-plan='{plan_id}']")
+    assert page.evaluate("() => window.__sameDocument === true")
     w.close()

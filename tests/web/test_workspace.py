@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from web_seed import PASSWORD, make_app
 
 from territorial.errors import AuthenticationError, ConfigError, ConflictError
-from territorial.store.workspace import audit_events, users
+from territorial.store.workspace import audit_events, get_user, users
 from territorial.web import auth
 
 
@@ -27,7 +27,9 @@ def _client(engine: Engine, email: str | None = None) -> tuple[TestClient, str]:
         data={"email": email, "password": PASSWORD, "csrf_token": token},
         follow_redirects=False,
     )
-    assert r.status_code == 303 and r.headers["location"] == "/workspace/"
+    # a rep lands on their plan (issue 13), everyone else on their home page
+    landing = "/workspace/plan" if get_user(engine, email=email).role == "rep" else "/workspace/"
+    assert r.status_code == 303 and r.headers["location"] == landing
     html = client.get("/workspace/map").text
     return client, re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from fastapi import FastAPI
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 
 from territorial.store.tables import accounts, imports, opportunities, reps
 from territorial.web import auth
@@ -98,6 +98,68 @@ def seed_company(engine: Engine, *, n_accounts: int = 500, seed: int = 7) -> Non
                 )
         conn.execute(insert(accounts), rows)
         conn.execute(insert(opportunities), opps)
+
+
+#: Bookings to date over the quota to date wanted per rep of :func:`seed_company`:
+#: R01 far behind, R10 ahead (the colour-by-attainment classes each get someone).
+PACES = {"R01": 0.4, "R02": 0.6, "R03": 0.75, "R04": 0.8, "R05": 0.9}
+PACES |= {"R06": 0.95, "R07": 1.05, "R08": 1.1, "R09": 1.25, "R10": 1.4}
+
+
+def seed_performance(engine: Engine, *, target: float = 10_000_000.0) -> int:
+    """Scores, this fiscal year's quotas on the active plan and one won deal per rep so
+    that their pace to date is about :data:`PACES` (needs :func:`seed_company` and an
+    active plan). Returns the quota set's id."""
+    import pandas as pd
+
+    from territorial.goals.quotas import plan_quotas, save_quotas
+    from territorial.scoring.store_adapter import score_store
+
+    score_store(engine)
+    today = date.today()
+    result = plan_quotas(engine, target=target, period=f"FY{today.year}")
+    quota_set = save_quotas(engine, result=result, name="seeded quotas")
+    months = result.monthly.copy()
+    close = today - timedelta(days=min(3, today.timetuple().tm_yday - 1))
+    # the quota phased to the close day: whole months before it, a share of its month
+    month = pd.to_datetime(months["month"] + "-01").dt.date
+    share = [
+        1.0
+        if m.year * 12 + m.month < close.year * 12 + close.month
+        else close.day / 30.5
+        if (m.year, m.month) == (close.year, close.month)
+        else 0.0
+        for m in month
+    ]
+    months["to_date"] = months["quota"] * share
+    to_date = months.groupby("territory")["to_date"].sum()
+    with engine.begin() as conn:
+        firsts = dict(
+            conn.execute(
+                select(accounts.c.owner_id, func.min(accounts.c.id)).group_by(accounts.c.owner_id)
+            ).all()
+        )
+        conn.execute(
+            insert(opportunities),
+            [
+                {
+                    "id": f"W{rid}",
+                    "account_id": firsts[rid],
+                    "owner_id": rid,
+                    "amount": round(pace * float(to_date.get(rid, 0.0)), 2),
+                    "currency": "USD",
+                    "stage": "Closed Won",
+                    "created_date": date(today.year, 1, 1),
+                    "close_date": close,
+                    "is_closed": True,
+                    "is_won": True,
+                    "import_id": 1,
+                }
+                for rid, pace in PACES.items()
+                if rid in firsts
+            ],
+        )
+    return quota_set
 
 
 def seed_users(engine: Engine) -> None:

@@ -17,7 +17,7 @@ import json
 import math
 import secrets
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -261,11 +261,19 @@ def _plan_choices(engine: Engine, session: Session) -> list[dict[str, Any]]:
 
 
 def route_exists(request: Request, path: str) -> bool:
-    """Whether the app serves GET ``path`` (links to pages other modules add)."""
-    return any(
-        isinstance(r, APIRoute) and r.path == path and "GET" in r.methods
-        for r in request.app.router.routes
-    )
+    """Whether the app serves GET ``path`` (links to pages other modules add). Routers
+    included in the app are looked into (FastAPI 0.165 keeps them as one route each)."""
+
+    def walk(routes: Sequence[Any]) -> bool:
+        for r in routes:
+            inner = getattr(r, "original_router", None)
+            if inner is not None and walk(inner.routes):
+                return True
+            if isinstance(r, APIRoute) and r.path == path and "GET" in r.methods:
+                return True
+        return False
+
+    return walk(request.app.router.routes)
 
 
 #: The rep's plan page (issue 13) when its module is installed.
@@ -281,15 +289,27 @@ def home(
     done: str | None = None,
     version: int | None = None,
 ) -> Response:
-    """Each role's start: leaders the state of all territories, managers their team,
-    reps their book."""
+    """Each role's start: leaders the state of all territories, managers their team
+    (each rep's plan a click away), reps their book."""
+    rep_plan = REP_PLAN_PATH if route_exists(request, REP_PLAN_PATH) else None
+    rep_plans: frozenset[str] = frozenset()
+    if rep_plan and session.user.role != "rep":
+        from territorial.repplan import cached_plan_data, visible_reps
+
+        visible = visible_reps(engine, session.user)
+        try:
+            carriers = cached_plan_data(engine).carriers()
+        except TerritorialError:  # not scored yet: no plans to open (their page says why)
+            carriers = []
+        rep_plans = frozenset(r for r in carriers if visible is None or r in visible)
     return _page(
         request,
         "home.html",
         session,
         done=done if done in services.PLAN_STEPS else None,
         done_version=version,
-        rep_plan=REP_PLAN_PATH if route_exists(request, REP_PLAN_PATH) else None,
+        rep_plan=rep_plan,
+        rep_plans=rep_plans,
         **services.home_for(engine, session.user),
     )
 
@@ -454,6 +474,7 @@ def _json(payload: Any) -> Response:
 
 @router.get("/api/accounts.geojson")
 def accounts_geojson(
+    request: Request,
     engine: EngineDep,
     session: SessionDep,
     plan: str | None = None,
@@ -463,7 +484,36 @@ def accounts_geojson(
 ) -> Response:
     scope = services.scope_for(engine, session.user)
     view = services.view_for(engine, scope, plan)
-    return _json(services.account_layer(view, scope, bbox=_bbox(bbox), zoom=zoom, color_by=color))
+    fills = None
+    if color in ("attainment", "signals"):
+        fills = services.map_colors(engine, view, scope, by=color, cache_dir=_cache_dir(request))[
+            "fills"
+        ]
+    return _json(
+        services.account_layer(
+            view, scope, bbox=_bbox(bbox), zoom=zoom, color_by=color, fills=fills
+        )
+    )
+
+
+def _cache_dir(request: Request) -> Path | None:
+    """Where the goals package keeps its extract (the settings' home), when known."""
+    settings = getattr(request.app.state, "settings", None)
+    return None if settings is None else settings.home / "cache"
+
+
+@router.get("/api/map-colors")
+def map_colors(
+    request: Request,
+    engine: EngineDep,
+    session: SessionDep,
+    plan: str | None = None,
+    by: str = "territory",
+) -> Response:
+    """Fills and legend for colouring the map by attainment, signals, tier or potential."""
+    scope = services.scope_for(engine, session.user)
+    view = services.view_for(engine, scope, plan)
+    return _json(services.map_colors(engine, view, scope, by=by, cache_dir=_cache_dir(request)))
 
 
 @router.get("/api/territory-areas")
@@ -496,18 +546,40 @@ def accounts_table(
     return _json(found)
 
 
+def _polygon(polygon: str | None) -> list[tuple[float, float]] | None:
+    """``lon,lat;lon,lat;...`` (a lasso drawn on the map) as vertices."""
+    if polygon is None:
+        return None
+    out = []
+    for n, vertex in enumerate(polygon.split(";"), start=1):
+        try:
+            lon, lat = (float(x) for x in vertex.split(","))
+        except ValueError as exc:
+            raise ConfigError(
+                f"polygon wants lon,lat;lon,lat;...; vertex {n} is {vertex[:40]!r}"
+            ) from exc
+        out.append((lon, lat))
+    return out
+
+
 @router.get("/api/selection")
 def selection(
     engine: EngineDep,
     session: SessionDep,
     plan: str | None = None,
     bbox: str | None = None,
+    polygon: Annotated[str | None, Query(max_length=60_000)] = None,
     county: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
 ) -> Response:
-    """Accounts in a rectangle or a county, for the map's selection (ids and names)."""
+    """Accounts in a lasso (``polygon``), a rectangle (``bbox``) or a county, for the
+    map's selection (ids and names)."""
     scope = services.scope_for(engine, session.user)
     view = services.view_for(engine, scope, plan)
-    return _json(services.select_accounts(view, scope, bbox=_bbox(bbox), county=county))
+    return _json(
+        services.select_accounts(
+            view, scope, polygon=_polygon(polygon), bbox=_bbox(bbox), county=county
+        )
+    )
 
 
 @router.get("/api/accounts/{account_id}")

@@ -388,18 +388,27 @@ class PlanView:
         """``(k, 2)`` rep home when known, else the accounts' potential-weighted centroid."""
         if "centers" in self._cache:
             return self._cache["centers"]
-        reps_ = self.data.reps.set_index("id")
-        coords = self.data.frame[["latitude", "longitude"]].to_numpy(dtype=float)
+        homes = (
+            self.data.reps.drop_duplicates("id")
+            .set_index("id")[["home_latitude", "home_longitude"]]
+            .apply(pd.to_numeric, errors="coerce")
+            .reindex(list(self.territory_ids))
+            .to_numpy(dtype=float)
+        )
         out = np.full((self.k, 2), np.nan)
-        for j, t in enumerate(self.territory_ids):
-            if t in reps_.index:
-                home = reps_.loc[t, ["home_latitude", "home_longitude"]].to_numpy(dtype=float)
-                if np.isfinite(home).all():
-                    out[j] = home
-                    continue
-            members = (self.codes == j) & self.data.located
-            if members.any():
-                out[j] = coords[members].mean(axis=0)
+        known = np.isfinite(homes).all(axis=1)
+        out[known] = homes[known]
+        if not known.all():  # the mean of the territory's located accounts
+            members = (self.codes >= 0) & self.data.located
+            coords = self.data.frame[["latitude", "longitude"]].to_numpy(dtype=float)[members]
+            code = self.codes[members]
+            count = np.bincount(code, minlength=self.k).astype(float)
+            mean = (
+                np.column_stack([np.bincount(code, coords[:, c], self.k) for c in (0, 1)])
+                / np.maximum(count, 1.0)[:, None]
+            )
+            fill = ~known & (count > 0)
+            out[fill] = mean[fill]
         self._cache["centers"] = out
         return out
 
@@ -528,12 +537,14 @@ def _feature(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _color_values(view: PlanView, idx: np.ndarray, color_by: str) -> list[str]:
+def _color_values(
+    view: PlanView, idx: np.ndarray, color_by: str, fills: Sequence[str | None] | None
+) -> list[str]:
     if color_by == "tier":
         return [TIER_COLORS.get(t, "#999") for t in view.data.tier[idx]]
     if color_by == "potential":
         return [POTENTIAL_COLORS[int(c)] for c in view.data.potential_class[idx]]
-    colors = territory_colors(view)
+    colors = [f or "#999" for f in fills] if fills is not None else territory_colors(view)
     return [colors[int(j)] if j >= 0 else "#999" for j in view.codes[idx]]
 
 
@@ -544,13 +555,18 @@ def account_layer(
     bbox: tuple[float, float, float, float] | None,
     zoom: int,
     color_by: str = "territory",
+    fills: Sequence[str | None] | None = None,
 ) -> dict[str, Any]:
     """Accounts in ``bbox`` (west, south, east, north) as points, or grid clusters when many.
 
     Clusters are square cells of about 40 screen pixels at ``zoom`` (Web Mercator tiles
     are 256 px wide, 360/2^zoom degrees); each carries its count, total potential and
-    its dominant territory/tier.
+    its dominant territory/tier. ``color_by`` attainment and signals colour an account
+    with its territory's fill in ``fills`` (:func:`map_colors`).
     """
+    _check_color(color_by)
+    if color_by in ("attainment", "signals") and fills is None:
+        raise ConfigError(f"colouring by {color_by} needs the territories' fills")
     data = view.data
     lat = data.frame["latitude"].to_numpy(dtype=float)
     lon = data.frame["longitude"].to_numpy(dtype=float)
@@ -563,7 +579,7 @@ def account_layer(
     features: list[dict[str, Any]] = []
     if total <= POINT_LIMIT or zoom >= 11:
         idx = idx[: POINT_LIMIT * 2]
-        colors = _color_values(view, idx, color_by)
+        colors = _color_values(view, idx, color_by, fills)
         names = data.frame["name"].to_numpy()
         ids = data.frame["id"].to_numpy()
         for c, i in zip(colors, idx, strict=True):
@@ -621,7 +637,8 @@ def account_layer(
         elif color_by == "potential":
             color, label = POTENTIAL_COLORS[d], f"potential class {d + 1} of 5"
         elif d < view.k:
-            color, label = view.color(d), data.name_of(view.territory_ids[d])
+            color = (fills[d] or "#999") if fills is not None else view.color(d)
+            label = data.name_of(view.territory_ids[d])
         else:
             color, label = "#999", "no territory"
         features.append(
@@ -1058,6 +1075,193 @@ def rep_layer(view: PlanView, scope: Scope) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+# --- colour by: attainment, signals, tier, potential ----------------------------------
+#: What the map can colour by (the ``color`` of the account layer and the legend).
+COLOR_MODES = ("territory", "attainment", "signals", "tier", "potential")
+#: Pace to date (bookings / quota phased to date) classes: upper edges and fills; the
+#: 85% edge is the attainment-pace signal's threshold.
+PACE_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
+SIGNAL_COLORS = ("#d9ead3", "#fdd49e", "#fc8d59", "#e34a33", "#a50f15")  # 0, 1, 2, 3, 4+
+NO_FIGURE = "#c8c8c8"
+
+
+def _pace_edges() -> tuple[float, float, float, float]:
+    from territorial.goals.signals import SignalThresholds
+
+    return (0.70, SignalThresholds().pace_min, 1.0, 1.15)
+
+
+_perf_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_perf_lock = threading.Lock()
+
+
+def _performance_key(engine: Engine) -> tuple[Any, ...]:
+    """The goals extract's fingerprint, the newest quota set and the day (signals look
+    back from today): the figures change only when one of these does."""
+    import datetime as dt
+
+    from territorial.goals.performance import _fingerprint
+    from territorial.store.goals import quota_sets
+
+    with engine.connect() as conn:
+        newest = conn.execute(select(func.max(quota_sets.c.id))).scalar()
+    return (_fingerprint(engine), newest, dt.date.today().isoformat())
+
+
+def _standing_figures(engine: Engine, cache_dir: Any | None) -> dict[str, Any]:
+    """Standings per territory and signals, from :mod:`territorial.goals`, cached."""
+    from territorial.goals.signals import detect_signals
+    from territorial.goals.standings import standings
+
+    url = engine.url.render_as_string(hide_password=False)
+    key = _performance_key(engine)
+    with _perf_lock:
+        hit = _perf_cache.get(url)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+    frame = standings(engine, by="territory", cache_dir=cache_dir)
+    signals = detect_signals(engine, cache_dir=cache_dir)
+    figures = {"standings": frame, "signals": signals, "attrs": dict(frame.attrs)}
+    with _perf_lock:
+        _perf_cache[url] = (key, figures)
+    return figures
+
+
+def territory_performance(
+    engine: Engine, view: PlanView, *, cache_dir: Any | None = None
+) -> dict[str, Any]:
+    """Per territory index of ``view``: pace to date, attainment, bookings and quotas
+    (:func:`territorial.goals.standings.standings`), the count and the worst of its
+    signals (:func:`territorial.goals.signals.detect_signals`), and the map's fill for
+    colouring by attainment and by signals. The worst signal is the one furthest past
+    its threshold, relative to it. Cached per data fingerprint (the goals extract's, the
+    newest quota set and the day); the plan only maps territories to indices."""
+    figures = _standing_figures(engine, cache_dir)
+    by_id = figures["standings"].set_index("key")
+    signals = figures["signals"]
+    edges = _pace_edges()
+    rows: list[dict[str, Any]] = []
+    colors: dict[str, list[str]] = {"attainment": [], "signals": []}
+    for tid in view.territory_ids:
+        row = by_id.loc[tid] if tid in by_id.index else None
+        pace = None if row is None or pd.isna(row["pace"]) else float(row["pace"])
+        mine = signals[signals["territory_id"] == tid]
+        worst = None
+        if len(mine):
+            past = (mine["figure"] - mine["threshold"]).abs() / mine["threshold"].abs().clip(
+                lower=1e-9
+            )
+            w = mine.loc[past.idxmax()]
+            worst = {
+                "kind": str(w["kind"]),
+                "message": str(w["message"]),
+                "figure": float(w["figure"]),
+                "threshold": float(w["threshold"]),
+            }
+
+        def num(column: str, r: Any = row) -> float | None:
+            return None if r is None or pd.isna(r[column]) else round(float(r[column]), 4)
+
+        rows.append(
+            {
+                "id": tid,
+                "pace": None if pace is None else round(pace, 4),
+                "attainment": num("attainment"),
+                "bookings": num("bookings"),
+                "quota": num("quota"),
+                "quota_to_date": num("quota_to_date"),
+                "signals": len(mine),
+                "worst": worst,
+            }
+        )
+        colors["attainment"].append(
+            NO_FIGURE
+            if pace is None
+            else PACE_COLORS[int(np.searchsorted(edges, pace, side="right"))]
+        )
+        colors["signals"].append(SIGNAL_COLORS[min(len(mine), len(SIGNAL_COLORS) - 1)])
+    attrs = figures["attrs"]
+    return {
+        "territories": rows,
+        "colors": colors,
+        "as_of": attrs.get("as_of"),
+        "period_start": attrs.get("period_start"),
+        "quota_set_id": attrs.get("quota_set_id"),
+        "period": attrs.get("period"),
+    }
+
+
+def _check_color(color_by: str) -> None:
+    if color_by not in COLOR_MODES:
+        raise ConfigError(f"colour by one of {', '.join(COLOR_MODES)}; got {color_by!r}")
+
+
+def map_colors(
+    engine: Engine, view: PlanView, scope: Scope, *, by: str, cache_dir: Any | None = None
+) -> dict[str, Any]:
+    """The map's colours for ``by`` (:data:`COLOR_MODES`): the fill of each territory
+    index (``None``: the territory colours) and the legend's classes (colour, label,
+    territories or accounts in it). Territories the user may not see are blank."""
+    _check_color(by)
+    out: dict[str, Any] = {"by": by, "fills": None, "classes": [], "territories": []}
+    mask = scope.account_mask(view)
+    if by == "tier":
+        tiers = view.data.tier[mask]
+        out["classes"] = [
+            {"color": c, "label": f"tier {t}", "count": int((tiers == t).sum()), "unit": "accounts"}
+            for t, c in sorted(TIER_COLORS.items())
+        ]
+        out["note"] = "accounts by tier (account_scores); areas faded"
+    elif by == "potential":
+        potential = view.data.measures[:, 0]
+        edges = np.quantile(potential, [0.2, 0.4, 0.6, 0.8]) if view.data.n else np.zeros(4)
+        bounds = [0.0, *edges.tolist(), float(potential.max()) if view.data.n else 0.0]
+        classes = view.data.potential_class[mask]
+        out["classes"] = [
+            {
+                "color": c,
+                "label": f"${bounds[i]:,.0f} – ${bounds[i + 1]:,.0f}",
+                "count": int((classes == i).sum()),
+                "unit": "accounts",
+            }
+            for i, c in enumerate(POTENTIAL_COLORS)
+        ]
+        out["note"] = "accounts by potential (fifths of all accounts); areas faded"
+    elif by in ("attainment", "signals"):
+        perf = territory_performance(engine, view, cache_dir=cache_dir)
+        fills = perf["colors"][by]
+        seen = [scope.sees_territory(t) for t in view.territory_ids]
+        out["fills"] = [f if ok else None for f, ok in zip(fills, seen, strict=True)]
+        out["territories"] = [
+            {**r, "name": view.data.name_of(r["id"]), "color": f}
+            if ok
+            else {"id": "", "name": "", "color": None}
+            for r, f, ok in zip(perf["territories"], fills, seen, strict=True)
+        ]
+        shown = [f for f, ok in zip(fills, seen, strict=True) if ok]
+        if by == "attainment":
+            e = [f"{x * 100:.0f}%" for x in _pace_edges()]
+            labels = [f"under {e[0]}", f"{e[0]} – {e[1]}", f"{e[1]} – {e[2]}"]
+            labels += [f"{e[2]} – {e[3]}", f"{e[3]} and over"]
+            palette = list(zip(PACE_COLORS, labels, strict=True))
+            palette.append((NO_FIGURE, "no quota"))
+            out["note"] = (
+                f"pace to date: bookings / quota phased to {perf['as_of']}"
+                + (f" ({perf['period']})" if perf["period"] else "")
+                if perf["quota_set_id"] is not None
+                else "no quota set yet (territorial goals quota): no pace to show"
+            )
+        else:
+            labels = ["no signal", "1 signal", "2 signals", "3 signals", "4 or more"]
+            palette = list(zip(SIGNAL_COLORS, labels, strict=True))
+            out["note"] = f"signals as of {perf['as_of']}; the worst in each tooltip"
+        out["classes"] = [
+            {"color": c, "label": label, "count": shown.count(c), "unit": "territories"}
+            for c, label in palette
+        ]
+    return out
+
+
 # --- tables ---------------------------------------------------------------------------
 def _account_row(view: PlanView, i: int) -> dict[str, Any]:
     f = view.data.frame
@@ -1112,29 +1316,90 @@ def search_accounts(
     return {"total": int(idx.size), "accounts": [_account_row(view, int(i)) for i in order]}
 
 
-#: Most accounts one selection (a county, a rectangle) hands the page.
+#: Most accounts one selection (a county, a rectangle, a lasso) hands the page.
 SELECTION_LIMIT = 20_000
+#: Most vertices a lasso may have (the page thins its trace to a few hundred).
+POLYGON_LIMIT = 2_000
+#: Web Mercator's latitude limit (the map's projection is undefined at the poles).
+MERCATOR_MAX_LAT = 85.0511287798
+
+
+def web_mercator(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` on the map's projection (Leaflet's EPSG:3857 on the unit sphere):
+    x = longitude in radians, y = ln(tan(pi/4 + latitude/2)). A straight line drawn on
+    the map is straight here, so a shape drawn on screen selects what it covers."""
+    phi = np.radians(np.clip(np.asarray(lat, dtype=float), -MERCATOR_MAX_LAT, MERCATOR_MAX_LAT))
+    return np.radians(np.asarray(lon, dtype=float)), np.log(np.tan(np.pi / 4 + phi / 2))
+
+
+def bbox_polygon(bbox: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """A rectangle (west, south, east, north) as the ``(lon, lat)`` ring of its corners."""
+    w, s, e, n = bbox
+    w, e = min(w, e), max(w, e)
+    s, n = min(s, n), max(s, n)
+    return [(w, s), (e, s), (e, n), (w, n)]
+
+
+def _check_polygon(polygon: Sequence[Sequence[float]]) -> np.ndarray:
+    ring = np.asarray(polygon, dtype=float) if len(polygon) else np.zeros((0, 2))
+    if ring.ndim != 2 or ring.shape[1] != 2:
+        raise ConfigError("a selection polygon is a list of [longitude, latitude] vertices")
+    if not 3 <= len(ring) <= POLYGON_LIMIT:
+        raise ConfigError(
+            f"a selection polygon needs 3 to {POLYGON_LIMIT} vertices; got {len(ring)}"
+        )
+    if not np.isfinite(ring).all():
+        raise ConfigError("selection polygon vertices must be finite numbers")
+    bad = np.flatnonzero((np.abs(ring[:, 1]) > 90) | (np.abs(ring[:, 0]) > 540))
+    if bad.size:
+        lon, lat = ring[bad[0]]
+        raise ConfigError(
+            f"selection polygon vertex {bad[0] + 1} ({lon}, {lat}) is not a longitude, latitude"
+        )
+    return ring
+
+
+def in_polygon(lat: np.ndarray, lon: np.ndarray, polygon: Sequence[Sequence[float]]) -> np.ndarray:
+    """Which points lie inside ``polygon`` (``(lon, lat)`` vertices, closed or not) as
+    drawn on the map: the test is made on the Web Mercator plane (:func:`web_mercator`);
+    a ring that crosses itself covers each of its loops; points on an edge are inside."""
+    ring = _check_polygon(polygon)
+    px, py = web_mercator(ring[:, 1], ring[:, 0])
+    shape = shapely.make_valid(shapely.Polygon(np.column_stack([px, py])))
+    out = np.zeros(len(lat), dtype=bool)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if ok.any() and not shape.is_empty:
+        x, y = web_mercator(lat[ok], lon[ok])
+        shapely.prepare(shape)
+        out[ok] = shapely.intersects_xy(shape, x, y)
+    return out
 
 
 def select_accounts(
     view: PlanView,
     scope: Scope,
     *,
+    polygon: Sequence[Sequence[float]] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     county: str | None = None,
     limit: int = SELECTION_LIMIT,
 ) -> dict[str, Any]:
-    """Accounts the user may see inside ``bbox`` (west, south, east, north, degrees) and/or
-    in ``county`` (5-digit FIPS), as ``[id, name]`` pairs (most potential first)."""
-    if bbox is None and not county:
-        raise ConfigError("select by a rectangle (bbox) or a county (5-digit FIPS)")
+    """Accounts the user may see inside ``polygon`` (a lasso: ``(lon, lat)`` vertices),
+    inside ``bbox`` (west, south, east, north, degrees: the rectangle is the polygon of
+    its corners, one path) and/or in ``county`` (5-digit FIPS), as ``[id, name]`` pairs
+    (most potential first)."""
+    if polygon is not None and bbox is not None:
+        raise ConfigError("select by a polygon or a rectangle (bbox), not both")
+    if bbox is not None:
+        polygon = bbox_polygon(bbox)
+    if polygon is None and not county:
+        raise ConfigError("select by a polygon, a rectangle (bbox) or a county (5-digit FIPS)")
     data = view.data
     mask = scope.account_mask(view) & data.located
-    if bbox is not None:
-        w, s_, e, n = bbox
+    if polygon is not None:
         lat = data.frame["latitude"].to_numpy(dtype=float)
         lon = data.frame["longitude"].to_numpy(dtype=float)
-        mask &= (lat >= min(s_, n)) & (lat <= max(s_, n)) & (lon >= min(w, e)) & (lon <= max(w, e))
+        mask &= in_polygon(lat, lon, polygon)
     if county:
         fips, _ = county_shapes()
         where = fips.index(county) if county in fips else -2

@@ -44,7 +44,7 @@
     if (bounds) map.fitBounds(bounds, { padding: mini ? [6, 6] : [24, 24], maxZoom: 9 });
     else map.setView([39, -96], mini ? 3 : 4);
     el._map = map;
-    const state = { color: "territory", selected: new Map(), areas: null, byTerritory: {},
+    const state = { color: "territory", colors: null, selected: new Map(), areas: null, byTerritory: {},
       ready: { base: false, areas: false, acc: false }, selecting: false };
     const markReady = (part) => {
       state.ready[part] = true;
@@ -111,8 +111,7 @@
     const labelLayer = L.layerGroup();
     let labelMinZoom = 99;
     const areas = L.geoJSON(null, { renderer: hit,
-      style: (f) => ({ stroke: true, color: f.properties.color, weight: 0.3, opacity: 0.6,
-        fillColor: f.properties.color, fillOpacity: state.color === "territory" ? 0.55 : 0.18 }),
+      style: (f) => areaStyle(f.properties),
       onEachFeature: (f, layer) => {
         const p = f.properties;
         layer.bindTooltip(() => areaTip(p), { sticky: true, direction: "top", offset: [0, -8] });
@@ -124,10 +123,28 @@
         });
       },
     }).addTo(map);
+    // Fill of a county: its territory's colour, or (colour by attainment or signals)
+    // the territory's class; faded under accounts coloured by tier or potential.
+    function areaStyle(p) {
+      const fills = state.colors && state.colors.fills;
+      const fill = fills ? fills[p.j] || "#ddd" : p.color;
+      return { stroke: true, color: fill, weight: 0.3, opacity: 0.6, fillColor: fill,
+        fillOpacity: fills ? 0.7 : state.color === "territory" ? 0.55 : 0.18 };
+    }
+    function performanceTip(j) {
+      const r = state.colors && state.colors.territories && state.colors.territories[j];
+      if (!r || !r.id) return "";
+      if (state.color === "attainment") {
+        return `<br><b>pace to date ${r.pace == null ? "– (no quota)" : (r.pace * 100).toFixed(0) + "%"}</b>` +
+          ` · bookings ${money(r.bookings)}` + (r.quota_to_date == null ? "" : ` of ${money(r.quota_to_date)} phased quota`);
+      }
+      return `<br><b>${r.signals} signal${r.signals === 1 ? "" : "s"}</b>` +
+        (r.worst ? `<br><small>worst: ${esc(r.worst.message)}</small>` : "");
+    }
     function areaTip(p) {
       const t = state.areas.territories[p.j];
       const dev = state.areas.balanced.map((m) => `${m} ${pct(t.deviation[m])}`).join(" · ");
-      return `<b>${esc(t.name)}</b><br>${fmt.format(t.accounts)} accounts · potential ${money(t.potential)}<br>` +
+      return `<b>${esc(t.name)}</b>${performanceTip(p.j)}<br>${fmt.format(t.accounts)} accounts · potential ${money(t.potential)}<br>` +
         `workload ${fmt.format(t.workload)} h · pipeline ${money(t.pipeline)}<br><small>vs mean: ${esc(dev)}</small>` +
         `<br><small class="muted">${esc(p.name)} county: ` +
         (p.n ? `${fmt.format(p.n)} accounts` + (editable ? " · click to select them" : "") : "no accounts, nearest territory's") + "</small>";
@@ -164,7 +181,7 @@
           return a === b ? ta !== undefined : ta !== tb;
         }));
         drawLabels(res);
-        drawLegend(res);
+        renderLegend();
         markReady("areas");
       });
     }
@@ -182,8 +199,25 @@
 
     // --- legend: rep, potential, workload, deviation -----------------------------------
     let legend = null;
-    function drawLegend(res) {
-      if (mini) return;
+    function renderLegend() {
+      if (mini || !state.areas) return;
+      if (state.color === "territory" || !state.colors) drawLegend(state.areas);
+      else drawClassLegend(state.colors);
+      legend.getContainer().dataset.mode = state.colors ? state.colors.by : "territory";
+      const toggleBtn = legend.getContainer().querySelector("[data-testid=legend-toggle]");
+      toggleBtn.textContent = legend.getContainer().classList.contains("collapsed") ? "show" : "hide";
+      toggleBtn.addEventListener("click", () => {
+        const hidden = legend.getContainer().classList.toggle("collapsed");
+        toggleBtn.textContent = hidden ? "show" : "hide";
+      });
+      legend.getContainer().querySelectorAll("tr[data-j]").forEach((tr) => {
+        const j = Number(tr.dataset.j);
+        tr.addEventListener("mouseenter", () => territoryStyle(j, true));
+        tr.addEventListener("mouseleave", () => territoryStyle(j, false));
+        tr.addEventListener("click", () => showTerritory(j));
+      });
+    }
+    function ensureLegend() {
       if (!legend) {
         legend = L.control({ position: "bottomleft" });
         legend.onAdd = () => {
@@ -195,6 +229,29 @@
         };
         legend.addTo(map);
       }
+    }
+    // Colour by attainment, signals, tier or potential: the classes with their counts,
+    // then (attainment, signals) the territories, worst first.
+    function drawClassLegend(res) {
+      ensureLegend();
+      const title = { attainment: "Pace to date", signals: "Signals", tier: "Account tier", potential: "Account potential" }[res.by];
+      const classes = res.classes.map((c) => `<tr class="class"><td><span class="swatch" style="background:${c.color}"></span>${esc(c.label)}</td>` +
+        `<td>${fmt.format(c.count)} ${esc(c.unit)}</td></tr>`).join("");
+      let rows = "";
+      if (res.territories.length) {
+        const shown = res.territories.map((t, j) => [t, j]).filter(([t]) => t.id);
+        const score = (t) => res.by === "attainment" ? (t.pace == null ? 1e9 : t.pace) : -t.signals;
+        shown.sort((a, b) => score(a[0]) - score(b[0]) || a[0].name.localeCompare(b[0].name));
+        rows = `<table class="by-territory"><thead><tr><th>Rep</th><th>${res.by === "attainment" ? "Pace" : "Signals"}</th></tr></thead><tbody>` +
+          shown.map(([t, j]) => `<tr data-j="${j}" data-territory="${esc(t.id)}"><td><span class="swatch" style="background:${t.color}"></span>${esc(t.name)}</td>` +
+            `<td title="${esc(t.worst ? t.worst.message : "")}">${res.by === "attainment" ? (t.pace == null ? "–" : (t.pace * 100).toFixed(0) + "%") : t.signals}</td></tr>`).join("") +
+          "</tbody></table>";
+      }
+      legend.getContainer().innerHTML = `<div class="legend-head"><b>${esc(title)}</b> <button type="button" class="link" data-testid="legend-toggle">hide</button></div>` +
+        `<table><tbody>${classes}</tbody></table><p class="legend-note">${esc(res.note || "")}</p>${rows}`;
+    }
+    function drawLegend(res) {
+      ensureLegend();
       const first = res.balanced[0] || "potential";
       const rows = res.territories.map((t, j) => [t, j]).filter(([t]) => t.id)
         .sort((a, b) => a[0].name.localeCompare(b[0].name))
@@ -205,17 +262,6 @@
         }).join("");
       legend.getContainer().innerHTML = `<div class="legend-head"><b>Territories</b> <button type="button" class="link" data-testid="legend-toggle">hide</button></div><table><thead><tr><th>Rep</th><th>Potential</th><th>Workload</th>` +
         `<th title="deviation of ${esc(first)} from the mean; tolerance ±${(res.tolerance * 100).toFixed(1)}%">Dev.</th></tr></thead><tbody>${rows}</tbody></table>`;
-      const toggleBtn = legend.getContainer().querySelector("[data-testid=legend-toggle]");
-      toggleBtn.addEventListener("click", () => {
-        const hidden = legend.getContainer().classList.toggle("collapsed");
-        toggleBtn.textContent = hidden ? "show" : "hide";
-      });
-      legend.getContainer().querySelectorAll("tr[data-j]").forEach((tr) => {
-        const j = Number(tr.dataset.j);
-        tr.addEventListener("mouseenter", () => territoryStyle(j, true));
-        tr.addEventListener("mouseleave", () => territoryStyle(j, false));
-        tr.addEventListener("click", () => showTerritory(j));
-      });
     }
     function highlightLegend(j, on) {
       if (!legend) return;
@@ -310,10 +356,18 @@
         .then((res) => addSelection(res, `in ${p.name} county`))
         .catch((e) => setStatus("Selection failed: " + e.message));
     }
-    function selectBox(b) {
-      const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
-      return fetchJSON(`${prefix}/api/selection?plan=${plan}&bbox=${bbox}`)
-        .then((res) => addSelection(res, "in the rectangle"))
+    // A rectangle or a lasso: both go to the server as one polygon of [lon, lat]
+    // vertices; the server tests the accounts on the map's projection.
+    // The shapes selected with stay outlined until the selection is emptied.
+    const selectionShapes = L.layerGroup().addTo(map);
+    function selectPolygon(latlngs, what) {
+      const ring = latlngs.map((p) => `${p.lng.toFixed(5)},${p.lat.toFixed(5)}`).join(";");
+      return fetchJSON(`${prefix}/api/selection?plan=${plan}&polygon=${encodeURIComponent(ring)}`)
+        .then((res) => {
+          L.polygon(latlngs, { pane: "lines", renderer: lineCanvas, interactive: false, color: "#0b57d0",
+            weight: 2, opacity: 0.9, fillColor: "#0b57d0", fillOpacity: 0.07 }).addTo(selectionShapes);
+          addSelection(res, what);
+        })
         .catch((e) => setStatus("Selection failed: " + e.message));
     }
     function renderSelection() {
@@ -336,46 +390,80 @@
       }
       const count = document.getElementById("selection-count");
       if (count) count.textContent = fmt.format(state.selected.size);
+      if (state.selected.size === 0) selectionShapes.clearLayers();
       const moveBtn = document.getElementById("move-btn"), clearBtn = document.getElementById("clear-btn");
       if (moveBtn) moveBtn.disabled = state.selected.size === 0;
       if (clearBtn) clearBtn.disabled = state.selected.size === 0;
       document.querySelectorAll("#account-results input[type=checkbox]").forEach((c) => { c.checked = state.selected.has(c.value); });
     }
 
-    // Rectangle selection: the "Select area" button arms it; drag on the map.
-    const areaBtn = document.getElementById("select-area-btn");
-    let box = null, start = null;
-    function armSelect(on) {
-      state.selecting = on;
-      el.classList.toggle("selecting", on);
-      if (areaBtn) areaBtn.classList.toggle("on", on);
-      if (on) map.dragging.disable(); else map.dragging.enable();
+    // Rectangle and lasso selection: "Select area" or "Lasso" arms the tool; drag on
+    // the map (a rectangle from corner to corner, a lasso along the pointer's path).
+    const toolButtons = { box: document.getElementById("select-area-btn"), lasso: document.getElementById("lasso-btn") };
+    let shape = null, start = null, trace = null;
+    function armSelect(mode) {
+      state.selecting = mode || false;
+      el.classList.toggle("selecting", !!mode);
+      el.dataset.tool = mode || "";
+      Object.entries(toolButtons).forEach(([m, b]) => { if (b) b.classList.toggle("on", m === mode); });
+      if (mode) map.dragging.disable(); else map.dragging.enable();
     }
     function pointer(e) { return map.mouseEventToLatLng(e); }
+    const drawStyle = { pane: "lines", renderer: lineCanvas, interactive: false,
+      color: "#0b57d0", weight: 2.5, dashArray: "6 4", fillOpacity: 0.12 };
     el.addEventListener("mousedown", (e) => {
       if (!state.selecting || e.button !== 0) return;
       e.stopPropagation(); e.preventDefault();
+      map.eachLayer((l) => { if (l.closeTooltip) l.closeTooltip(); }); // no tooltips while drawing
       start = pointer(e);
-      box = L.rectangle(L.latLngBounds(start, start), { pane: "lines", renderer: lineCanvas, interactive: false,
-        color: "#1f6feb", weight: 1.5, dashArray: "4 3", fillOpacity: 0.08 }).addTo(map);
+      if (state.selecting === "lasso") {
+        trace = [start];
+        shape = L.polygon(trace, drawStyle).addTo(map);
+      } else {
+        shape = L.rectangle(L.latLngBounds(start, start), drawStyle).addTo(map);
+      }
     }, true);
-    el.addEventListener("mousemove", (e) => { if (box && start) box.setBounds(L.latLngBounds(start, pointer(e))); }, true);
+    el.addEventListener("mousemove", (e) => {
+      if (!shape || !start) return;
+      e.stopPropagation(); // Leaflet does not hover (tooltips) under a shape being drawn
+      const at = pointer(e);
+      if (state.selecting !== "lasso") { shape.setBounds(L.latLngBounds(start, at)); return; }
+      // a vertex every 4 screen pixels keeps the polygon short and the URL small
+      const last = map.latLngToContainerPoint(trace[trace.length - 1]), now = map.latLngToContainerPoint(at);
+      if (last.distanceTo(now) < 4) return;
+      trace.push(at);
+      shape.setLatLngs(trace);
+    }, true);
     el.addEventListener("mouseup", (e) => {
-      if (!box || !start) return;
+      if (!shape || !start) return;
       e.stopPropagation();
-      const b = L.latLngBounds(start, pointer(e));
-      box.remove(); box = null; start = null;
+      const mode = state.selecting;
+      shape.remove(); shape = null;
       swallowClick = true; // the click that follows this mouseup is not a county click
       armSelect(false);
+      if (mode === "lasso") {
+        trace.push(pointer(e));
+        const ring = trace; trace = null; start = null;
+        if (ring.length < 3) return;
+        selectPolygon(ring.length > 600 ? ring.filter((_, i) => i % Math.ceil(ring.length / 600) === 0) : ring, "in the lasso");
+        return;
+      }
+      const b = L.latLngBounds(start, pointer(e));
+      start = null;
       if (b.getNorthEast().equals(b.getSouthWest())) return;
-      selectBox(b);
+      selectPolygon([b.getSouthWest(), b.getSouthEast(), b.getNorthEast(), b.getNorthWest()], "in the rectangle");
     }, true);
     let swallowClick = false;
     el.addEventListener("click", (e) => {
       if (swallowClick) { swallowClick = false; e.stopPropagation(); e.preventDefault(); }
     }, true);
     el.addEventListener("mousedown", () => { if (!state.selecting) swallowClick = false; }, true);
-    if (areaBtn && editable) areaBtn.addEventListener("click", () => armSelect(!state.selecting));
+    if (editable) Object.entries(toolButtons).forEach(([mode, b]) => {
+      if (b) b.addEventListener("click", () => armSelect(state.selecting === mode ? false : mode));
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && state.selecting) { if (shape) shape.remove(); shape = null; start = null; trace = null; armSelect(false); }
+    });
 
     // --- moves, undo, redo -------------------------------------------------------------
     function setStatus(message) {
@@ -407,7 +495,10 @@
     function afterChange(message) {
       setStatus(message);
       // the balance first: it is what the planner watches
-      return refreshBalance().then(() => Promise.all([loadAreas(), loadAccounts(), search(), refreshHistory()]))
+      // colours by attainment or signals follow the territories' indices: fetched again
+      const colors = () => (state.color === "territory" ? Promise.resolve() :
+        fetchJSON(`${prefix}/api/map-colors?plan=${plan}&by=${state.color}`).then((res) => { state.colors = res; }));
+      return refreshBalance().then(() => Promise.all([colors().then(loadAreas), loadAccounts(), search(), refreshHistory()]))
         .then(() => { el.dataset.changed = String(Number(el.dataset.changed || 0) + 1); renderSelection(); });
     }
 
@@ -420,11 +511,28 @@
     if (mini) return map;
 
     const colorBy = document.getElementById("color-by");
-    if (colorBy) colorBy.addEventListener("change", () => {
-      state.color = colorBy.value;
-      areas.setStyle((f) => ({ fillOpacity: state.color === "territory" ? 0.55 : 0.18, fillColor: f.properties.color }));
-      loadAccounts();
-    });
+    // Colour by: the fills and legend come from the server (attainment and signals
+    // from the goals package); the accounts are fetched again in the new colours.
+    function recolor() {
+      const want = colorBy.value;
+      state.color = want;
+      el.dataset.colored = "";
+      return fetchJSON(`${prefix}/api/map-colors?plan=${plan}&by=${want}`).then((res) => {
+        if (state.color !== want) return null;
+        state.colors = want === "territory" ? null : res;
+        areas.setStyle((f) => areaStyle(f.properties));
+        renderLegend();
+        return loadAccounts().then(() => { if (state.color === want) el.dataset.colored = want; });
+      }).catch((e) => {
+        const status = document.getElementById("map-status");
+        if (status) status.textContent = `Cannot colour by ${want}: ${e.message}`;
+        el.dataset.colored = "failed";
+      });
+    }
+    if (colorBy) {
+      colorBy.addEventListener("change", recolor);
+      if (colorBy.value !== "territory") recolor(); // a browser restoring the form
+    }
 
     // Account search table (another way to select accounts).
     const input = document.getElementById("account-search"), results = document.getElementById("account-results");
