@@ -26,6 +26,13 @@ from territorial.errors import ConfigError
 from territorial.geometry import EARTH_RADIUS_KM, great_circle_km
 from territorial.sample import vocabulary as vocab
 from territorial.sample.reference import Gazetteer, load_gazetteer, unit_vectors
+from territorial.sample.leads import (
+    LEAD_SOURCES,
+    LEADS_STREAM,
+    SampleOpportunities,
+    draw_lead_sources,
+    make_leads,
+)
 from territorial.sample.win_model import win_logit_arrays
 
 logger = logging.getLogger(__name__)
@@ -56,7 +63,7 @@ REP_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 OPPORTUNITY_COLUMNS: tuple[str, ...] = (
     "id", "account_id", "owner_id", "amount", "currency", "stage", "created_date",
-    "close_date", "is_closed", "is_won", "product",
+    "close_date", "is_closed", "is_won", "product", "lead_source",
 )  # fmt: skip
 ACTIVITY_COLUMNS: tuple[str, ...] = (
     "id",
@@ -85,9 +92,11 @@ class SampleCompany:
     activities: pd.DataFrame
     as_of: date
     seed: int
+    #: The leads file (``LEAD_COLUMNS``): routed with ``territorial route``, not imported.
+    leads: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four tables by entity name, in import order."""
+        """The four importable tables by entity name, in import order (not the leads)."""
         return {
             "accounts": self.accounts,
             "reps": self.reps,
@@ -838,7 +847,10 @@ def generate_tables(
     on_step: Step | None = None,
 ) -> dict[str, pa.Table]:
     """The sample company as Arrow tables (``accounts``, ``reps``, ``opportunities``,
-    ``activities``); :func:`generate_company` wraps them in pandas.
+    ``activities`` and ``leads``); :func:`generate_company` wraps them in pandas.
+
+    Opportunities' ``lead_source`` and the leads come from a separate random stream
+    (:mod:`territorial.sample.leads`): every other value is the same as without them.
 
     ``on_step`` is called with a short description before each stage (for progress).
     """
@@ -890,6 +902,24 @@ def generate_tables(
         "is_won": pa.array(o["is_won"]),
         "product": _take(tuple(vocab.PRODUCTS), o["product"]),
     }
+    step("drawing leads")
+    lead_rng = np.random.default_rng([seed, LEADS_STREAM])
+    sample_opps = SampleOpportunities(
+        ids=opportunity_columns["id"],
+        account=o["account"],
+        segment=account_arrays.segment[o["account"]],
+        created_day=o["created_day"],
+        is_closed=o["is_closed"],
+        is_won=o["is_won"],
+    )
+    source = draw_lead_sources(lead_rng, sample_opps)
+    opportunity_columns["lead_source"] = _take(LEAD_SOURCES, source)
+    as_of_month = (as_of.year - 1970) * 12 + as_of.month - 1
+    leads = make_leads(
+        lead_rng, gaz, account_columns, sample_opps, source,
+        first_day=int(_month_start_days(np.array([as_of_month - 12 * years + 1]))[0]),
+        as_of_day=_days(as_of),
+    )  # fmt: skip
     act_order = np.lexsort((acts["account"], acts["seconds"]))
     act_count = len(act_order)
     a = {key: value[act_order] for key, value in acts.items()}
@@ -908,6 +938,7 @@ def generate_tables(
             {name: opportunity_columns[name] for name in OPPORTUNITY_COLUMNS}
         ),
         "activities": pa.table({name: activity_columns[name] for name in ACTIVITY_COLUMNS}),
+        "leads": leads,
     }
 
 
@@ -942,4 +973,5 @@ def generate_company(
         activities=_to_pandas(tables["activities"]),
         as_of=as_of,
         seed=seed,
+        leads=_to_pandas(tables["leads"]),
     )

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("csv", "parquet", "xlsx")
 
+#: The folder (inside the output folder) of the leads file.
+LEADS_FOLDER = "leads"
+
 #: Excel's sheet limit, header row included.
 EXCEL_MAX_ROWS = 1_048_576
 
@@ -145,7 +148,14 @@ def write_tables(
         _check_excel_rows(tables)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / f"{name}.{fmt}" for name in tables}
+    # The leads go in a folder of their own: ``territorial import OUT`` reads the CRM
+    # files of OUT only, ``territorial route OUT/leads/leads.csv`` routes the leads.
+    paths = {
+        name: (out_dir / LEADS_FOLDER if name == "leads" else out_dir) / f"{name}.{fmt}"
+        for name in tables
+    }
+    for path in paths.values():
+        path.parent.mkdir(exist_ok=True)
 
     def write_one(name: str) -> None:
         table, path = tables[name], paths[name]
@@ -175,7 +185,8 @@ def write_sample_company(
     on_step: Step | None = None,
 ) -> dict[str, Path]:
     """Generate a sample company and write ``accounts``, ``reps``, ``opportunities`` and
-    ``activities`` files (``.csv``, ``.parquet`` or ``.xlsx``) into ``out_dir``.
+    ``activities`` files (``.csv``, ``.parquet`` or ``.xlsx``) into ``out_dir``, and the
+    ``leads`` file into ``out_dir/leads``.
 
     Returns the path of each file by entity name. The same arguments always give
     byte-identical files.
