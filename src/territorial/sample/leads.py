@@ -152,9 +152,7 @@ def make_leads(
     new = np.flatnonzero(~known)
     place = _draw_places(rng, _place_weights(gaz), len(new))
     _lat, _lon, zip_index = gaz.locate(rng, place)
-    industry = _categorical(
-        rng, [vocab.INDUSTRY_BASE_SHARE[name] for name in INDUSTRIES], len(new)
-    )
+    industry = _categorical(rng, [vocab.INDUSTRY_BASE_SHARE[name] for name in INDUSTRIES], len(new))
     new_name, new_domain = _company_names(rng, industry, place, gaz.place_name)
     free_mail = rng.random(len(new)) < FREE_MAIL_SHARE
     age = as_of_day - lost_created
@@ -179,7 +177,9 @@ def make_leads(
 
     company = column(accounts["name"], new_name)
     domain = column(accounts["domain"], new_domain)
-    city = column(accounts["city"], pa.array(gaz.place_name, type=pa.string()).take(pa.array(place)))
+    city = column(
+        accounts["city"], pa.array(gaz.place_name, type=pa.string()).take(pa.array(place))
+    )
     state = column(
         accounts["state"], pa.array(gaz.place_state, type=pa.string()).take(pa.array(place))
     )
