@@ -97,9 +97,11 @@ def test_cli_writes_four_files_and_a_summary(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "accounts.csv",
         "activities.csv",
+        "leads",
         "opportunities.csv",
         "reps.csv",
     ]
+    assert [p.name for p in (out / "leads").iterdir()] == ["leads.csv"]
     assert "accounts.csv" in result.output and "300" in result.output
     assert "states" in result.output
 

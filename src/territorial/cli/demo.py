@@ -1,8 +1,9 @@
 """``territorial demo``: the main job end to end on a sample company.
 
 Sample company → import into the store → score → design territories anchored at the
-reps' homes → route the sample's leads → quotas → summary → serve the workspace. Every step is the same library call the
-individual commands make; this command only strings them together.
+reps' homes → route the sample's leads → quotas → summary → serve the workspace. Every
+step is the same library call the individual commands make; this command only strings
+them together.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def demo_command(
     from territorial.io import import_paths
     from territorial.planning import lifecycle
     from territorial.planning.activation import activate
-    from territorial.sample import default_reps, write_sample_company
+    from territorial.sample import DEFAULT_AS_OF, default_reps, write_sample_company
+    from territorial.sample.leads import route_sample_leads
     from territorial.scoring import load_config
     from territorial.scoring.store_adapter import score_store
     from territorial.store import describe_url, open_store
@@ -132,8 +134,13 @@ def demo_command(
 
     # --- the sample's leads, routed as they came in (issue 12: the lead-source funnel) ---
     with err_console.status("routing the sample's leads..."):
-        lead_rows = _route_sample_leads(engine, files["leads"])
-    t = step("leads", lead_rows, t)
+        routed = route_sample_leads(engine, files["leads"], as_of=DEFAULT_AS_OF)
+    t = step(
+        "leads",
+        f"{routed.leads:,} leads routed month by month, {routed.routed:,} to a territory, "
+        f"{routed.matched:,} matched to an account",
+        t,
+    )
 
     # --- goals (issue 12): a quota for the year and where each territory stands ---
     goals_rows = _demo_goals(engine, plan_id, settings.home / "cache")
@@ -177,36 +184,6 @@ def demo_command(
             f"{DEMO_ADMIN_PASSWORD}); Ctrl-C stops it."
         )
         serve_command(host=host, port=port, deliver_alerts=False, database=database)
-
-
-def _route_sample_leads(engine: object, path: object) -> str:
-    """Route the leads file through the store's active rules (the routing service
-    ``territorial route`` uses), one batch per month of ``created_date`` decided at the
-    month's last day (at most the sample's as-of day), as if routed when they came in."""
-    from datetime import UTC, date, datetime
-
-    import pandas as pd
-
-    from territorial.routing.files import frame_records, read_table
-    from territorial.routing.service import RoutingService
-    from territorial.sample import DEFAULT_AS_OF
-
-    frame = read_table(path)  # type: ignore[arg-type]
-    created = pd.to_datetime(frame["created_date"])
-    month_end = (created + pd.offsets.MonthEnd(0)).dt.date
-    decided = {"at": datetime.now(UTC)}
-    service = RoutingService(engine, clock=lambda: decided["at"])  # type: ignore[arg-type]
-    routed = matched = 0
-    for day, rows in frame.groupby(month_end, sort=True):
-        last: date = min(day, DEFAULT_AS_OF)
-        decided["at"] = datetime(last.year, last.month, last.day, 17, 0, tzinfo=UTC)
-        _, decisions = service.route_batch(frame_records(rows), kind="lead")
-        routed += sum(d.territory_id is not None for d in decisions)
-        matched += sum(d.account_id is not None for d in decisions)
-    return (
-        f"{len(frame):,} leads routed month by month, {routed:,} to a territory, "
-        f"{matched:,} matched to an account"
-    )
 
 
 def _demo_funnel(engine: object, cache_dir: object) -> str:

@@ -25,7 +25,6 @@ from territorial.domain.model import CHANNELS, INDUSTRIES, SEGMENTS
 from territorial.errors import ConfigError
 from territorial.geometry import EARTH_RADIUS_KM, great_circle_km
 from territorial.sample import vocabulary as vocab
-from territorial.sample.reference import Gazetteer, load_gazetteer, unit_vectors
 from territorial.sample.leads import (
     LEAD_SOURCES,
     LEADS_STREAM,
@@ -33,6 +32,7 @@ from territorial.sample.leads import (
     draw_lead_sources,
     make_leads,
 )
+from territorial.sample.reference import Gazetteer, load_gazetteer, unit_vectors
 from territorial.sample.win_model import win_logit_arrays
 
 logger = logging.getLogger(__name__)

@@ -17,6 +17,9 @@ activities of a seed are the same with or without it. See ``docs/sample.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -233,3 +236,50 @@ def make_leads(
         ),
     }
     return pa.table({name: columns[name] for name in LEAD_COLUMNS})
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedLeads:
+    """What :func:`route_sample_leads` did: leads read, routed to a territory, matched to
+    an account, and the routing batches (one per month)."""
+
+    leads: int
+    routed: int
+    matched: int
+    batches: int
+
+
+def route_sample_leads(engine: Any, path: Path, *, as_of: date) -> RoutedLeads:
+    """Route a sample leads file through the store's active rules, as if each lead had
+    been routed when it came in: one batch per month of ``created_date``, decided at
+    17:00 UTC on the month's last day (``as_of`` at most), each through
+    :meth:`RoutingService.route_batch <territorial.routing.service.RoutingService.route_batch>`
+    (what ``territorial route FILE`` calls), so every decision is in the audit log."""
+    import pandas as pd
+
+    from territorial.errors import ConfigError
+    from territorial.routing.files import frame_records, read_table
+    from territorial.routing.service import RoutingService
+
+    frame = read_table(Path(path))
+    if "created_date" not in frame.columns:
+        raise ConfigError(f"{path}: no created_date column; is it a sample leads file?")
+    created = pd.to_datetime(frame["created_date"], errors="coerce")
+    if created.isna().any():
+        row = int(created.isna().to_numpy().argmax())
+        raise ConfigError(
+            f"{path}: row {row + 2}, column created_date: "
+            f"{frame['created_date'].iloc[row]!r} is not a date"
+        )
+    month_end = (created + pd.offsets.MonthEnd(0)).dt.date
+    decided = {"at": datetime.now(UTC)}
+    service = RoutingService(engine, clock=lambda: decided["at"])
+    routed = matched = batches = 0
+    for day, rows in frame.groupby(month_end, sort=True):
+        last = min(day, as_of)
+        decided["at"] = datetime(last.year, last.month, last.day, 17, tzinfo=UTC)
+        _, decisions = service.route_batch(frame_records(rows), kind="lead")
+        routed += sum(d.territory_id is not None for d in decisions)
+        matched += sum(d.account_id is not None for d in decisions)
+        batches += 1
+    return RoutedLeads(leads=len(frame), routed=routed, matched=matched, batches=batches)
