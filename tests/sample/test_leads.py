@@ -157,3 +157,16 @@ def test_leads_are_written_beside_the_crm_files(tmp_path: Path) -> None:
         ) <= timedelta(days=400)
     assert all(r["converted_opportunity_id"] == "" for r in rows if r["status"] != "Converted")
     assert np.isin([r["lead_source"] for r in rows], LEAD_SOURCES).all()
+
+
+def test_routing_a_bad_leads_file_names_the_row(tmp_path: Path) -> None:
+    from territorial.errors import ConfigError
+    from territorial.sample.leads import route_sample_leads
+
+    path = tmp_path / "leads.csv"
+    path.write_text("id,created_date,state\nL1,2026-01-05,CA\nL2,soon,NY\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"row 3, column created_date: 'soon' is not a date"):
+        route_sample_leads(None, path, as_of=AS_OF)
+    path.write_text("id,state\nL1,CA\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no created_date column"):
+        route_sample_leads(None, path, as_of=AS_OF)
