@@ -170,3 +170,36 @@ def test_routing_a_bad_leads_file_names_the_row(tmp_path: Path) -> None:
     path.write_text("id,state\nL1,CA\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="no created_date column"):
         route_sample_leads(None, path, as_of=AS_OF)
+
+
+def test_no_leads_keeps_the_sources_and_writes_four_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from territorial.cli.app import app
+
+    out = tmp_path / "sample"
+    result = CliRunner().invoke(
+        app, ["sample", "-n", "120", "-r", "5", "--seed", "4", "--no-leads", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accounts.csv",
+        "activities.csv",
+        "opportunities.csv",
+        "reps.csv",
+    ]
+    with_leads = generate_tables(accounts=120, reps=5, seed=4)
+    opps = pd.read_csv(out / "opportunities.csv")
+    assert opps["lead_source"].tolist() == with_leads["opportunities"]["lead_source"].to_pylist()
+    company = generate_company(accounts=120, reps=5, seed=4, leads=False)
+    assert company.leads is None and "lead_source" in company.opportunities
+
+
+def test_excel_refuses_too_many_leads_naming_no_leads(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from territorial.errors import ConfigError
+
+    big = pa.table({"id": pa.array(range(1_048_576))})
+    with pytest.raises(ConfigError, match=r"leads has 1,048,576 rows.*\(or --no-leads\)"):
+        write_tables({"leads": big}, tmp_path, fmt="xlsx")

@@ -845,9 +845,11 @@ def generate_tables(
     years: int = 3,
     as_of: date = DEFAULT_AS_OF,
     on_step: Step | None = None,
+    leads: bool = True,
 ) -> dict[str, pa.Table]:
     """The sample company as Arrow tables (``accounts``, ``reps``, ``opportunities``,
-    ``activities`` and ``leads``); :func:`generate_company` wraps them in pandas.
+    ``activities`` and, unless ``leads`` is false, ``leads``); :func:`generate_company`
+    wraps them in pandas. Opportunities carry their ``lead_source`` either way.
 
     Opportunities' ``lead_source`` and the leads come from a separate random stream
     (:mod:`territorial.sample.leads`): every other value is the same as without them.
@@ -902,7 +904,7 @@ def generate_tables(
         "is_won": pa.array(o["is_won"]),
         "product": _take(tuple(vocab.PRODUCTS), o["product"]),
     }
-    step("drawing leads")
+    step("drawing lead sources and leads" if leads else "drawing lead sources")
     lead_rng = np.random.default_rng([seed, LEADS_STREAM])
     sample_opps = SampleOpportunities(
         ids=opportunity_columns["id"],
@@ -915,11 +917,13 @@ def generate_tables(
     source = draw_lead_sources(lead_rng, sample_opps)
     opportunity_columns["lead_source"] = _take(LEAD_SOURCES, source)
     as_of_month = (as_of.year - 1970) * 12 + as_of.month - 1
-    leads = make_leads(
-        lead_rng, gaz, account_columns, sample_opps, source,
-        first_day=int(_month_start_days(np.array([as_of_month - 12 * years + 1]))[0]),
-        as_of_day=_days(as_of),
-    )  # fmt: skip
+    lead_table = None
+    if leads:
+        lead_table = make_leads(
+            lead_rng, gaz, account_columns, sample_opps, source,
+            first_day=int(_month_start_days(np.array([as_of_month - 12 * years + 1]))[0]),
+            as_of_day=_days(as_of),
+        )  # fmt: skip
     act_order = np.lexsort((acts["account"], acts["seconds"]))
     act_count = len(act_order)
     a = {key: value[act_order] for key, value in acts.items()}
@@ -931,15 +935,17 @@ def generate_tables(
         "occurred_at": pa.array(a["seconds"], type=pa.timestamp("s")),
         "duration_minutes": pa.array(a["duration"]),
     }
-    return {
+    tables = {
         "accounts": pa.table({name: account_columns[name] for name in ACCOUNT_COLUMNS}),
         "reps": pa.table({name: rep_columns[name] for name in REP_COLUMNS}),
         "opportunities": pa.table(
             {name: opportunity_columns[name] for name in OPPORTUNITY_COLUMNS}
         ),
         "activities": pa.table({name: activity_columns[name] for name in ACTIVITY_COLUMNS}),
-        "leads": leads,
     }
+    if lead_table is not None:
+        tables["leads"] = lead_table
+    return tables
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -956,16 +962,19 @@ def generate_company(
     years: int = 3,
     as_of: date = DEFAULT_AS_OF,
     on_step: Step | None = None,
+    leads: bool = True,
 ) -> SampleCompany:
     """Generate a realistic sample company.
 
     ``accounts`` companies at real US places (population-weighted), ``reps`` sellers
     and managers living in real cities, ``years`` of opportunity history and
-    activities ending at ``as_of``. The same ``seed`` always gives the same company.
+    activities ending at ``as_of``, and (unless ``leads`` is false) the leads file. The
+    same ``seed`` always gives the same company.
     """
     tables = generate_tables(
-        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step
-    )
+        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step,
+        leads=leads,
+    )  # fmt: skip
     return SampleCompany(
         accounts=_to_pandas(tables["accounts"]),
         reps=_to_pandas(tables["reps"]),
@@ -973,5 +982,5 @@ def generate_company(
         activities=_to_pandas(tables["activities"]),
         as_of=as_of,
         seed=seed,
-        leads=_to_pandas(tables["leads"]),
+        leads=_to_pandas(tables["leads"]) if "leads" in tables else None,
     )

@@ -92,6 +92,7 @@ def _check_excel_rows(tables: dict[str, pa.Table]) -> None:
             raise ConfigError(
                 f"{name} has {table.num_rows:,} rows but an Excel sheet holds at most "
                 f"{EXCEL_MAX_ROWS - 1:,}; use --format csv or parquet"
+                + (" (or --no-leads)" if name == "leads" else "")
             )
 
 
@@ -183,18 +184,20 @@ def write_sample_company(
     years: int = 3,
     as_of: date = DEFAULT_AS_OF,
     on_step: Step | None = None,
+    leads: bool = True,
 ) -> dict[str, Path]:
     """Generate a sample company and write ``accounts``, ``reps``, ``opportunities`` and
     ``activities`` files (``.csv``, ``.parquet`` or ``.xlsx``) into ``out_dir``, and the
-    ``leads`` file into ``out_dir/leads``.
+    ``leads`` file into ``out_dir/leads`` (unless ``leads`` is false).
 
     Returns the path of each file by entity name. The same arguments always give
     byte-identical files.
     """
     check_format(fmt, accounts=accounts)
     tables = generate_tables(
-        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step
-    )
+        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step,
+        leads=leads,
+    )  # fmt: skip
     if on_step is not None:
         on_step(f"writing {fmt.upper()} files")
     return write_tables(tables, Path(out_dir), fmt=fmt)
