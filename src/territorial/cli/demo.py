@@ -51,7 +51,8 @@ def demo_command(
     (the embedded SQLite file by default), scores every account, designs one territory
     per active account executive balanced on workload (within each rep's capacity; at the
     sample's head count single large accounts exceed any tight potential band), stores the plan
-    as the active one and prints a summary.
+    as the active one, routes the sample's leads month by month, sets quotas and prints a
+    summary with the lead funnel by source.
     """
     from territorial.design.adapters import problem_from_store
     from territorial.design.engine import design
@@ -145,7 +146,9 @@ def demo_command(
     # --- goals (issue 12): a quota for the year and where each territory stands ---
     goals_rows = _demo_goals(engine, plan_id, settings.home / "cache")
     t = step("quotas", goals_rows[0][1], t)
-    goals_rows.append(("lead funnel", _demo_funnel(engine, settings.home / "cache")))
+    funnel, funnel_rows = _demo_funnel(engine, settings.home / "cache")
+    goals_rows.append(("lead funnel", funnel))
+    t = step("lead funnel", f"{funnel_rows:,} rows (territory x source) of the market view", t)
 
     counts = entity_counts(engine)
     summary = Table(title="Territorial demo", show_header=False)
@@ -186,21 +189,20 @@ def demo_command(
         serve_command(host=host, port=port, deliver_alerts=False, database=database)
 
 
-def _demo_funnel(engine: object, cache_dir: object) -> str:
-    """Leads → opportunities → won by source over the market's last 365 days."""
+def _demo_funnel(engine: object, cache_dir: object) -> tuple[str, int]:
+    """Leads → opportunities → won by source over the market's last 365 days, and the
+    number of funnel rows."""
     from territorial.goals.market import market_by_territory
 
     view = market_by_territory(engine, by="territory", cache_dir=cache_dir)  # type: ignore[arg-type]
     by_source = view.funnel.groupby("lead_source")[["leads", "opportunities", "won", "lost"]].sum()
     by_source = by_source.sort_values("leads", ascending=False)
-    return (
-        "; ".join(
-            f"{source} {r.leads:,} → {r.opportunities:,} → {r.won:,} won"
-            + (f" ({r.won / (r.won + r.lost):.0%})" if r.won + r.lost else "")
-            for source, r in by_source.iterrows()
-        )
-        + f" (to {view.attrs.get('as_of')})"
+    text = "; ".join(
+        f"{source} {r.leads:,} → {r.opportunities:,} → {r.won:,} won"
+        + (f" ({r.won / (r.won + r.lost):.0%})" if r.won + r.lost else "")
+        for source, r in by_source.iterrows()
     )
+    return f"{text} (to {view.attrs.get('as_of')})", len(view.funnel)
 
 
 def _demo_goals(engine: object, plan_id: int, cache_dir: object) -> list[tuple[str, str]]:
