@@ -65,6 +65,9 @@ def test_columns_are_the_store_canonical_names(
     if entity == "accounts":
         extra = set(columns) - _store_columns(entity)
         assert extra == {"technology", "web_visits_30d", "hiring", "new_executive"}
+    elif entity == "opportunities":  # lead_source is an optional CRM column of the store
+        assert set(columns) - _store_columns(entity) == {"lead_source"}
+        assert "lead_source" in ADDED_COLUMNS["opportunities"]
     else:
         assert set(columns) == _store_columns(entity)
 

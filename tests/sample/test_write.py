@@ -22,6 +22,7 @@ from territorial.sample import (
     write_sample_company,
     write_tables,
 )
+from territorial.sample.leads import LEAD_COLUMNS
 
 ENTITIES = ("accounts", "reps", "opportunities", "activities")
 HEADERS = {
@@ -29,6 +30,7 @@ HEADERS = {
     "reps": REP_COLUMNS,
     "opportunities": OPPORTUNITY_COLUMNS,
     "activities": ACTIVITY_COLUMNS,
+    "leads": LEAD_COLUMNS,
 }
 
 
@@ -42,10 +44,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, fmt: str) -
     first = write_sample_company(tmp_path / "a", accounts=size, reps=5, seed=42, fmt=fmt)
     again = write_sample_company(tmp_path / "b", accounts=size, reps=5, seed=42, fmt=fmt)
     other = write_sample_company(tmp_path / "c", accounts=size, reps=5, seed=43, fmt=fmt)
-    assert set(first) == set(ENTITIES)
+    assert set(first) == {*ENTITIES, "leads"}
     assert all(path.name == f"{name}.{fmt}" for name, path in first.items())
+    assert first["leads"].parent.name == "leads"
     assert _bytes(first) == _bytes(again)
     assert _bytes(first)["accounts"] != _bytes(other)["accounts"]
+    assert _bytes(first)["leads"] != _bytes(other)["leads"]
 
 
 def test_csv_headers_and_iso_dates(tmp_path: Path) -> None:
@@ -65,6 +69,9 @@ def test_csv_headers_and_iso_dates(tmp_path: Path) -> None:
     assert reps["start_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
     accounts = pd.read_csv(paths["accounts"], dtype=str, keep_default_na=False)
     assert accounts["postal_code"].str.fullmatch(r"\d{5}").all()  # leading zeros kept
+    leads = pd.read_csv(paths["leads"], dtype=str, keep_default_na=False)
+    assert leads["created_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert leads["postal_code"].str.fullmatch(r"\d{5}").all()
 
 
 def test_parquet_round_trips_types(tmp_path: Path) -> None:
@@ -97,9 +104,11 @@ def test_cli_writes_four_files_and_a_summary(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "accounts.csv",
         "activities.csv",
+        "leads",
         "opportunities.csv",
         "reps.csv",
     ]
+    assert [p.name for p in (out / "leads").iterdir()] == ["leads.csv"]
     assert "accounts.csv" in result.output and "300" in result.output
     assert "states" in result.output
 

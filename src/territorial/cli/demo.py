@@ -1,8 +1,9 @@
 """``territorial demo``: the main job end to end on a sample company.
 
 Sample company → import into the store → score → design territories anchored at the
-reps' homes → summary → serve the workspace. Every step is the same library call the
-individual commands make; this command only strings them together.
+reps' homes → route the sample's leads → quotas → summary → serve the workspace. Every
+step is the same library call the individual commands make; this command only strings
+them together.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def demo_command(
     (the embedded SQLite file by default), scores every account, designs one territory
     per active account executive balanced on workload (within each rep's capacity; at the
     sample's head count single large accounts exceed any tight potential band), stores the plan
-    as the active one and prints a summary.
+    as the active one, routes the sample's leads month by month, sets quotas and prints a
+    summary with the lead funnel by source.
     """
     from territorial.design.adapters import problem_from_store
     from territorial.design.engine import design
@@ -58,7 +60,8 @@ def demo_command(
     from territorial.io import import_paths
     from territorial.planning import lifecycle
     from territorial.planning.activation import activate
-    from territorial.sample import default_reps, write_sample_company
+    from territorial.sample import DEFAULT_AS_OF, default_reps, write_sample_company
+    from territorial.sample.leads import route_sample_leads
     from territorial.scoring import load_config
     from territorial.scoring.store_adapter import score_store
     from territorial.store import describe_url, open_store
@@ -130,9 +133,22 @@ def demo_command(
         t,
     )
 
+    # --- the sample's leads, routed as they came in (issue 12: the lead-source funnel) ---
+    with err_console.status("routing the sample's leads..."):
+        routed = route_sample_leads(engine, files["leads"], as_of=DEFAULT_AS_OF)
+    t = step(
+        "leads",
+        f"{routed.leads:,} leads routed month by month, {routed.routed:,} to a territory, "
+        f"{routed.matched:,} matched to an account",
+        t,
+    )
+
     # --- goals (issue 12): a quota for the year and where each territory stands ---
     goals_rows = _demo_goals(engine, plan_id, settings.home / "cache")
     t = step("quotas", goals_rows[0][1], t)
+    funnel, funnel_rows = _demo_funnel(engine, settings.home / "cache")
+    goals_rows.append(("lead funnel", funnel))
+    t = step("lead funnel", f"{funnel_rows:,} rows (territory x source) of the market view", t)
 
     counts = entity_counts(engine)
     summary = Table(title="Territorial demo", show_header=False)
@@ -171,6 +187,22 @@ def demo_command(
             f"{DEMO_ADMIN_PASSWORD}); Ctrl-C stops it."
         )
         serve_command(host=host, port=port, deliver_alerts=False, database=database)
+
+
+def _demo_funnel(engine: object, cache_dir: object) -> tuple[str, int]:
+    """Leads → opportunities → won by source over the market's last 365 days, and the
+    number of funnel rows."""
+    from territorial.goals.market import market_by_territory
+
+    view = market_by_territory(engine, by="territory", cache_dir=cache_dir)  # type: ignore[arg-type]
+    by_source = view.funnel.groupby("lead_source")[["leads", "opportunities", "won", "lost"]].sum()
+    by_source = by_source.sort_values("leads", ascending=False)
+    text = "; ".join(
+        f"{source} {r.leads:,} → {r.opportunities:,} → {r.won:,} won"
+        + (f" ({r.won / (r.won + r.lost):.0%})" if r.won + r.lost else "")
+        for source, r in by_source.iterrows()
+    )
+    return f"{text} (to {view.attrs.get('as_of')})", len(view.funnel)
 
 
 def _demo_goals(engine: object, plan_id: int, cache_dir: object) -> list[tuple[str, str]]:

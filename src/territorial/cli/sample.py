@@ -54,9 +54,17 @@ def sample_command(
             "--years", min=1, max=10, help="Years of opportunity and activity history (1-10)."
         ),
     ] = 3,
+    leads: Annotated[
+        bool,
+        typer.Option(
+            "--leads/--no-leads",
+            help="Also write OUT/leads/leads.<format> (about 9 leads per opportunity).",
+        ),
+    ] = True,
 ) -> None:
     """Generate a realistic sample company: accounts at real US places, reps, and years
-    of opportunities and activities, as files `territorial import` reads."""
+    of opportunities and activities, as files `territorial import` reads, and the leads
+    they came from (OUT/leads, for `territorial route`)."""
     # Imported here so that other commands do not pay for NumPy, pandas and SciPy.
     from territorial.sample import default_reps, generate_tables, write_tables
     from territorial.sample.memory import retain_freed_memory
@@ -79,7 +87,7 @@ def sample_command(
             progress.update(task, description=message)
 
         tables = generate_tables(
-            accounts=accounts, reps=reps, seed=seed, years=years, on_step=on_step
+            accounts=accounts, reps=reps, seed=seed, years=years, on_step=on_step, leads=leads
         )
         on_step(f"writing {fmt.upper()} files")
         paths = write_tables(tables, out, fmt=fmt)

@@ -25,6 +25,13 @@ from territorial.domain.model import CHANNELS, INDUSTRIES, SEGMENTS
 from territorial.errors import ConfigError
 from territorial.geometry import EARTH_RADIUS_KM, great_circle_km
 from territorial.sample import vocabulary as vocab
+from territorial.sample.leads import (
+    LEAD_SOURCES,
+    LEADS_STREAM,
+    SampleOpportunities,
+    draw_lead_sources,
+    make_leads,
+)
 from territorial.sample.reference import Gazetteer, load_gazetteer, unit_vectors
 from territorial.sample.win_model import win_logit_arrays
 
@@ -56,7 +63,7 @@ REP_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 OPPORTUNITY_COLUMNS: tuple[str, ...] = (
     "id", "account_id", "owner_id", "amount", "currency", "stage", "created_date",
-    "close_date", "is_closed", "is_won", "product",
+    "close_date", "is_closed", "is_won", "product", "lead_source",
 )  # fmt: skip
 ACTIVITY_COLUMNS: tuple[str, ...] = (
     "id",
@@ -85,9 +92,11 @@ class SampleCompany:
     activities: pd.DataFrame
     as_of: date
     seed: int
+    #: The leads file (``LEAD_COLUMNS``): routed with ``territorial route``, not imported.
+    leads: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four tables by entity name, in import order."""
+        """The four importable tables by entity name, in import order (not the leads)."""
         return {
             "accounts": self.accounts,
             "reps": self.reps,
@@ -836,9 +845,14 @@ def generate_tables(
     years: int = 3,
     as_of: date = DEFAULT_AS_OF,
     on_step: Step | None = None,
+    leads: bool = True,
 ) -> dict[str, pa.Table]:
     """The sample company as Arrow tables (``accounts``, ``reps``, ``opportunities``,
-    ``activities``); :func:`generate_company` wraps them in pandas.
+    ``activities`` and, unless ``leads`` is false, ``leads``); :func:`generate_company`
+    wraps them in pandas. Opportunities carry their ``lead_source`` either way.
+
+    Opportunities' ``lead_source`` and the leads come from a separate random stream
+    (:mod:`territorial.sample.leads`): every other value is the same as without them.
 
     ``on_step`` is called with a short description before each stage (for progress).
     """
@@ -890,6 +904,26 @@ def generate_tables(
         "is_won": pa.array(o["is_won"]),
         "product": _take(tuple(vocab.PRODUCTS), o["product"]),
     }
+    step("drawing lead sources and leads" if leads else "drawing lead sources")
+    lead_rng = np.random.default_rng([seed, LEADS_STREAM])
+    sample_opps = SampleOpportunities(
+        ids=opportunity_columns["id"],
+        account=o["account"],
+        segment=account_arrays.segment[o["account"]],
+        created_day=o["created_day"],
+        is_closed=o["is_closed"],
+        is_won=o["is_won"],
+    )
+    source = draw_lead_sources(lead_rng, sample_opps)
+    opportunity_columns["lead_source"] = _take(LEAD_SOURCES, source)
+    as_of_month = (as_of.year - 1970) * 12 + as_of.month - 1
+    lead_table = None
+    if leads:
+        lead_table = make_leads(
+            lead_rng, gaz, account_columns, sample_opps, source,
+            first_day=int(_month_start_days(np.array([as_of_month - 12 * years + 1]))[0]),
+            as_of_day=_days(as_of),
+        )  # fmt: skip
     act_order = np.lexsort((acts["account"], acts["seconds"]))
     act_count = len(act_order)
     a = {key: value[act_order] for key, value in acts.items()}
@@ -901,7 +935,7 @@ def generate_tables(
         "occurred_at": pa.array(a["seconds"], type=pa.timestamp("s")),
         "duration_minutes": pa.array(a["duration"]),
     }
-    return {
+    tables = {
         "accounts": pa.table({name: account_columns[name] for name in ACCOUNT_COLUMNS}),
         "reps": pa.table({name: rep_columns[name] for name in REP_COLUMNS}),
         "opportunities": pa.table(
@@ -909,6 +943,9 @@ def generate_tables(
         ),
         "activities": pa.table({name: activity_columns[name] for name in ACTIVITY_COLUMNS}),
     }
+    if lead_table is not None:
+        tables["leads"] = lead_table
+    return tables
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -925,16 +962,19 @@ def generate_company(
     years: int = 3,
     as_of: date = DEFAULT_AS_OF,
     on_step: Step | None = None,
+    leads: bool = True,
 ) -> SampleCompany:
     """Generate a realistic sample company.
 
     ``accounts`` companies at real US places (population-weighted), ``reps`` sellers
     and managers living in real cities, ``years`` of opportunity history and
-    activities ending at ``as_of``. The same ``seed`` always gives the same company.
+    activities ending at ``as_of``, and (unless ``leads`` is false) the leads file. The
+    same ``seed`` always gives the same company.
     """
     tables = generate_tables(
-        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step
-    )
+        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step,
+        leads=leads,
+    )  # fmt: skip
     return SampleCompany(
         accounts=_to_pandas(tables["accounts"]),
         reps=_to_pandas(tables["reps"]),
@@ -942,4 +982,5 @@ def generate_company(
         activities=_to_pandas(tables["activities"]),
         as_of=as_of,
         seed=seed,
+        leads=_to_pandas(tables["leads"]) if "leads" in tables else None,
     )

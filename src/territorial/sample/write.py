@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("csv", "parquet", "xlsx")
 
+#: The folder (inside the output folder) of the leads file.
+LEADS_FOLDER = "leads"
+
 #: Excel's sheet limit, header row included.
 EXCEL_MAX_ROWS = 1_048_576
 
@@ -89,6 +92,7 @@ def _check_excel_rows(tables: dict[str, pa.Table]) -> None:
             raise ConfigError(
                 f"{name} has {table.num_rows:,} rows but an Excel sheet holds at most "
                 f"{EXCEL_MAX_ROWS - 1:,}; use --format csv or parquet"
+                + (" (or --no-leads)" if name == "leads" else "")
             )
 
 
@@ -145,7 +149,14 @@ def write_tables(
         _check_excel_rows(tables)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / f"{name}.{fmt}" for name in tables}
+    # The leads go in a folder of their own: ``territorial import OUT`` reads the CRM
+    # files of OUT only, ``territorial route OUT/leads/leads.csv`` routes the leads.
+    paths = {
+        name: (out_dir / LEADS_FOLDER if name == "leads" else out_dir) / f"{name}.{fmt}"
+        for name in tables
+    }
+    for path in paths.values():
+        path.parent.mkdir(exist_ok=True)
 
     def write_one(name: str) -> None:
         table, path = tables[name], paths[name]
@@ -173,17 +184,20 @@ def write_sample_company(
     years: int = 3,
     as_of: date = DEFAULT_AS_OF,
     on_step: Step | None = None,
+    leads: bool = True,
 ) -> dict[str, Path]:
     """Generate a sample company and write ``accounts``, ``reps``, ``opportunities`` and
-    ``activities`` files (``.csv``, ``.parquet`` or ``.xlsx``) into ``out_dir``.
+    ``activities`` files (``.csv``, ``.parquet`` or ``.xlsx``) into ``out_dir``, and the
+    ``leads`` file into ``out_dir/leads`` (unless ``leads`` is false).
 
     Returns the path of each file by entity name. The same arguments always give
     byte-identical files.
     """
     check_format(fmt, accounts=accounts)
     tables = generate_tables(
-        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step
-    )
+        accounts=accounts, reps=reps, seed=seed, years=years, as_of=as_of, on_step=on_step,
+        leads=leads,
+    )  # fmt: skip
     if on_step is not None:
         on_step(f"writing {fmt.upper()} files")
     return write_tables(tables, Path(out_dir), fmt=fmt)
