@@ -42,7 +42,7 @@ def book(accounts: int, seed: int, max_seats: float):  # type: ignore[no-untyped
     from territorial.scoring import load_config
     from territorial.scoring.potential import seat_potential
 
-    company = generate_company(accounts=accounts, reps=10, seed=seed, years=1)
+    company = generate_company(accounts=accounts, reps=10, seed=seed, years=1, leads=False)
     a = company.accounts.copy()
     config = dataclasses.replace(load_config(None).potential, max_seats=max_seats)
     a["potential"] = seat_potential(a, config).potential

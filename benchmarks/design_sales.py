@@ -58,7 +58,7 @@ def book(accounts: int, seed: int):  # type: ignore[no-untyped-def]
 
     from territorial.sample.generate import generate_company
 
-    company = generate_company(accounts=accounts, reps=10, seed=seed, years=1)
+    company = generate_company(accounts=accounts, reps=10, seed=seed, years=1, leads=False)
     a = company.accounts
     revenue = a["annual_revenue"].fillna(1e5).to_numpy(dtype=float)
     return pd.DataFrame(

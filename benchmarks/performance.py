@@ -67,7 +67,11 @@ def main() -> None:
     if not entity_counts(engine).get("accounts"):
         (_, seconds) = _timed(
             lambda: write_sample_company(
-                workdir / "sample", accounts=args.accounts, reps=args.reps, seed=args.seed
+                workdir / "sample",
+                accounts=args.accounts,
+                reps=args.reps,
+                seed=args.seed,
+                leads=False,
             )
         )
         console.print(f"sample written in {seconds:.1f} s")

@@ -209,7 +209,7 @@ def main() -> None:
     rows: list[tuple[str, str, float, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         files = Path(tmp) / "company"
-        write_sample_company(files, accounts=args.accounts, reps=args.reps, seed=0)
+        write_sample_company(files, accounts=args.accounts, reps=args.reps, seed=0, leads=False)
         for backend in args.backends.split(","):
             run(backend.strip(), args, files, rows)
     table = Table(title=f"territory model: {args.accounts:,} accounts, {args.reps} people")

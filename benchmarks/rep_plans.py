@@ -53,7 +53,11 @@ def main() -> None:
         folder = Path(tmp)
         t = time.perf_counter()
         write_sample_company(
-            folder / "sample", accounts=args.accounts, reps=args.reps, seed=args.seed
+            folder / "sample",
+            accounts=args.accounts,
+            reps=args.reps,
+            seed=args.seed,
+            leads=False,
         )
         engine = open_store(f"sqlite:///{folder / 'store.db'}")
         import_paths([folder / "sample"], engine=engine)

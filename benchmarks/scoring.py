@@ -86,7 +86,7 @@ def _sample(size: int, reps: int, queue: mp.Queue) -> None:  # type: ignore[type
     from territorial.sample import generate_company, win_logit
     from territorial.scoring import score_accounts
 
-    company = generate_company(accounts=size, reps=reps, seed=7)
+    company = generate_company(accounts=size, reps=reps, seed=7, leads=False)
     start = time.perf_counter()
     run = score_accounts(
         company.accounts,
