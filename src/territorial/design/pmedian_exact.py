@@ -47,10 +47,6 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-#: Possible centres per unit in a group MIP (its nearest units of the group).
-GROUP_NEAREST = 40
-
-
 @dataclass
 class ExactOutcome:
     plan: Plan
@@ -350,15 +346,28 @@ def _improve_by_groups(
     stats: dict[str, Any],
 ) -> ExactOutcome:
     rng = np.random.default_rng(options.seed)
+    t0 = current_clock().now()
     best = plan
-    g = int(min(options.group_size, inst.p))
-    solved = improved = 0
+    # groups of 2 .. largest territories; the largest grows by one whenever 3p groups in
+    # a row bring nothing (the plan is a local optimum for groups of that size), and
+    # falls back after an improvement
+    base = int(min(options.group_size + 2, inst.p))
+    largest = base
+    largest_seen = base
+    solved = improved = stopped = 0
     tried: set[bytes] = set()
     stall = 0
-    while current_clock().now() < deadline - 0.05 and stall < 5 * inst.p:
+    while current_clock().now() < deadline - 0.05:
+        if stall >= 3 * inst.p:
+            if largest >= inst.p:
+                break
+            largest += 1
+            largest_seen = max(largest_seen, largest)
+            stall = 0
+            tried.clear()
         ctree = cKDTree(inst.points[best.centres])
         t = int(rng.integers(inst.p))
-        size = int(rng.integers(2, g + 3)) if inst.p > 2 else inst.p
+        size = int(rng.integers(2, largest + 1)) if inst.p > 2 else inst.p
         size = min(size, inst.p)
         _, near = ctree.query(inst.points[best.centres[t]], k=min(inst.p, 2 * size))
         near = np.atleast_1d(np.asarray(near, dtype=np.int64))
@@ -372,10 +381,13 @@ def _improve_by_groups(
         units = np.flatnonzero(np.isin(best.assign, group))
         # every pair inside the group (small: a few territories), filtered by the dual
         start = best.centres[best.assign[units]]
-        sub = _group_pairs(inst, units, state, lists, best.cost, start=start)
+        sub = _group_pairs(inst, units, start=start, nearest=options.group_nearest)
         left = deadline - current_clock().now()
-        ans = solve_mip(inst, units, sub, len(group), time_limit=min(left, 5.0), start=start)
+        ans = solve_mip(
+            inst, units, sub, len(group), time_limit=min(left, options.group_time), start=start
+        )
         solved += 1
+        stopped += not ans.optimal
         if ans.assign is None:
             stall += 1
             continue
@@ -388,10 +400,17 @@ def _improve_by_groups(
                 best = cand
                 improved += 1
                 stall = 0
+                largest = base
                 tried.clear()
                 continue
         stall += 1
-    stats.update(group_mips=solved, group_improvements=improved)
+    stats.update(
+        group_mips=solved,
+        group_improvements=improved,
+        group_stopped=stopped,
+        group_largest=largest_seen,
+        group_seconds=current_clock().now() - t0,
+    )
     if improved:
         polished = primal.improve(best.assign, best.centres)
         if polished.better_than(best):
@@ -402,12 +421,9 @@ def _improve_by_groups(
 def _group_pairs(
     inst: Instance,
     units: IntArray,
-    state: pb.DualState,
-    lists: pb.CandidateLists,
-    ub: float,
     *,
-    start: IntArray | None = None,
-    nearest: int = GROUP_NEAREST,
+    start: IntArray | None,
+    nearest: int,
 ) -> Pairs:
     """Pairs among ``units`` (a few territories), as :class:`Pairs`.
 
