@@ -86,6 +86,15 @@ class FreeCentreOptions:
     group_time:
         Seconds (work units in deterministic mode) one group MIP may take: many small
         groups solved to optimality beat a few large ones stopped early.
+    group_compact:
+        Share of groups made of a territory and its nearest territories (the others
+        draw their members among twice as many nearest territories).
+    group_grow:
+        How many sizes the largest group grows by when the search stalls before the plan
+        is kicked instead (iterated local search; the best plan seen is kept).
+    group_kicks:
+        The group search stops after this many kicks in a row that found no better plan
+        (or at the time limit).
     group_nearest:
         Possible centres per unit in a group MIP (its nearest units of the group).
     pair_neighbours:
@@ -115,6 +124,9 @@ class FreeCentreOptions:
     exact_share: float = 0.5
     group_size: int = 3
     group_time: float = 0.5
+    group_compact: float = 0.5
+    group_grow: int = 1
+    group_kicks: int = 10
     group_nearest: int = 40
     pair_neighbours: int = 4
     pair_work: float = 2e8
@@ -943,7 +955,7 @@ def solve_free_centres(
         iterations=ascent.iterations,
         list_length=k_list,
         integer_knapsacks=integral,
-        lagrangian_bound=bound,
+        ascent_bound=ascent.best.value,
         multipliers_capped=ascent.capped,
         primal_runs=primal.calls,
         bound_seconds=current_clock().now() - t0,
