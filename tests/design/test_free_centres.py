@@ -155,3 +155,113 @@ def test_balance_bands_and_limits_combine():
     assert result.feasible
     assert result.totals[:, 1].max() <= 17
     assert np.abs(result.deviations).max() <= 0.10 + 1e-9
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_the_final_0_1_knapsack_bound_is_tighter_and_still_valid(seed):
+    """A fractional ascent re-evaluated once with 0-1 knapsacks: never lower, never
+    above the brute-force optimum; off when its work budget is 0."""
+    pts, demand = tiny(seed)
+    p = 3
+    cap = float(np.ceil(demand.sum() / p * 1.1))
+    opt = brute_force(pts, demand, cap, p)
+    common = dict(time_limit=20, iterations=200, knapsack_work=0, exact_pairs=0)
+    res = solve_free_centres(
+        pts, p=p, loads=demand[:, None], upper=np.array([cap]),
+        options=FreeCentreOptions(**common, final_knapsack_work=1e9),
+    )  # fmt: skip
+    assert res.stats["integer_knapsacks"] is False
+    final = res.stats["final_knapsack_bound"]
+    assert res.stats["ascent_bound"] <= final + 1e-9
+    assert final <= opt + 1e-6
+    assert res.lower_bound <= opt + 1e-6 <= res.objective + 2e-6
+    off = solve_free_centres(
+        pts, p=p, loads=demand[:, None], upper=np.array([cap]),
+        options=FreeCentreOptions(**common, final_knapsack_work=0),
+    )  # fmt: skip
+    assert "final_knapsack_bound" not in off.stats
+
+
+def test_the_0_1_knapsack_beats_the_fractional_one_at_the_same_multipliers():
+    pts, demand = tiny(2)
+    p = 3
+    cap = float(np.ceil(demand.sum() / p * 1.1))
+    opt = brute_force(pts, demand, cap, p)
+    lists = pb.candidate_lists(pts, np.ones(len(pts)), power=1, radius=0.0, k_nearest=9)
+    rng = np.random.default_rng(1)
+    strictly = 0
+    for _ in range(30):
+        u = np.minimum(rng.uniform(0, 120, len(pts)), lists.rest)
+        frac = pb.evaluate(lists, u, demand[:, None], np.array([cap]), p).value
+        whole = pb.evaluate(lists, u, demand[:, None], np.array([cap]), p, integral=True).value
+        assert frac <= whole + 1e-9 <= opt + 2e-9
+        strictly += whole > frac + 1e-9
+    assert strictly > 0
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_group_mips_reach_the_optimum_when_the_whole_model_is_refused(seed):
+    """``exact_pairs=0`` refuses the whole model: the group MIPs (here a group can hold
+    every territory) improve the plan, and the bound stays below the optimum."""
+    pts, demand = tiny(seed, n=10)
+    p = 3
+    cap = float(np.ceil(demand.sum() / p * 1.1))
+    opt = brute_force(pts, demand, cap, p)
+    res = solve_free_centres(
+        pts, p=p, loads=demand[:, None], upper=np.array([cap]),
+        options=FreeCentreOptions(time_limit=6, iterations=100, exact_pairs=0,
+                                  group_time=0.5, group_size=1),
+    )  # fmt: skip
+    assert res.stats["group_mips"] > 0
+    assert "exact_pairs" not in res.stats
+    assert not res.proven_optimal
+    load = np.bincount(res.assignment, weights=demand, minlength=p)
+    assert (load <= cap + 1e-9).all()
+    assert res.lower_bound <= opt + 1e-6
+    assert res.objective == pytest.approx(opt, rel=1e-9)
+
+
+def test_a_kick_recentres_a_few_territories_and_keeps_the_limits():
+    from territorial.design import pmedian_exact
+    from territorial.design.free_centres import Instance, Primal
+
+    rng = np.random.default_rng(0)
+    n, p = 80, 8
+    pts = rng.uniform(0, 100, size=(n, 2))
+    demand = rng.integers(1, 10, size=n).astype(float)
+    cap = float(np.ceil(demand.sum() / p * 1.2))
+    inst = Instance(pts, 0.0, np.ones(n), 1, demand[:, None], np.array([-np.inf]),
+                    np.array([cap]), p)  # fmt: skip
+    primal = Primal(inst, FreeCentreOptions())
+    plan = primal.from_centres(np.arange(p) * 10)
+    assert plan.feasible
+    kicked = pmedian_exact._kick(inst, plan, primal, np.random.default_rng(3))
+    assert kicked is not None and kicked.feasible
+    assert len(np.unique(kicked.centres)) == p
+    assert (kicked.load[:, 0] <= cap + 1e-9).all()
+    assert (kicked.assign[kicked.centres] == np.arange(p)).all()
+
+
+def test_the_solver_names_itself_and_takes_its_group_options():
+    from territorial.design.free_centres_solver import FreeCentresOptions
+
+    cap = float(np.ceil(_problem().measures[:, 0].sum() / 4 * 1.2))
+    prob = _problem(limits=[Limit("demand", upper=cap)])
+    opts = FreeCentresOptions(group_size=2, group_time=0.2, final_knapsack_work=0)
+    result = design(prob, solver="free-centres", options=opts, time_limit=20, seed=0)
+    assert result.solver == "free-centres"
+    assert result.solver_reason == "asked for by name"
+    assert result.feasible and result.totals[:, 0].max() <= cap + 1e-9
+    assert result.lower_bound is not None and result.lower_bound <= result.objective
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("group_size", 0), ("group_time", 0.0), ("group_nearest", 0), ("group_compact", 1.5),
+     ("final_knapsack_work", -1.0), ("group_kicks", -1)],
+)  # fmt: skip
+def test_bad_group_options_are_refused_with_their_name(field, value):
+    from territorial.design.free_centres_solver import FreeCentresOptions
+
+    with pytest.raises(ValueError, match=field):
+        FreeCentresOptions(**{field: value})

@@ -80,7 +80,23 @@ class FreeCentreOptions:
     exact_share:
         Share of the time limit the exact model may use.
     group_size:
-        Territories re-solved together in a group of the improvement phase.
+        Largest group of the improvement phase is ``group_size + 2`` territories: each
+        group is a territory and 1 to ``group_size + 1`` of its nearest territories,
+        re-solved exactly (a small capacitated p-median MIP) with the rest fixed.
+    group_time:
+        Seconds (work units in deterministic mode) one group MIP may take: many small
+        groups solved to optimality beat a few large ones stopped early.
+    group_compact:
+        Share of groups made of a territory and its nearest territories (the others
+        draw their members among twice as many nearest territories).
+    group_grow:
+        How many sizes the largest group grows by when the search stalls before the plan
+        is kicked instead (iterated local search; the best plan seen is kept).
+    group_kicks:
+        The group search stops after this many kicks in a row that found no better plan
+        (or at the time limit).
+    group_nearest:
+        Possible centres per unit in a group MIP (its nearest units of the group).
     pair_neighbours:
         Each territory is re-solved with this many nearest territories, one pair at a time.
     pair_work:
@@ -88,7 +104,11 @@ class FreeCentreOptions:
         how many centres near the old ones each side tries.
     knapsack_work:
         Largest ``list length x capacity x units`` for which the bound solves 0-1
-        knapsacks (dynamic programming) instead of fractional ones.
+        knapsacks (dynamic programming) instead of fractional ones at every iteration.
+    final_knapsack_work:
+        Largest such product for which the best multipliers of a fractional ascent are
+        evaluated once more with 0-1 knapsacks (one evaluation: a tighter, still valid
+        bound at little cost).
     seed:
         Seed of the only random choices (order of group improvements).
     """
@@ -103,9 +123,15 @@ class FreeCentreOptions:
     exact_pairs: int = 60_000
     exact_share: float = 0.5
     group_size: int = 3
+    group_time: float = 0.5
+    group_compact: float = 0.5
+    group_grow: int = 1
+    group_kicks: int = 10
+    group_nearest: int = 40
     pair_neighbours: int = 4
     pair_work: float = 2e8
     knapsack_work: float = 2e7
+    final_knapsack_work: float = 2e9
     seed: int = 0
 
 
@@ -850,11 +876,14 @@ def solve_free_centres(
     k_list = int(min(n, max(opts.min_list, np.ceil(opts.list_factor * n / p))))
     # 0-1 knapsacks when one measure is limited, its loads are whole numbers and the
     # dynamic programmes stay small (a stronger bound for small territories)
-    integral = bool(
+    whole = bool(
         len(rows) == 1
         and np.all(kn_loads == np.round(kn_loads))
-        and k_list * kn_cap[0] * n <= opts.knapsack_work
+        and np.all(kn_loads >= 0)
+        and np.isfinite(kn_cap[0])
     )
+    dp_cells = k_list * float(kn_cap[0]) * n if whole else np.inf
+    integral = whole and dp_cells <= opts.knapsack_work
     lists = pb.candidate_lists(points, w, power=power, radius=radius, k_nearest=k_list)
     primal = Primal(inst, opts)
 
@@ -910,6 +939,14 @@ def solve_free_centres(
     )
     assert best is not None
     bound = ascent.best.value
+    if whole and not integral and dp_cells <= opts.final_knapsack_work:
+        # the ascent used fractional knapsacks (too many DP cells per iteration); the
+        # same multipliers with 0-1 knapsacks are a tighter bound (still valid: each
+        # territory of a plan is a 0-1 point of its centre's knapsack)
+        tight = pb.evaluate(lists, ascent.best.u, kn_loads, kn_cap, p, integral=True)
+        current_clock().charge(pair_work(n, int(k_list * float(kn_cap[0]) / 10)))
+        stats["final_knapsack_bound"] = tight.value
+        bound = max(bound, tight.value)
     # the exact model's fixing needs the fractional knapsacks' critical ratios
     dual_for_fixing = (
         pb.evaluate(lists, ascent.best.u, kn_loads, kn_cap, p) if integral else ascent.best
@@ -918,6 +955,7 @@ def solve_free_centres(
         iterations=ascent.iterations,
         list_length=k_list,
         integer_knapsacks=integral,
+        ascent_bound=ascent.best.value,
         multipliers_capped=ascent.capped,
         primal_runs=primal.calls,
         bound_seconds=current_clock().now() - t0,

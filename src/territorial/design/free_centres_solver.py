@@ -26,6 +26,9 @@ class FreeCentresOptions:
 
     ``max_list_entries`` caps the candidate lists (units x nearest units): beyond it
     ``auto`` leaves the problem to the balanced heuristic (the lists would not fit).
+    ``group_size``, ``group_time`` and ``group_nearest`` shape the group MIPs of the
+    improvement phase; ``knapsack_work`` and ``final_knapsack_work`` say when the bound
+    uses 0-1 knapsacks (every iteration, or once at the best multipliers).
     """
 
     iterations: int = 3000
@@ -35,7 +38,31 @@ class FreeCentresOptions:
     neighbours: int = 16
     exact_pairs: int = 60_000
     exact_share: float = 0.5
+    group_size: int = 3
+    group_time: float = 0.5
+    group_compact: float = 0.5
+    group_grow: int = 1
+    group_kicks: int = 10
+    group_nearest: int = 40
+    knapsack_work: float = 2e7
+    final_knapsack_work: float = 2e9
     max_list_entries: int = 12_000_000
+
+    def __post_init__(self) -> None:
+        if self.group_size < 1:
+            raise ValueError(f"group_size must be at least 1, got {self.group_size}")
+        if not self.group_time > 0:
+            raise ValueError(f"group_time must be positive (seconds), got {self.group_time}")
+        if not 0.0 <= self.group_compact <= 1.0:
+            raise ValueError(f"group_compact must be a share in [0, 1], got {self.group_compact}")
+        for name in ("group_grow", "group_kicks"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+        if self.group_nearest < 1:
+            raise ValueError(f"group_nearest must be at least 1, got {self.group_nearest}")
+        for name in ("knapsack_work", "final_knapsack_work"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
 
 def problem_limits(problem: DesignProblem) -> tuple[FloatArray, FloatArray] | str:
@@ -135,6 +162,14 @@ class FreeCentresSolver(Solver[FreeCentresOptions]):
             neighbours=o.neighbours,
             exact_pairs=o.exact_pairs,
             exact_share=o.exact_share,
+            group_size=o.group_size,
+            group_time=o.group_time,
+            group_compact=o.group_compact,
+            group_grow=o.group_grow,
+            group_kicks=o.group_kicks,
+            group_nearest=o.group_nearest,
+            knapsack_work=o.knapsack_work,
+            final_knapsack_work=o.final_knapsack_work,
             seed=run.seed,
         )
         latlon = problem.coord_kind == "latlon"

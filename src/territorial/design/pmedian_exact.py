@@ -47,10 +47,6 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-#: Possible centres per unit in a group MIP (its nearest units of the group).
-GROUP_NEAREST = 40
-
-
 @dataclass
 class ExactOutcome:
     plan: Plan
@@ -350,48 +346,94 @@ def _improve_by_groups(
     stats: dict[str, Any],
 ) -> ExactOutcome:
     rng = np.random.default_rng(options.seed)
-    best = plan
-    g = int(min(options.group_size, inst.p))
-    solved = improved = 0
+    t0 = current_clock().now()
+    best = cur = plan
+    # groups of 2 .. largest territories; the largest grows by one whenever 3p groups in
+    # a row bring nothing (the plan is a local optimum for groups of that size) and falls
+    # back after an improvement; past ``group_grow`` sizes the plan is kicked (a few
+    # neighbouring territories get random centres among their units, the plan is rebuilt
+    # around them) and the search goes on from there: an iterated local search that
+    # keeps the best plan seen and stops after ``group_kicks`` kicks in a row that did
+    # not lead to a better plan
+    base = int(min(options.group_size + 2, inst.p))
+    largest = base
+    largest_seen = base
+    solved = improved = stopped = kicks = fruitless = 0
     tried: set[bytes] = set()
     stall = 0
-    while current_clock().now() < deadline - 0.05 and stall < 5 * inst.p:
-        ctree = cKDTree(inst.points[best.centres])
+    while current_clock().now() < deadline - 0.05:
+        if stall >= 3 * inst.p:
+            stall = 0
+            tried.clear()
+            if largest < min(base + options.group_grow, inst.p):
+                largest += 1
+                largest_seen = max(largest_seen, largest)
+                continue
+            if inst.p < 3 or fruitless >= options.group_kicks:
+                break
+            fruitless += 1
+            kicked = _kick(inst, cur, primal, rng)
+            kicks += 1
+            largest = base
+            if kicked is not None:
+                cur = kicked
+                if cur.better_than(best):
+                    best = cur
+                    fruitless = 0
+            continue
+        ctree = cKDTree(inst.points[cur.centres])
         t = int(rng.integers(inst.p))
-        size = int(rng.integers(2, g + 3)) if inst.p > 2 else inst.p
+        size = int(rng.integers(2, largest + 1)) if inst.p > 2 else inst.p
         size = min(size, inst.p)
-        _, near = ctree.query(inst.points[best.centres[t]], k=min(inst.p, 2 * size))
+        _, near = ctree.query(inst.points[cur.centres[t]], k=min(inst.p, 2 * size))
         near = np.atleast_1d(np.asarray(near, dtype=np.int64))
-        others = rng.choice(near[1:], size=size - 1, replace=False) if size > 1 else near[:0]
+        if rng.random() < options.group_compact:
+            others = near[1:size]  # the nearest territories: a compact group
+        else:
+            others = rng.choice(near[1:], size=size - 1, replace=False) if size > 1 else near[:0]
         group = np.sort(np.concatenate([[t], others]).astype(np.int64))
-        key = group.tobytes() + best.centres[group].tobytes()
+        key = group.tobytes() + cur.centres[group].tobytes()
         if key in tried:
             stall += 1
             continue
         tried.add(key)
-        units = np.flatnonzero(np.isin(best.assign, group))
-        # every pair inside the group (small: a few territories), filtered by the dual
-        start = best.centres[best.assign[units]]
-        sub = _group_pairs(inst, units, state, lists, best.cost, start=start)
+        units = np.flatnonzero(np.isin(cur.assign, group))
+        # every pair inside the group (small: a few territories)
+        start = cur.centres[cur.assign[units]]
+        sub = _group_pairs(inst, units, start=start, nearest=options.group_nearest)
         left = deadline - current_clock().now()
-        ans = solve_mip(inst, units, sub, len(group), time_limit=min(left, 5.0), start=start)
+        ans = solve_mip(
+            inst, units, sub, len(group), time_limit=min(left, options.group_time), start=start
+        )
         solved += 1
+        stopped += not ans.optimal
         if ans.assign is None:
             stall += 1
             continue
         old = float((inst.weights[units] * _lengths(inst, units, start) ** inst.power).sum())
         if ans.value < old - 1e-9 * max(1.0, old):
-            centre_of = best.centres[best.assign].copy()
+            centre_of = cur.centres[cur.assign].copy()
             centre_of[units] = ans.assign
             cand = _plan_from_centres_of(inst, centre_of)
-            if cand.better_than(best):
-                best = cand
-                improved += 1
+            if cand.better_than(cur):
+                cur = cand
+                if cur.better_than(best):
+                    best = cur
+                    improved += 1
+                    fruitless = 0
                 stall = 0
+                largest = base
                 tried.clear()
                 continue
         stall += 1
-    stats.update(group_mips=solved, group_improvements=improved)
+    stats.update(
+        group_mips=solved,
+        group_improvements=improved,
+        group_stopped=stopped,
+        group_kicks=kicks,
+        group_largest=largest_seen,
+        group_seconds=current_clock().now() - t0,
+    )
     if improved:
         polished = primal.improve(best.assign, best.centres)
         if polished.better_than(best):
@@ -399,15 +441,26 @@ def _improve_by_groups(
     return ExactOutcome(best, state.value, False, stats)
 
 
+def _kick(inst: Instance, plan: Plan, primal: Primal, rng: np.random.Generator) -> Plan | None:
+    """``plan`` with a territory and its 3 nearest territories re-centred at random units
+    of theirs, rebuilt around the new centres (``None`` when that is infeasible)."""
+    size = int(min(4, inst.p))
+    t = int(rng.integers(inst.p))
+    _, near = cKDTree(inst.points[plan.centres]).query(inst.points[plan.centres[t]], k=size)
+    group = np.atleast_1d(np.asarray(near, dtype=np.int64))
+    members = np.flatnonzero(np.isin(plan.assign, group))
+    centres = plan.centres.copy()
+    centres[group] = rng.choice(members, size=len(group), replace=False)
+    kicked = primal.from_centres(centres)
+    return kicked if kicked.feasible else None
+
+
 def _group_pairs(
     inst: Instance,
     units: IntArray,
-    state: pb.DualState,
-    lists: pb.CandidateLists,
-    ub: float,
     *,
-    start: IntArray | None = None,
-    nearest: int = GROUP_NEAREST,
+    start: IntArray | None,
+    nearest: int,
 ) -> Pairs:
     """Pairs among ``units`` (a few territories), as :class:`Pairs`.
 
