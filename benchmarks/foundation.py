@@ -109,8 +109,10 @@ def main() -> None:
             reps = args.reps or max(20, size // 400)
             folder = root / f"sample_{size}"
             seconds, cpu, peak, ok = run_child(
+                # the four CRM files the import step reads (the leads file is routed, not
+                # imported: docs/sample.md)
                 [*CLI, "sample", "--accounts", str(size), "--reps", str(reps), "--seed", "0",
-                 "--out", str(folder)],
+                 "--no-leads", "--out", str(folder)],
                 log=root / f"sample_{size}.log",
             )  # fmt: skip
             rows = count_rows(folder) if ok else 0

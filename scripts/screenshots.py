@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -218,6 +220,27 @@ def extra_step(page, extra: str | None) -> None:  # type: ignore[no-untyped-def]
         page.wait_for_timeout(500)
 
 
+def plan_pages(engine, rep_email: str, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """The first two pages of the rep's plan PDF (as ``territorial rep-plan`` writes it),
+    rendered by poppler's pdftoppm: rep-plan-title.png and rep-plan-targets.png."""
+    from territorial.repplan import rep_plan
+    from territorial.repplan.pdf import pdf_bytes
+
+    if shutil.which("pdftoppm") is None:
+        raise SystemExit("pdftoppm is not installed (Debian: apt-get install poppler-utils)")
+    rep_id = get_user(engine, email=rep_email).rep_id
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "plan.pdf"
+        pdf.write_bytes(pdf_bytes(rep_plan(engine, rep_id=str(rep_id))))
+        for number, name in ((1, "rep-plan-title"), (2, "rep-plan-targets")):
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", "80", "-f", str(number), "-l", str(number),
+                 "-singlefile", str(pdf), str(out / name)],
+                check=True,
+            )  # fmt: skip
+            log.info("wrote %s", out / f"{name}.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=20_000)
@@ -261,6 +284,7 @@ def main() -> None:
             browser.close()
         server.should_exit = True
         thread.join(timeout=10)
+        plan_pages(engine, "rep@example.com", args.out)
 
 
 if __name__ == "__main__":

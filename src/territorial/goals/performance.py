@@ -138,17 +138,27 @@ def period_grid(start: date, end: date, grain: str, *, fiscal_start_month: int =
 # --- the extract -------------------------------------------------------------------------
 def _fingerprint(engine: Any) -> str:
     """Changes whenever the data behind the extract can have changed."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from territorial.store.planning import owner_history
     from territorial.store.scores import account_scores
-    from territorial.store.tables import imports, plans
+    from territorial.store.tables import activities, imports, opportunities, plans
 
-    # Every write of opportunities and activities is an import (or its undo), and every owner
-    # change is a row of owner history, so these cheap maxima move whenever the data does
-    # (no full-table COUNT over millions of rows).
+    # Every import (or its undo) is a row of imports and every owner change a row of owner
+    # history; rows of opportunities and activities are counted by SQLite's rowid (an index
+    # lookup; a full COUNT(*) over millions of rows costs half a second per request).
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
+        sizes = [
+            conn.execute(
+                text(f"SELECT max(rowid) FROM {table.name}")
+                if sqlite
+                else select(func.count()).select_from(table)
+            ).scalar()
+            for table in (opportunities, activities)
+        ]
         values = [
+            *sizes,
             conn.execute(select(func.max(imports.c.id))).scalar(),
             conn.execute(select(func.count()).select_from(imports)).scalar(),
             conn.execute(select(func.max(owner_history.c.id))).scalar(),
@@ -216,6 +226,11 @@ def _read_extract(engine: Any) -> dict[str, pa.Table]:
 _ACCOUNT_ATTRIBUTES = ("territory_id", "book_rep", "segment", "state", "industry", "tier")
 
 
+def _text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text ids as strings even when a table is empty (Arrow gives its columns type null)."""
+    return values.cast(pa.string()) if pa.types.is_null(values.type) else values
+
+
 def _denormalise(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """Give opportunities and activities their day columns (``DATE``) and their account's
     attributes (``acc_*``, dictionary-encoded), so the tables group without joining a million
@@ -230,7 +245,7 @@ def _denormalise(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
         for column in date_columns:
             day = "day" if column == "occurred_at" else column.replace("_date", "_day")
             fact = fact.append_column(day, pc.cast(fact[column], pa.date32()))
-        where = pc.index_in(fact["account_id"], value_set=accounts["id"])
+        where = pc.index_in(_text(fact["account_id"]), value_set=_text(accounts["id"]))
         for attribute in _ACCOUNT_ATTRIBUTES:
             values = pc.take(accounts[attribute], where)
             if pa.types.is_null(values.type):  # a column with no value at all (no scores)
@@ -438,7 +453,7 @@ def performance_table(
         opp_from = "opps o" + (" LEFT JOIN reps r ON r.id = o.owner_id" if team else "")
         closed = con.execute(
             f"""
-            SELECT {opp_key} AS key, {close_bucket} AS period,
+            SELECT CAST({opp_key} AS VARCHAR) AS key, {close_bucket} AS period,
                    coalesce(sum(o.amount) FILTER (WHERE o.is_won), 0) AS bookings,
                    count(*) FILTER (WHERE o.is_won) AS won,
                    count(*) FILTER (WHERE NOT o.is_won) AS lost,
@@ -456,13 +471,13 @@ def performance_table(
         flows = con.execute(
             f"""
             SELECT key, period, sum(delta) AS delta FROM (
-                SELECT {opp_key} AS key,
+                SELECT CAST({opp_key} AS VARCHAR) AS key,
                        CASE WHEN o.created_day < ? THEN NULL ELSE {created_bucket} END AS period,
                        o.amount AS delta
                 FROM {opp_from}
                 WHERE o.created_day < ? AND {opp_key} IS NOT NULL
                 UNION ALL
-                SELECT {opp_key} AS key,
+                SELECT CAST({opp_key} AS VARCHAR) AS key,
                        CASE WHEN o.close_day < ? THEN NULL ELSE {close_bucket} END,
                        -o.amount
                 FROM {opp_from}
@@ -474,7 +489,8 @@ def performance_table(
         ).df()
         created = con.execute(
             f"""
-            SELECT {opp_key} AS key, {created_bucket} AS period, sum(o.amount) AS new_pipeline
+            SELECT CAST({opp_key} AS VARCHAR) AS key, {created_bucket} AS period,
+                   sum(o.amount) AS new_pipeline
             FROM {opp_from}
             WHERE o.created_day >= ? AND o.created_day < ? AND {opp_key} IS NOT NULL
             GROUP BY 1, 2
@@ -487,7 +503,8 @@ def performance_table(
         act_from = "acts t" + (" LEFT JOIN reps r ON r.id = t.rep_id" if team else "")
         touched = con.execute(
             f"""
-            SELECT {act_key} AS key, {act_bucket} AS period, count(*) AS activities,
+            SELECT CAST({act_key} AS VARCHAR) AS key, {act_bucket} AS period,
+                   count(*) AS activities,
                    {channel_columns}, count(DISTINCT t.account_id) AS accounts_touched,
                    count(*) FILTER (WHERE t.acc_tier = 'A' AND t.channel IN ('meeting', 'visit'))
                        AS tier_a_meetings
@@ -500,7 +517,7 @@ def performance_table(
         book_from = "acts t" + (" LEFT JOIN reps r ON r.id = t.acc_book_rep" if team else "")
         tier_a = con.execute(
             f"""
-            SELECT {book_key} AS key, {act_bucket} AS period,
+            SELECT CAST({book_key} AS VARCHAR) AS key, {act_bucket} AS period,
                    count(DISTINCT t.account_id) AS tier_a_touched
             FROM {book_from}
             WHERE t.acc_tier = 'A' AND t.day >= ? AND t.day < ? AND {book_key} IS NOT NULL
@@ -511,7 +528,7 @@ def performance_table(
         acc_join = "LEFT JOIN reps r ON r.id = a.book_rep" if team else ""
         tier_a_total = con.execute(
             f"""
-            SELECT {acc_key} AS key, count(*) AS tier_a_accounts
+            SELECT CAST({acc_key} AS VARCHAR) AS key, count(*) AS tier_a_accounts
             FROM accounts a {acc_join}
             WHERE a.tier = 'A' AND {acc_key} IS NOT NULL GROUP BY 1
             """
@@ -556,7 +573,7 @@ def performance_table(
     if len(before):
         np.add.at(
             opening,
-            before["key"].astype(str).map(key_pos).to_numpy(),
+            before["key"].astype(str).map(key_pos).to_numpy(dtype=np.int64),
             before["delta"].to_numpy(float),
         )
     pipeline = opening[:, None] + np.cumsum(matrix(flows[flows["period"].notna()], "delta"), axis=1)
@@ -569,9 +586,8 @@ def performance_table(
     tier_total = np.zeros(n_keys)
     if len(tier_a_total):
         known = tier_a_total[tier_a_total["key"].astype(str).isin(key_pos)]
-        tier_total[known["key"].astype(str).map(key_pos).to_numpy()] = known[
-            "tier_a_accounts"
-        ].to_numpy(float)
+        where = known["key"].astype(str).map(key_pos).to_numpy(dtype=np.int64)
+        tier_total[where] = known["tier_a_accounts"].to_numpy(float)
 
     quota = np.full((n_keys, n_periods), np.nan)
     coverage = np.full((n_keys, n_periods), np.nan)
