@@ -67,7 +67,7 @@ MIN_BORDER_DEGREES = 1e-3
 #: Tolerance (degrees, about 1 m) when comparing a clipped part's border with a county's.
 _SNAP_DEGREES = 1e-5
 #: A county is split when it holds more than this share of a territory's mean load.
-DEFAULT_SPLIT_SHARE = 0.2
+DEFAULT_SPLIT_SHARE = 0.05
 #: Links from an island to its nearest units elsewhere (more than one keeps a way open).
 ISLAND_LINKS = 3
 #: A point farther than this from every county is reported (degrees, about 50 km).

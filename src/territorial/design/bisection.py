@@ -47,19 +47,26 @@ log = logging.getLogger(__name__)
 
 #: ``clock() -> bool``: True once the caller's time is up.
 Expired = Callable[[], bool]
+#: ``refine(nodes, local_edges, side, windows) -> side``: border moves between the two
+#: sides of a cut (``side`` True for side a) that keep both connected and bring their
+#: totals into ``windows`` (``(2, m, 2)``: low and high total of side a and side b per
+#: measure). The contiguous solver passes its local search
+#: (:func:`territorial.design.contiguity.two_way_refiner`).
+Refine = Callable[[IntArray, IntArray, np.ndarray, FloatArray], np.ndarray]
 
 
 @dataclass(frozen=True, slots=True)
 class BisectionOptions:
     """Tuning of the spanning-tree bisection and the ReCom recuts."""
 
-    #: Spanning trees drawn for one split before the least-violating cut is taken.
-    trees_per_split: int = 200
+    #: Spanning trees drawn for one split before the least-violating cut is taken
+    #: (and, with a refiner, moved into the band by border moves).
+    trees_per_split: int = 60
     #: A side of ``k`` territories must be within ``band x k ** -inner_exponent`` of its
     #: share: a band that narrows with ``k`` leaves every later split room to cut.
     inner_exponent: float = 0.5
     #: Spanning trees drawn per recut of a pair of territories.
-    trees_per_recut: int = 8
+    trees_per_recut: int = 4
     #: Recut attempts (pairs tried) per unit of the map's territories count, at most.
     recut_rounds_per_territory: int = 60
 
@@ -93,6 +100,8 @@ class BisectionPlan:
     trees: int
     #: Splits where no tree gave a cut inside the band (the best cut was taken).
     splits_out_of_band: int
+    #: Of those, splits the refiner's border moves brought into the band.
+    splits_refined: int = 0
 
 
 def edge_list(indptr: IntArray, indices: IntArray) -> IntArray:
@@ -182,6 +191,25 @@ def _cut_scores(
     return ka, excess
 
 
+def windows(target: Target, ka: int, kb: int, inner: float) -> FloatArray:
+    """``(2, m, 2)`` low/high totals of two sides holding ``ka`` and ``kb`` territories."""
+    out = np.zeros((2, len(target.mean), 2))
+    for row, kk in enumerate((ka, kb)):
+        half = target.band * (1.0 if kk <= 1 else kk**-inner)
+        out[row, :, 0] = kk * target.mean * (1.0 - half)
+        out[row, :, 1] = kk * target.mean * (1.0 + half)
+    return out
+
+
+def _in_windows(local: FloatArray, side: np.ndarray, win: FloatArray, target: Target) -> bool:
+    use = target.mean > 0
+    ok = True
+    for row, part in enumerate((side, ~side)):
+        tot = local[part].sum(axis=0)
+        ok &= bool(((tot >= win[row, :, 0] - 1e-9) & (tot <= win[row, :, 1] + 1e-9))[use].all())
+    return ok
+
+
 def _split(
     region: _Region,
     loads: FloatArray,
@@ -189,10 +217,12 @@ def _split(
     target: Target,
     options: BisectionOptions,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, int, int, bool]:
+    refine: Refine | None = None,
+) -> tuple[np.ndarray, int, int, int]:
     """Cut a connected region of ``k`` territories in two.
 
-    Returns ``(side_a mask, k_a, trees drawn, cut in band)``.
+    Returns ``(side_a mask, k_a, trees drawn, how)``: ``how`` is 0 for a tree cut in
+    band, 1 for a cut the refiner brought into band, 2 for the least-violating cut.
     """
     local_loads = np.ascontiguousarray(loads[region.nodes])
     total = local_loads.sum(axis=0)
@@ -211,12 +241,20 @@ def _split(
         if inside.size:
             # the most even split of the territories in band, then the smallest excess
             pick = inside[np.lexsort((excess[inside], np.abs(2 * ka[inside] - k)))[0]]
-            return _mark_subtree(order, pred, int(pick)), int(ka[pick]), trees, True
+            return _mark_subtree(order, pred, int(pick)), int(ka[pick]), trees, 0
         v = int(np.argmin(excess))
         if best is None or excess[v] < best[0]:
             best = (float(excess[v]), _mark_subtree(order, pred, v), int(ka[v]))
     assert best is not None
-    return best[1], best[2], trees, False
+    side, ka_best = best[1], best[2]
+    if refine is not None:
+        win = windows(target, ka_best, k - ka_best, options.inner_exponent)
+        moved = refine(region.nodes, np.column_stack([region.a, region.b]), side.copy(), win)
+        if moved.any() and not moved.all():
+            side = moved
+            if _in_windows(local_loads, side, win, target):
+                return side, ka_best, trees, 1
+    return side, ka_best, trees, 2
 
 
 def bisection_plan(
@@ -229,6 +267,7 @@ def bisection_plan(
     rng: np.random.Generator,
     options: BisectionOptions | None = None,
     expired: Expired | None = None,
+    refine: Refine | None = None,
 ) -> BisectionPlan:
     """``k`` connected territories of about equal load by recursive spanning-tree bisection.
 
@@ -248,6 +287,8 @@ def bisection_plan(
         :class:`BisectionOptions`.
     expired:
         Once it returns True, each remaining split takes the first tree's best cut.
+    refine:
+        Border moves for a split no tree cut within the band (:data:`Refine`).
     """
     opts = options or BisectionOptions()
     if k < 1 or n < k:
@@ -258,7 +299,7 @@ def bisection_plan(
     assign = np.full(n, -1, dtype=np.int64)
     stack: list[tuple[IntArray, int]] = [(np.arange(n, dtype=np.int64), k)]
     label = 0
-    splits = trees = out_of_band = 0
+    splits = trees = out_of_band = refined = 0
     hurry = BisectionOptions(trees_per_split=1, inner_exponent=opts.inner_exponent)
     while stack:
         nodes, kk = stack.pop()
@@ -272,17 +313,22 @@ def bisection_plan(
             continue
         region = _Region(nodes, edges, n)
         use = hurry if expired is not None and expired() else opts
-        side, ka, drawn, ok = _split(region, loads, kk, target, use, rng)
+        side, ka, drawn, how = _split(region, loads, kk, target, use, rng, refine)
         # a side cannot hold more territories than units
         ka = int(min(max(ka, kk - int((~side).sum())), int(side.sum())))
         splits += 1
         trees += drawn
-        out_of_band += int(not ok)
+        out_of_band += int(how > 0)
+        refined += int(how == 1)
         stack.append((nodes[~side], kk - ka))
         stack.append((nodes[side], ka))
     log.debug("bisection: %d splits, %d trees, %d out of band", splits, trees, out_of_band)
     return BisectionPlan(
-        assignment=assign, splits=splits, trees=trees, splits_out_of_band=out_of_band
+        assignment=assign,
+        splits=splits,
+        trees=trees,
+        splits_out_of_band=out_of_band,
+        splits_refined=refined,
     )
 
 
@@ -326,6 +372,7 @@ def recut_pair(
     rng: np.random.Generator,
     trees: int,
     frozen: np.ndarray | None = None,
+    refine: Refine | None = None,
 ) -> tuple[bool, int]:
     """Merge territories ``a`` and ``b`` and cut them again (in place) when that balances better.
 
@@ -366,9 +413,24 @@ def recut_pair(
         v = int(np.argmin(cost))
         if best is None or cost[v] < best[0]:
             best = (float(cost[v]), _mark_subtree(order, pred, v))
-    if best is None or best[0] >= now - 1e-9:
+    if best is None:
         return False, drawn
     side = best[1]
+    cost_best = best[0]
+    pair_windows = windows(target, 1, 1, 0.5)
+    if refine is not None and not _in_windows(local, side, pair_windows, target):
+        # a side outside its band: border moves between the two
+        moved = refine(
+            region.nodes, np.column_stack([region.a, region.b]), side.copy(), pair_windows
+        )
+        if moved.any() and not moved.all():
+            cost_moved = _pair_cost(
+                target.scaled(np.vstack([local[moved].sum(0), local[~moved].sum(0)]))
+            )
+            if cost_moved < cost_best:
+                side, cost_best = moved, cost_moved
+    if cost_best >= now - 1e-9:
+        return False, drawn
     # keep as many units as possible where they were: side a is the one a held most of
     if (assign[nodes][side] == a).sum() + (assign[nodes][~side] == b).sum() < len(nodes) / 2:
         side = ~side
@@ -389,6 +451,7 @@ def recut_unbalanced(
     options: BisectionOptions | None = None,
     expired: Expired | None = None,
     frozen: np.ndarray | None = None,
+    refine: Refine | None = None,
 ) -> RecutStats:
     """ReCom recuts on the territories outside their band until all are inside (in place).
 
@@ -424,7 +487,7 @@ def recut_unbalanced(
             stats.tried += 1
             ok, drawn = recut_pair(
                 edges, loads, assign, t, b, target, rng=rng, trees=opts.trees_per_recut,
-                frozen=frozen,
+                frozen=frozen, refine=refine,
             )  # fmt: skip
             stats.trees += drawn
             if ok:
@@ -451,4 +514,5 @@ __all__ = [
     "recut_pair",
     "recut_unbalanced",
     "territory_neighbours",
+    "windows",
 ]

@@ -38,6 +38,7 @@ from numba import njit
 
 from territorial.design.bisection import (
     BisectionOptions,
+    Refine,
     Target,
     bisection_plan,
     edge_list,
@@ -1199,6 +1200,51 @@ def bisection_refusal(problem: DesignProblem, arrays: SearchArrays) -> str | Non
     return None
 
 
+#: Regions up to this many units also try pair swaps when a cut is refined (the swap
+#: scan is quadratic in the region's size).
+REFINE_SWAP_UNITS = 1500
+
+
+def two_way_refiner(loads: FloatArray, scale: FloatArray, rng: np.random.Generator) -> Refine:
+    """Border moves between the two sides of a cut, for :mod:`territorial.design.bisection`.
+
+    The connectivity-keeping descent of this module (:func:`_descent`) on the region
+    alone, with two territories whose windows are the sides' windows and no cost
+    but the balance violation: shifts (and pair swaps on regions up to
+    :data:`REFINE_SWAP_UNITS` units), alternating with rounds that pull both totals to
+    the middle of their windows.
+    """
+
+    def refine(
+        nodes: IntArray, local_edges: IntArray, side: BoolArray, win: FloatArray
+    ) -> BoolArray:
+        m = len(nodes)
+        indptr, indices = adjacency_csr(m, local_edges)
+        assign = np.where(side, 0, 1).astype(np.int64)
+        bal = np.ascontiguousarray(loads[nodes])
+        lo = np.ascontiguousarray(win[:, :, 0])
+        hi = np.ascontiguousarray(win[:, :, 1])
+        cost = np.zeros((m, 2))
+        allowed = np.ones((m, 2), dtype=bool)
+        free = np.full(m, -1, dtype=np.int64)
+        for step in range(6):
+            excess = 0.0
+            for t in range(2):
+                tot = bal[assign == t].sum(axis=0)
+                excess += float((np.maximum(tot - hi[t], 0) + np.maximum(lo[t] - tot, 0)).sum())
+            if excess <= 1e-12:
+                break
+            order = rng.permutation(m).astype(np.int64)
+            quad = 0.0 if step % 2 == 0 else 200.0
+            _descent(
+                indptr, indices, assign, cost, bal, lo, hi, scale, 1.0, allowed, free, free,
+                -1, 0.0, True, order, m <= REFINE_SWAP_UNITS, quad, 50,
+            )  # fmt: skip
+        return np.asarray(assign == 0)
+
+    return refine
+
+
 def _target(arrays: SearchArrays, nb: int) -> Target:
     lo, hi = arrays.lo[0, :nb], arrays.hi[0, :nb]
     mean = 0.5 * (lo + hi)
@@ -1225,12 +1271,14 @@ def _bisection_start(
     edges = edge_list(arrays.indptr, arrays.indices)
     loads = np.ascontiguousarray(arrays.bal[:, :nb])
     target = _target(arrays, nb)
+    refine = two_way_refiner(loads, np.ascontiguousarray(arrays.scale[:nb]), rng)
     plan = bisection_plan(
-        arrays.n, edges, loads, arrays.k, target, rng=rng, options=options, expired=expired
-    )
+        arrays.n, edges, loads, arrays.k, target, rng=rng, options=options, expired=expired,
+        refine=refine,
+    )  # fmt: skip
     assign = plan.assignment
     recut = recut_unbalanced(
-        edges, loads, assign, target, rng=rng, options=options, expired=expired
+        edges, loads, assign, target, rng=rng, options=options, expired=expired, refine=refine
     )
     if model.fixed is not None:
         cost = np.zeros((arrays.k, arrays.k))
@@ -1242,6 +1290,7 @@ def _bisection_start(
     stats.update(
         bisection_trees=plan.trees,
         bisection_splits_out_of_band=plan.splits_out_of_band,
+        bisection_splits_refined=plan.splits_refined,
         recuts_tried=recut.tried,
         recuts_accepted=recut.accepted,
     )
@@ -1261,12 +1310,14 @@ def _recut_and_repair(
     edges = edge_list(arrays.indptr, arrays.indices)
     loads = np.ascontiguousarray(arrays.bal[:, :nb])
     target = _target(arrays, nb)
+    refine = two_way_refiner(loads, np.ascontiguousarray(arrays.scale[:nb]), rng)
     rounds = 0
     while violation(arrays, assign) > 1e-12 and not search.expired() and rounds < 20:
         rounds += 1
         recut = recut_unbalanced(
-            edges, loads, assign, target, rng=rng, options=options, expired=search.expired
-        )
+            edges, loads, assign, target, rng=rng, options=options, expired=search.expired,
+            refine=refine,
+        )  # fmt: skip
         stats["recuts_tried"] = stats.get("recuts_tried", 0) + recut.tried
         stats["recuts_accepted"] = stats.get("recuts_accepted", 0) + recut.accepted
         assign, _ = search.improve(assign)
