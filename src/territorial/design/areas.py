@@ -207,6 +207,63 @@ class AreaUnits:
         edges = self.edges[~self.links] if real_borders else self.edges
         return _connected_territories(self.n_units, edges, np.asarray(assignment))
 
+    def contiguity(self, assignment: IntArray) -> Contiguity:
+        """How the territories of a plan on these units hold together (:class:`Contiguity`)."""
+        return contiguity_of(self.n_units, self.edges, self.links, np.asarray(assignment))
+
+
+@dataclass(frozen=True, slots=True)
+class Contiguity:
+    """Territories in one piece, on real borders and across island links.
+
+    A *land mass* is a piece of the real-border graph (the mainland, Alaska, each
+    island of Hawaii). A territory is ``contiguous_real_borders`` when its areas are
+    one piece on shared borders alone. It is ``contiguous_with_island_links`` when it
+    is one piece on each land mass it touches and those pieces are joined by island
+    links (a territory holding Hawaii and the Californian counties its links reach):
+    a land mass lighter than a territory cannot be a territory of its own, so some
+    territory must reach it over water. ``broken`` territories are in several pieces
+    on one land mass (two mainland pieces joined through an island count there).
+    """
+
+    territories: int
+    contiguous_real_borders: int
+    contiguous_with_island_links: int
+    #: Territories that need an island link (in one piece per land mass).
+    across_water: tuple[int, ...]
+    #: Territories in several pieces on one land mass.
+    broken: tuple[int, ...]
+
+
+def contiguity_of(n: int, edges: IntArray, links: BoolArray, assignment: IntArray) -> Contiguity:
+    """:class:`Contiguity` of a plan on ``n`` units with ``edges`` (``links``: island links)."""
+
+    def labels(e: IntArray) -> IntArray:
+        graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    real = edges[~links]
+    land = labels(real)
+    same = assignment[edges[:, 0]] == assignment[edges[:, 1]]
+    piece = labels(edges[same & ~links])  # pieces on real borders
+    joined = labels(edges[same])  # pieces joined by island links too
+    frame = pd.DataFrame({"t": assignment, "piece": piece, "land": land, "joined": joined})
+    frame = frame[frame["t"] >= 0]
+    per = frame.groupby("t").agg(
+        pieces=("piece", "nunique"), lands=("land", "nunique"), joined=("joined", "nunique")
+    )
+    real_ok = per["pieces"] == 1
+    one_per_land = per["pieces"] == per["lands"]
+    across = per.index[~real_ok & one_per_land & (per["joined"] == 1)]
+    broken = per.index[~one_per_land | (per["joined"] > 1)]
+    return Contiguity(
+        territories=len(per),
+        contiguous_real_borders=int(real_ok.sum()),
+        contiguous_with_island_links=int(real_ok.sum()) + len(across),
+        across_water=tuple(int(t) for t in across),
+        broken=tuple(int(t) for t in broken),
+    )
+
 
 def _connected_territories(n: int, edges: IntArray, assignment: IntArray) -> int:
     """How many territories (values >= 0 of ``assignment``) are one connected piece."""
@@ -710,6 +767,8 @@ def contiguous_territories(assignments: pd.DataFrame) -> int:
 __all__ = [
     "DEFAULT_SPLIT_SHARE",
     "AreaUnits",
+    "Contiguity",
+    "contiguity_of",
     "contiguous_territories",
     "county_border_pairs",
     "county_units",

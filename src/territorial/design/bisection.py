@@ -7,8 +7,8 @@ Markov chains for redistricting*, 2021; GerryChain's ``recursive_tree_part`` and
 ``bipartition_tree``), used here to build and repair plans:
 
 1. **Bisection** (:func:`bisection_plan`). The whole map (``K`` territories) gets a
-   random spanning tree (the minimum spanning tree on random edge weights,
-   :func:`scipy.sparse.csgraph.minimum_spanning_tree`); every tree edge is a
+   random spanning tree (the minimum spanning tree on random edge weights: Kruskal's
+   algorithm on the edges in random order); every tree edge is a
    candidate cut, and the subtree below it holds some load on each balanced
    measure. A cut is taken when one side holds ``k_a`` territories' worth of every
    measure (``k_a`` the nearest whole number) within the band, and the other side
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
+from scipy.sparse.csgraph import connected_components
 
 from territorial.design.problem import FloatArray, IntArray
 
@@ -68,7 +68,7 @@ class BisectionOptions:
     #: Spanning trees drawn per recut of a pair of territories.
     trees_per_recut: int = 4
     #: Recut attempts (pairs tried) per unit of the map's territories count, at most.
-    recut_rounds_per_territory: int = 60
+    recut_rounds_per_territory: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,71 @@ def _subtree_loads(order, pred, loads):  # pragma: no cover
     return out
 
 
+@njit(cache=True)
+def _find(parent, x):  # pragma: no cover
+    root = x
+    while parent[root] != root:
+        root = parent[root]
+    while parent[x] != root:  # path compression
+        nxt = parent[x]
+        parent[x] = root
+        x = nxt
+    return root
+
+
+@njit(cache=True)
+def _kruskal_tree(m, ea, eb, perm, root):  # pragma: no cover
+    """Spanning tree of a graph taking edges in the order ``perm`` (Kruskal on random
+    weights: the minimum spanning tree for weights ranked as ``perm``), returned as the
+    breadth-first order from ``root`` and each node's parent (``-1`` for the root).
+    ``order`` is shorter than ``m`` when the graph is not connected."""
+    parent = np.arange(m)
+    tree_a = np.empty(max(m - 1, 0), dtype=np.int64)
+    tree_b = np.empty(max(m - 1, 0), dtype=np.int64)
+    count = 0
+    for idx in range(perm.shape[0]):
+        e = perm[idx]
+        ra = _find(parent, ea[e])
+        rb = _find(parent, eb[e])
+        if ra != rb:
+            parent[ra] = rb
+            tree_a[count] = ea[e]
+            tree_b[count] = eb[e]
+            count += 1
+            if count == m - 1:
+                break
+    # adjacency of the tree (CSR), then breadth-first from the root
+    deg = np.zeros(m + 1, dtype=np.int64)
+    for i in range(count):
+        deg[tree_a[i] + 1] += 1
+        deg[tree_b[i] + 1] += 1
+    for i in range(m):
+        deg[i + 1] += deg[i]
+    fill = deg[:-1].copy()
+    adj = np.empty(2 * count, dtype=np.int64)
+    for i in range(count):
+        adj[fill[tree_a[i]]] = tree_b[i]
+        fill[tree_a[i]] += 1
+        adj[fill[tree_b[i]]] = tree_a[i]
+        fill[tree_b[i]] += 1
+    pred = np.full(m, -2, dtype=np.int64)
+    order = np.empty(m, dtype=np.int64)
+    pred[root] = -1
+    order[0] = root
+    head = 0
+    tail = 1
+    while head < tail:
+        u = order[head]
+        head += 1
+        for p in range(deg[u], deg[u + 1]):
+            v = adj[p]
+            if pred[v] == -2:
+                pred[v] = u
+                order[tail] = v
+                tail += 1
+    return order[:tail], pred
+
+
 class _Region:
     """A set of units with its induced edges, for drawing spanning trees."""
 
@@ -144,24 +209,29 @@ class _Region:
         self.a, self.b = a[inside], b[inside]
 
     def tree(self, rng: np.random.Generator) -> tuple[IntArray, IntArray] | None:
-        """BFS order and parents of a random spanning tree (``None``: not connected)."""
+        """BFS order and parents of a random spanning tree (``None``: not connected).
+
+        The minimum spanning tree on random edge weights (Kruskal's algorithm on the
+        edges in random order), as :func:`scipy.sparse.csgraph.minimum_spanning_tree`
+        would give, without its per-call overhead on small regions.
+        """
         m = len(self.nodes)
-        weights = rng.random(len(self.a)) + 1e-6  # csgraph drops zero weights
-        graph = coo_matrix((weights, (self.a, self.b)), shape=(m, m)).tocsr()
-        tree = minimum_spanning_tree(graph)
+        perm = rng.permutation(len(self.a)).astype(np.int64)
         root = int(rng.integers(m))
-        order, pred = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+        order, pred = _kruskal_tree(m, self.a, self.b, perm, root)
         if len(order) < m:
             return None
-        return order.astype(np.int64), pred.astype(np.int64)
+        return order, pred
 
 
-def _mark_subtree(order: IntArray, pred: IntArray, v: int) -> np.ndarray:
+@njit(cache=True)
+def _mark_subtree(order, pred, v):  # pragma: no cover
     """Boolean mask (local indices) of the subtree under node ``v``."""
-    below = np.zeros(len(pred), dtype=bool)
+    below = np.zeros(pred.shape[0], dtype=np.bool_)
     below[v] = True
     # BFS order lists parents before children: one pass marks every descendant
-    for u in order.tolist():
+    for idx in range(order.shape[0]):
+        u = order[idx]
         p = pred[u]
         if p >= 0 and below[p]:
             below[u] = True
@@ -332,6 +402,13 @@ def bisection_plan(
     )
 
 
+def neighbours_of(edges: IntArray, assign: IntArray, t: int) -> IntArray:
+    """The territories bordering territory ``t``."""
+    ta, tb = assign[edges[:, 0]], assign[edges[:, 1]]
+    other = np.concatenate([tb[(ta == t) & (tb != t)], ta[(tb == t) & (ta != t)]])
+    return np.unique(other)
+
+
 def territory_neighbours(edges: IntArray, assign: IntArray, k: int) -> list[IntArray]:
     """The territories bordering each territory."""
     ta, tb = assign[edges[:, 0]], assign[edges[:, 1]]
@@ -467,21 +544,22 @@ def recut_unbalanced(
         return stats
     limit = opts.recut_rounds_per_territory * k
     fails = np.zeros(k, dtype=np.int64)
-    neighbours = territory_neighbours(edges, assign, k)
     while stats.tried < limit:
         if expired is not None and expired():
             break
         totals = np.zeros((k, loads.shape[1]))
         np.add.at(totals, assign, loads)
-        worst = np.abs(target.scaled(totals)).max(axis=1)
+        scaled = target.scaled(totals)
+        worst = np.abs(scaled).max(axis=1)
         if worst.max() <= 1.0:
             break
         # territories outside, the least often failed and the worst first
         outside = np.flatnonzero(worst > 1.0)
         order = outside[np.lexsort((-worst[outside], fails[outside]))]
         t = int(order[int(rng.integers(min(3, len(order))))])
-        near = neighbours[t].copy()
-        rng.shuffle(near)
+        near = neighbours_of(edges, assign, t)
+        # partners whose deviation cancels t's first (the pair's mean nearest the target)
+        near = near[np.argsort(np.abs(scaled[near] + scaled[t]).sum(axis=1), kind="stable")]
         changed = False
         for b in near.tolist():
             stats.tried += 1
@@ -495,7 +573,6 @@ def recut_unbalanced(
                 changed = True
                 break
         if changed:
-            neighbours = territory_neighbours(edges, assign, k)
             fails[t] = 0
         else:
             fails[t] += 1
@@ -511,6 +588,7 @@ __all__ = [
     "bisection_plan",
     "edge_list",
     "is_connected",
+    "neighbours_of",
     "recut_pair",
     "recut_unbalanced",
     "territory_neighbours",

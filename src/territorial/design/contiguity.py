@@ -78,6 +78,12 @@ LNS_ROUND_STEPS = 10
 
 #: Above this many units the unit-to-unit distance matrix is not kept in memory.
 FULL_MATRIX_UNITS = 4000
+#: Above this many units a swap partner is sought within two steps of the unit, not
+#: among all units (the full scan is quadratic in the map's size).
+FULL_SWAP_UNITS = 1500
+#: Passes of one descent on a map above :data:`FULL_SWAP_UNITS` units (the time limit is
+#: checked between descents).
+LARGE_MAP_PASSES = 25
 
 
 # --------------------------------------------------------------------------------------
@@ -458,10 +464,14 @@ def _descent(
     use_swaps,
     quad,
     max_passes,
+    near_swaps=False,
 ):  # pragma: no cover
     """Improve ``assign`` in place by connectivity-preserving shifts (and swaps).
 
     Minimises ``sum_i cost[i, assign[i]] + move_penalty * moved + lam * violation``.
+    A swap trades unit ``i`` with a unit ``j`` of a neighbouring territory: any such
+    ``j`` (a scan of all units), or with ``near_swaps`` only units within two steps
+    of ``i`` (a scan of its neighbourhood, for large maps).
     Returns the number of moves made.
     """
     n = assign.shape[0]
@@ -471,6 +481,7 @@ def _descent(
     mark = np.zeros(n, dtype=np.int64)
     stamp = np.zeros(1, dtype=np.int64)
     queue = np.empty(n, dtype=np.int64)
+    cand = np.empty(n, dtype=np.int64)
     made = 0
     for _ in range(max_passes):
         improved = False
@@ -532,7 +543,16 @@ def _descent(
                     continue
                 va = _violation(S, lo, hi, scale, a, quad)
                 vb = _violation(S, lo, hi, scale, b, quad)
-                for j in range(n):
+                ncand = n
+                if near_swaps:
+                    ncand = 0
+                    for q in range(indptr[i], indptr[i + 1]):
+                        for r in range(indptr[indices[q]], indptr[indices[q] + 1]):
+                            if ncand < n and assign[indices[r]] == b:
+                                cand[ncand] = indices[r]
+                                ncand += 1
+                for jj in range(ncand):
+                    j = cand[jj] if near_swaps else jj
                     if assign[j] != b or locked[j] >= 0 or not allowed[j, a]:
                         continue
                     if assign[i] != a:
@@ -901,7 +921,8 @@ class _Search:
             order,
             True,
             quad,
-            200,
+            200 if a.n <= FULL_SWAP_UNITS else LARGE_MAP_PASSES,
+            a.n > FULL_SWAP_UNITS,
         )
 
     def make_feasible(self, assign: IntArray, cost: FloatArray, base: float) -> None:
@@ -1029,7 +1050,10 @@ def solve_contiguous(
     elif problem.current is not None and (problem.current >= 0).all():
         assign = repair_plan(arrays, oracle, problem.current)
         stats["construction"] = "repair"
-    elif opts.construction != "growing" and refusal is None:
+    elif refusal is None and (
+        opts.construction == "bisection"
+        or (opts.construction == "auto" and arrays.n >= opts.bisection_min_units)
+    ):
         t0 = clock.seconds
         assign = _bisection_start(arrays, model, rng, opts.bisection, search.expired, stats)
         stats["construction"] = "bisection"
@@ -1039,11 +1063,15 @@ def solve_contiguous(
         stats["construction"] = "growing"
         if refusal is not None:
             stats["bisection_refused"] = refusal
+    t0 = clock.seconds
     assign, centers = search.improve(assign)
+    stats["first_improve_seconds"] = clock.seconds - t0
     if stats["construction"] == "bisection":
         # border moves alone may stall on two measures: alternate with ReCom recuts
+        t0 = clock.seconds
         assign = _recut_and_repair(arrays, search, assign, rng, opts.bisection, stats)
         centers = model.centers(assign)
+        stats["repair_seconds"] = clock.seconds - t0
     best = (assign.copy(), centers)
     best_score = search.score(assign, centers)
     rounds = 0
@@ -1200,19 +1228,13 @@ def bisection_refusal(problem: DesignProblem, arrays: SearchArrays) -> str | Non
     return None
 
 
-#: Regions up to this many units also try pair swaps when a cut is refined (the swap
-#: scan is quadratic in the region's size).
-REFINE_SWAP_UNITS = 1500
-
-
 def two_way_refiner(loads: FloatArray, scale: FloatArray, rng: np.random.Generator) -> Refine:
     """Border moves between the two sides of a cut, for :mod:`territorial.design.bisection`.
 
     The connectivity-keeping descent of this module (:func:`_descent`) on the region
     alone, with two territories whose windows are the sides' windows and no cost
-    but the balance violation: shifts (and pair swaps on regions up to
-    :data:`REFINE_SWAP_UNITS` units), alternating with rounds that pull both totals to
-    the middle of their windows.
+    but the balance violation: shifts and pair swaps, alternating with rounds that
+    pull both totals to the middle of their windows.
     """
 
     def refine(
@@ -1238,7 +1260,7 @@ def two_way_refiner(loads: FloatArray, scale: FloatArray, rng: np.random.Generat
             quad = 0.0 if step % 2 == 0 else 200.0
             _descent(
                 indptr, indices, assign, cost, bal, lo, hi, scale, 1.0, allowed, free, free,
-                -1, 0.0, True, order, m <= REFINE_SWAP_UNITS, quad, 50,
+                -1, 0.0, True, order, True, quad, 50, m > FULL_SWAP_UNITS,
             )  # fmt: skip
         return np.asarray(assign == 0)
 
@@ -1347,9 +1369,13 @@ class ContiguousOptions:
     #: Stop after this many large-neighbourhood rounds (``None``: the budget decides).
     max_rounds: int | None = None
     #: First plan: ``"auto"`` (spanning-tree bisection when it applies, see
-    #: :func:`bisection_refusal`, else region growing), ``"bisection"`` (refused with
-    #: the reason when it does not apply) or ``"growing"``.
+    #: :func:`bisection_refusal`, on maps of at least ``bisection_min_units`` units; else
+    #: region growing), ``"bisection"`` (refused with the reason when it does not apply)
+    #: or ``"growing"``.
     construction: Literal["auto", "bisection", "growing"] = "auto"
+    #: With ``"auto"``, maps of fewer units grow their first plan (region growing finds
+    #: balance there; the bisection pays off on large maps of areas).
+    bisection_min_units: int = 500
     #: Tuning of the bisection and the ReCom recuts.
     bisection: BisectionOptions = field(default_factory=BisectionOptions)
 
