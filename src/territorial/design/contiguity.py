@@ -84,6 +84,9 @@ FULL_SWAP_UNITS = 1500
 #: Passes of one descent on a map above :data:`FULL_SWAP_UNITS` units (the time limit is
 #: checked between descents).
 LARGE_MAP_PASSES = 25
+#: Penalty (in territory mean costs per mean of excess) of the balance repair after a
+#: bisection start.
+REPAIR_PENALTY = 1000.0
 
 
 # --------------------------------------------------------------------------------------
@@ -1063,15 +1066,15 @@ def solve_contiguous(
         stats["construction"] = "growing"
         if refusal is not None:
             stats["bisection_refused"] = refusal
+    if stats["construction"] == "bisection":
+        # balance first: border moves alone may stall on two measures, so they
+        # alternate with ReCom recuts; then the objective
+        t0 = clock.seconds
+        assign = _recut_and_repair(arrays, search, assign, rng, opts.bisection, stats)
+        stats["repair_seconds"] = clock.seconds - t0
     t0 = clock.seconds
     assign, centers = search.improve(assign)
     stats["first_improve_seconds"] = clock.seconds - t0
-    if stats["construction"] == "bisection":
-        # border moves alone may stall on two measures: alternate with ReCom recuts
-        t0 = clock.seconds
-        assign = _recut_and_repair(arrays, search, assign, rng, opts.bisection, stats)
-        centers = model.centers(assign)
-        stats["repair_seconds"] = clock.seconds - t0
     best = (assign.copy(), centers)
     best_score = search.score(assign, centers)
     rounds = 0
@@ -1327,22 +1330,32 @@ def _recut_and_repair(
     options: BisectionOptions,
     stats: dict[str, Any],
 ) -> IntArray:
-    """Alternate ReCom recuts and penalised border moves until balanced (or time is up)."""
+    """Alternate penalised border moves and ReCom recuts until balanced (or time is up).
+
+    The border moves' cost is the objective at the plan's centers, with a penalty of
+    :data:`REPAIR_PENALTY` times a territory's mean cost per mean of excess (raised
+    until balanced): balance comes first, the objective breaks ties.
+    """
     nb = len(search.problem.balance)
     edges = edge_list(arrays.indptr, arrays.indices)
     loads = np.ascontiguousarray(arrays.bal[:, :nb])
     target = _target(arrays, nb)
     refine = two_way_refiner(loads, np.ascontiguousarray(arrays.scale[:nb]), rng)
     rounds = 0
+    assign = assign.copy()
     while violation(arrays, assign) > 1e-12 and not search.expired() and rounds < 20:
         rounds += 1
+        cost = search.model.matrix(search.model.centers(assign))
+        base = max(float(cost[np.arange(arrays.n), assign].sum()) / max(arrays.k, 1), 1e-9)
+        search.make_feasible(assign, cost, base * REPAIR_PENALTY)
+        if violation(arrays, assign) <= 1e-12:
+            break
         recut = recut_unbalanced(
             edges, loads, assign, target, rng=rng, options=options, expired=search.expired,
             refine=refine,
         )  # fmt: skip
         stats["recuts_tried"] = stats.get("recuts_tried", 0) + recut.tried
         stats["recuts_accepted"] = stats.get("recuts_accepted", 0) + recut.accepted
-        assign, _ = search.improve(assign)
     stats["repair_rounds"] = rounds
     return assign
 
