@@ -955,6 +955,8 @@ class _Search:
             # with a balanced start, a penalty of 10 x objective per mean of excess keeps
             # the descent inside the window; make_feasible raises it when needed
             self.make_feasible(assign, cost, base * 10)
+            if self.expired():
+                break
             self._run(assign, cost, max(self.lam, base * 1e3), 0.0)
             if violation(a, assign) > 1e-12:
                 self.make_feasible(assign, cost, base * 10)
