@@ -68,8 +68,11 @@ MIN_BORDER_DEGREES = 1e-3
 _SNAP_DEGREES = 1e-5
 #: A county is split when it holds more than this share of a territory's mean load.
 DEFAULT_SPLIT_SHARE = 0.05
-#: Links from an island to its nearest units elsewhere (more than one keeps a way open).
-ISLAND_LINKS = 3
+#: Links from an island (a land mass without a land border to the mainland) to the
+#: mainland. One: a territory connected in the adjacency graph with links is then one
+#: piece on every land mass it touches, because a path can cross an island's only link
+#: once; with several links, two mainland pieces could join through an island.
+ISLAND_LINKS = 1
 #: A point farther than this from every county is reported (degrees, about 50 km).
 FAR_FROM_COUNTIES_DEGREES = 0.5
 
@@ -688,10 +691,10 @@ def _join_islands(
         if count <= 1:
             break
         sizes = np.bincount(label)
-        # every piece but the largest (the mainland) links to its nearest mainland units:
+        # every piece but the largest (the mainland) links to its nearest mainland unit:
         # a remote piece smaller than a territory must join one there, and links
-        # between remote pieces (Hawaii to the Aleutians) would trap it; several links
-        # (ISLAND_LINKS) so that one territory's unit does not shut the way
+        # between remote pieces (Hawaii to the Aleutians) would trap it; one link per
+        # piece (ISLAND_LINKS) so that no territory bridges two pieces of one land mass
         added = set()
         mainland = np.flatnonzero(label == int(np.argmax(sizes)))
         tree = cKDTree(points[mainland])
