@@ -87,6 +87,8 @@ LARGE_MAP_PASSES = 25
 #: Penalty (in territory mean costs per mean of excess) of the balance repair after a
 #: bisection start.
 REPAIR_PENALTY = 1000.0
+#: Share of the time limit the balance repair after a bisection start may use.
+REPAIR_SHARE = 0.85
 
 
 # --------------------------------------------------------------------------------------
@@ -1072,7 +1074,11 @@ def solve_contiguous(
         # balance first: border moves alone may stall on two measures, so they
         # alternate with ReCom recuts; then the objective
         t0 = clock.seconds
+        # the repair stops at REPAIR_SHARE of the budget: re-centering and the last
+        # checks on thousands of units need the rest to end near the time limit
+        search.deadline = start + REPAIR_SHARE * time_limit
         assign = _recut_and_repair(arrays, search, assign, rng, opts.bisection, stats)
+        search.deadline = deadline
         stats["repair_seconds"] = clock.seconds - t0
     t0 = clock.seconds
     assign, centers = search.improve(assign)
