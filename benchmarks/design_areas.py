@@ -22,8 +22,13 @@ accounts at real US places, population-weighted). Measures:
 Units: :func:`territorial.design.areas.county_units` (every county of every state with
 accounts; a county above ``--split-share`` of a territory's mean is split). Centres
 are free (chosen by the solver). The figures printed: unit build time, design time,
-balance, and how many territories are in one piece on real borders (island links
-such as Hawaii's do not count) and with links.
+balance, how many territories are in one piece on real borders, and how many are in
+one piece on each land mass they touch with those pieces joined by island links
+(``territorial.design.areas.Contiguity``: a land mass lighter than a territory, such
+as Hawaii, Nantucket or Manhattan, must join a territory over water), how many need
+such a link (``across_water``) and how many are in several pieces on one land mass
+(``broken``); the solver's first plan (``construction``), the seconds its bisection
+took and whether the time limit stopped it.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--territories", type=int, default=40)
     parser.add_argument("--tolerance", type=float, default=0.05)
-    parser.add_argument("--split-share", type=float, default=0.2)
+    parser.add_argument("--split-share", type=float, default=0.05)
     parser.add_argument("--max-seats", type=float, default=200.0)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -103,6 +108,8 @@ def main() -> None:
     t_design = time.monotonic() - t0
     report = result.to_report_dict()
     assignment = result.plan.assignment
+    contiguity = areas.contiguity(assignment)
+    stats = result.stats
     row = {
         "accounts": len(accounts),
         "territories": args.territories,
@@ -118,8 +125,13 @@ def main() -> None:
         "worst_deviation": {
             m: round(float(e["worst_deviation"]), 4) for m, e in report["balance"].items()
         },
-        "contiguous_real_borders": areas.contiguous_count(assignment),
-        "contiguous_with_links": areas.contiguous_count(assignment, real_borders=False),
+        "contiguous_real_borders": contiguity.contiguous_real_borders,
+        "contiguous_with_island_links": contiguity.contiguous_with_island_links,
+        "across_water": len(contiguity.across_water),
+        "broken": len(contiguity.broken),
+        "construction": stats.get("construction"),
+        "bisection_s": round(float(stats.get("bisection_seconds", 0.0)), 1),
+        "hit_time_limit": stats.get("hit_time_limit"),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if args.json:

@@ -67,9 +67,12 @@ MIN_BORDER_DEGREES = 1e-3
 #: Tolerance (degrees, about 1 m) when comparing a clipped part's border with a county's.
 _SNAP_DEGREES = 1e-5
 #: A county is split when it holds more than this share of a territory's mean load.
-DEFAULT_SPLIT_SHARE = 0.2
-#: Links from an island to its nearest units elsewhere (more than one keeps a way open).
-ISLAND_LINKS = 3
+DEFAULT_SPLIT_SHARE = 0.05
+#: Links from an island (a land mass without a land border to the mainland) to the
+#: mainland. One: a territory connected in the adjacency graph with links is then one
+#: piece on every land mass it touches, because a path can cross an island's only link
+#: once; with several links, two mainland pieces could join through an island.
+ISLAND_LINKS = 1
 #: A point farther than this from every county is reported (degrees, about 50 km).
 FAR_FROM_COUNTIES_DEGREES = 0.5
 
@@ -206,6 +209,63 @@ class AreaUnits:
         """
         edges = self.edges[~self.links] if real_borders else self.edges
         return _connected_territories(self.n_units, edges, np.asarray(assignment))
+
+    def contiguity(self, assignment: IntArray) -> Contiguity:
+        """How the territories of a plan on these units hold together (:class:`Contiguity`)."""
+        return contiguity_of(self.n_units, self.edges, self.links, np.asarray(assignment))
+
+
+@dataclass(frozen=True, slots=True)
+class Contiguity:
+    """Territories in one piece, on real borders and across island links.
+
+    A *land mass* is a piece of the real-border graph (the mainland, Alaska, each
+    island of Hawaii). A territory is ``contiguous_real_borders`` when its areas are
+    one piece on shared borders alone. It is ``contiguous_with_island_links`` when it
+    is one piece on each land mass it touches and those pieces are joined by island
+    links (a territory holding Hawaii and the Californian counties its links reach):
+    a land mass lighter than a territory cannot be a territory of its own, so some
+    territory must reach it over water. ``broken`` territories are in several pieces
+    on one land mass (two mainland pieces joined through an island count there).
+    """
+
+    territories: int
+    contiguous_real_borders: int
+    contiguous_with_island_links: int
+    #: Territories that need an island link (in one piece per land mass).
+    across_water: tuple[int, ...]
+    #: Territories in several pieces on one land mass.
+    broken: tuple[int, ...]
+
+
+def contiguity_of(n: int, edges: IntArray, links: BoolArray, assignment: IntArray) -> Contiguity:
+    """:class:`Contiguity` of a plan on ``n`` units with ``edges`` (``links``: island links)."""
+
+    def labels(e: IntArray) -> IntArray:
+        graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    real = edges[~links]
+    land = labels(real)
+    same = assignment[edges[:, 0]] == assignment[edges[:, 1]]
+    piece = labels(edges[same & ~links])  # pieces on real borders
+    joined = labels(edges[same])  # pieces joined by island links too
+    frame = pd.DataFrame({"t": assignment, "piece": piece, "land": land, "joined": joined})
+    frame = frame[frame["t"] >= 0]
+    per = frame.groupby("t").agg(
+        pieces=("piece", "nunique"), lands=("land", "nunique"), joined=("joined", "nunique")
+    )
+    real_ok = per["pieces"] == 1
+    one_per_land = per["pieces"] == per["lands"]
+    across = per.index[~real_ok & one_per_land & (per["joined"] == 1)]
+    broken = per.index[~one_per_land | (per["joined"] > 1)]
+    return Contiguity(
+        territories=len(per),
+        contiguous_real_borders=int(real_ok.sum()),
+        contiguous_with_island_links=int(real_ok.sum()) + len(across),
+        across_water=tuple(int(t) for t in across),
+        broken=tuple(int(t) for t in broken),
+    )
 
 
 def _connected_territories(n: int, edges: IntArray, assignment: IntArray) -> int:
@@ -631,10 +691,10 @@ def _join_islands(
         if count <= 1:
             break
         sizes = np.bincount(label)
-        # every piece but the largest (the mainland) links to its nearest mainland units:
+        # every piece but the largest (the mainland) links to its nearest mainland unit:
         # a remote piece smaller than a territory must join one there, and links
-        # between remote pieces (Hawaii to the Aleutians) would trap it; several links
-        # (ISLAND_LINKS) so that one territory's unit does not shut the way
+        # between remote pieces (Hawaii to the Aleutians) would trap it; one link per
+        # piece (ISLAND_LINKS) so that no territory bridges two pieces of one land mass
         added = set()
         mainland = np.flatnonzero(label == int(np.argmax(sizes)))
         tree = cKDTree(points[mainland])
@@ -710,6 +770,8 @@ def contiguous_territories(assignments: pd.DataFrame) -> int:
 __all__ = [
     "DEFAULT_SPLIT_SHARE",
     "AreaUnits",
+    "Contiguity",
+    "contiguity_of",
     "contiguous_territories",
     "county_border_pairs",
     "county_units",

@@ -30,11 +30,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 from numba import njit
 
+from territorial.design.bisection import (
+    BisectionOptions,
+    Refine,
+    Target,
+    bisection_plan,
+    edge_list,
+    is_connected,
+    recut_unbalanced,
+)
 from territorial.design.distances import (
     graph_distances_from,
     graph_matrix,
@@ -68,6 +78,17 @@ LNS_ROUND_STEPS = 10
 
 #: Above this many units the unit-to-unit distance matrix is not kept in memory.
 FULL_MATRIX_UNITS = 4000
+#: Above this many units a swap partner is sought within two steps of the unit, not
+#: among all units (the full scan is quadratic in the map's size).
+FULL_SWAP_UNITS = 1500
+#: Passes of one descent on a map above :data:`FULL_SWAP_UNITS` units (the time limit is
+#: checked between descents).
+LARGE_MAP_PASSES = 25
+#: Penalty (in territory mean costs per mean of excess) of the balance repair after a
+#: bisection start.
+REPAIR_PENALTY = 1000.0
+#: Share of the time limit the balance repair after a bisection start may use.
+REPAIR_SHARE = 0.85
 
 
 # --------------------------------------------------------------------------------------
@@ -448,10 +469,14 @@ def _descent(
     use_swaps,
     quad,
     max_passes,
+    near_swaps=False,
 ):  # pragma: no cover
     """Improve ``assign`` in place by connectivity-preserving shifts (and swaps).
 
     Minimises ``sum_i cost[i, assign[i]] + move_penalty * moved + lam * violation``.
+    A swap trades unit ``i`` with a unit ``j`` of a neighbouring territory: any such
+    ``j`` (a scan of all units), or with ``near_swaps`` only units within two steps
+    of ``i`` (a scan of its neighbourhood, for large maps).
     Returns the number of moves made.
     """
     n = assign.shape[0]
@@ -461,6 +486,7 @@ def _descent(
     mark = np.zeros(n, dtype=np.int64)
     stamp = np.zeros(1, dtype=np.int64)
     queue = np.empty(n, dtype=np.int64)
+    cand = np.empty(n, dtype=np.int64)
     made = 0
     for _ in range(max_passes):
         improved = False
@@ -522,7 +548,16 @@ def _descent(
                     continue
                 va = _violation(S, lo, hi, scale, a, quad)
                 vb = _violation(S, lo, hi, scale, b, quad)
-                for j in range(n):
+                ncand = n
+                if near_swaps:
+                    ncand = 0
+                    for q in range(indptr[i], indptr[i + 1]):
+                        for r in range(indptr[indices[q]], indptr[indices[q] + 1]):
+                            if ncand < n and assign[indices[r]] == b:
+                                cand[ncand] = indices[r]
+                                ncand += 1
+                for jj in range(ncand):
+                    j = cand[jj] if near_swaps else jj
                     if assign[j] != b or locked[j] >= 0 or not allowed[j, a]:
                         continue
                     if assign[i] != a:
@@ -857,6 +892,11 @@ class _Search:
         self.model = model
         self.rng = rng
         self.lam = 1.0
+        #: Clock reading after which the search stops at its next check (``inf``: none).
+        self.deadline = np.inf
+
+    def expired(self) -> bool:
+        return bool(current_clock().now() >= self.deadline)
 
     def score(self, assign: IntArray, centers: IntArray | None) -> tuple[float, float]:
         """(violation, objective + move penalty)."""
@@ -886,7 +926,8 @@ class _Search:
             order,
             True,
             quad,
-            200,
+            200 if a.n <= FULL_SWAP_UNITS else LARGE_MAP_PASSES,
+            a.n > FULL_SWAP_UNITS,
         )
 
     def make_feasible(self, assign: IntArray, cost: FloatArray, base: float) -> None:
@@ -894,7 +935,7 @@ class _Search:
         a = self.arrays
         lam = base
         for step in range(30):
-            if violation(a, assign) <= 1e-12:
+            if violation(a, assign) <= 1e-12 or self.expired():
                 return
             # every other round pulls totals toward the middle of their window
             quad = 0.0 if step % 2 == 0 else 200.0
@@ -909,11 +950,15 @@ class _Search:
         centers = self.model.centers(assign)
         best_obj = np.inf
         for _ in range(50):
+            if self.expired():
+                break
             cost = self.model.matrix(centers)
             base = max(float(cost[np.arange(a.n), assign].sum()) / max(a.k, 1), 1e-9)
             # with a balanced start, a penalty of 10 x objective per mean of excess keeps
             # the descent inside the window; make_feasible raises it when needed
             self.make_feasible(assign, cost, base * 10)
+            if self.expired():
+                break
             self._run(assign, cost, max(self.lam, base * 1e3), 0.0)
             if violation(a, assign) > 1e-12:
                 self.make_feasible(assign, cost, base * 10)
@@ -945,6 +990,7 @@ def solve_contiguous(
     progress: Progress | None = None,
     distances: FloatArray | None = None,
     max_rounds: int | None = None,
+    options: ContiguousOptions | None = None,
 ) -> SolverOutcome:
     """Balanced, contiguous territories minimising inertia, median or diameter.
 
@@ -971,14 +1017,23 @@ def solve_contiguous(
         miles on the ellipsoid.
     max_rounds:
         Stop after this many large-neighbourhood rounds even if time is left.
+    options:
+        :class:`ContiguousOptions` (``max_rounds`` there is overridden by the argument
+        when that is given).
 
     Returns
     -------
     SolverOutcome
-        With ``stats["feasible"]`` telling whether balance and contiguity hold.
+        With ``stats["feasible"]`` telling whether balance and contiguity hold,
+        ``stats["construction"]`` (``"bisection"``, ``"growing"`` or ``"repair"``) and
+        ``stats["hit_time_limit"]`` (the clock, not convergence or the round cap,
+        ended the search).
     """
     if problem.objective == "diameter":
         raise ConfigError("the diameter objective is solved by territorial.design.diameter")
+    opts = options if options is not None else ContiguousOptions()
+    if max_rounds is None:
+        max_rounds = opts.max_rounds
     clock = current_clock()
     start = clock.now()
     deadline = start + time_limit
@@ -988,16 +1043,46 @@ def solve_contiguous(
     oracle = DistanceOracle(problem, full=full)
     model = _CostModel(problem, oracle, distances)
     search = _Search(problem, arrays, oracle, model, rng)
+    search.deadline = deadline
     weights = problem.weights
+    stats: dict[str, Any] = {}
 
     # 1. construction
+    refusal = bisection_refusal(problem, arrays)
+    if opts.construction == "bisection" and refusal is not None:
+        raise ConfigError(f"bisection cannot build this plan: {refusal}")
     if initial is not None:
         assign = repair_plan(arrays, oracle, np.asarray(initial))
+        stats["construction"] = "repair"
     elif problem.current is not None and (problem.current >= 0).all():
         assign = repair_plan(arrays, oracle, problem.current)
+        stats["construction"] = "repair"
+    elif refusal is None and (
+        opts.construction == "bisection"
+        or (opts.construction == "auto" and arrays.n >= opts.bisection_min_units)
+    ):
+        t0 = clock.seconds
+        assign = _bisection_start(arrays, model, rng, opts.bisection, search.expired, stats)
+        stats["construction"] = "bisection"
+        stats["bisection_seconds"] = clock.seconds - t0
     else:
         assign = grow_plan(arrays, oracle, spread_seeds(oracle, weights, arrays.k, rng))
+        stats["construction"] = "growing"
+        if refusal is not None:
+            stats["bisection_refused"] = refusal
+    if stats["construction"] == "bisection":
+        # balance first: border moves alone may stall on two measures, so they
+        # alternate with ReCom recuts; then the objective
+        t0 = clock.seconds
+        # the repair stops at REPAIR_SHARE of the budget: re-centering and the last
+        # checks on thousands of units need the rest to end near the time limit
+        search.deadline = start + REPAIR_SHARE * time_limit
+        assign = _recut_and_repair(arrays, search, assign, rng, opts.bisection, stats)
+        search.deadline = deadline
+        stats["repair_seconds"] = clock.seconds - t0
+    t0 = clock.seconds
     assign, centers = search.improve(assign)
+    stats["first_improve_seconds"] = clock.seconds - t0
     best = (assign.copy(), centers)
     best_score = search.score(assign, centers)
     rounds = 0
@@ -1014,7 +1099,11 @@ def solve_contiguous(
     walk, walk_score = best, best_score
     since = 0
     since_best = 0
-    while clock.now() < deadline and k > 1:
+    stopped_by_clock = clock.now() >= deadline
+    while k > 1:
+        if clock.now() >= deadline:
+            stopped_by_clock = True
+            break
         # with a round cap, an unbalanced plan is not an answer: keep searching (still a
         # bounded, reproducible count of rounds) until the band holds
         if (
@@ -1108,14 +1197,175 @@ def solve_contiguous(
         method="contiguous-local-search+lns" if arrays.contiguity else "local-search+lns",
         center_units=centers,
         stats={
+            **stats,
             "feasible": feasible,
             "lns_rounds": rounds,
             "lns_accepted": accepted,
             "restarts": restarts,
             "moved_units": _moved(arrays, assign),
             "seconds": current_clock().now() - start,
+            "hit_time_limit": bool(stopped_by_clock),
         },
     )
+
+
+# --------------------------------------------------------------------------------------
+# Spanning-tree bisection as the first plan (territorial.design.bisection)
+# --------------------------------------------------------------------------------------
+def bisection_refusal(problem: DesignProblem, arrays: SearchArrays) -> str | None:
+    """Why the bisection construction does not apply to ``problem`` (``None``: it does).
+
+    It needs contiguity on a connected adjacency graph, balanced measures with the
+    same window for every territory, and territories free to take any unit.
+    """
+    if not arrays.contiguity:
+        return "the problem does not ask for contiguity"
+    if not problem.balance:
+        return "no balanced measure to cut by"
+    if problem.limits:
+        return "capacity limits differ by territory"
+    if problem.segments is not None:
+        return "segments restrict which territory takes a unit"
+    if (arrays.locked >= 0).any() or not arrays.allowed.all():
+        return "locked units or restricted assignments"
+    if arrays.n < arrays.k:
+        return f"fewer units ({arrays.n}) than territories ({arrays.k})"
+    nb = len(problem.balance)
+    lo, hi = arrays.lo[:, :nb], arrays.hi[:, :nb]
+    if not (np.isfinite(hi).all() and np.allclose(lo, lo[0]) and np.allclose(hi, hi[0])):
+        return "the balance windows differ by territory"
+    if not is_connected(arrays.n, edge_list(arrays.indptr, arrays.indices)):
+        return "the adjacency graph is not connected"
+    return None
+
+
+def two_way_refiner(loads: FloatArray, scale: FloatArray, rng: np.random.Generator) -> Refine:
+    """Border moves between the two sides of a cut, for :mod:`territorial.design.bisection`.
+
+    The connectivity-keeping descent of this module (:func:`_descent`) on the region
+    alone, with two territories whose windows are the sides' windows and no cost
+    but the balance violation: shifts and pair swaps, alternating with rounds that
+    pull both totals to the middle of their windows.
+    """
+
+    def refine(
+        nodes: IntArray, local_edges: IntArray, side: BoolArray, win: FloatArray
+    ) -> BoolArray:
+        m = len(nodes)
+        indptr, indices = adjacency_csr(m, local_edges)
+        assign = np.where(side, 0, 1).astype(np.int64)
+        bal = np.ascontiguousarray(loads[nodes])
+        lo = np.ascontiguousarray(win[:, :, 0])
+        hi = np.ascontiguousarray(win[:, :, 1])
+        cost = np.zeros((m, 2))
+        allowed = np.ones((m, 2), dtype=bool)
+        free = np.full(m, -1, dtype=np.int64)
+        for step in range(6):
+            excess = 0.0
+            for t in range(2):
+                tot = bal[assign == t].sum(axis=0)
+                excess += float((np.maximum(tot - hi[t], 0) + np.maximum(lo[t] - tot, 0)).sum())
+            if excess <= 1e-12:
+                break
+            order = rng.permutation(m).astype(np.int64)
+            quad = 0.0 if step % 2 == 0 else 200.0
+            _descent(
+                indptr, indices, assign, cost, bal, lo, hi, scale, 1.0, allowed, free, free,
+                -1, 0.0, True, order, True, quad, 50, m > FULL_SWAP_UNITS,
+            )  # fmt: skip
+        return np.asarray(assign == 0)
+
+    return refine
+
+
+def _target(arrays: SearchArrays, nb: int) -> Target:
+    lo, hi = arrays.lo[0, :nb], arrays.hi[0, :nb]
+    mean = 0.5 * (lo + hi)
+    band = np.where(mean > 0, 0.5 * (hi - lo) / np.where(mean > 0, mean, 1.0), 0.0)
+    return Target(mean=mean, band=band)
+
+
+def _bisection_start(
+    arrays: SearchArrays,
+    model: _CostModel,
+    rng: np.random.Generator,
+    options: BisectionOptions,
+    expired: Callable[[], bool],
+    stats: dict[str, Any],
+) -> IntArray:
+    """First plan by recursive spanning-tree bisection, then ReCom recuts.
+
+    With fixed centers (rep homes) the pieces are matched to the territories by the
+    assignment of least cost (``scipy.optimize.linear_sum_assignment``).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    nb = len(model.problem.balance)
+    edges = edge_list(arrays.indptr, arrays.indices)
+    loads = np.ascontiguousarray(arrays.bal[:, :nb])
+    target = _target(arrays, nb)
+    refine = two_way_refiner(loads, np.ascontiguousarray(arrays.scale[:nb]), rng)
+    plan = bisection_plan(
+        arrays.n, edges, loads, arrays.k, target, rng=rng, options=options, expired=expired,
+        refine=refine,
+    )  # fmt: skip
+    assign = plan.assignment
+    recut = recut_unbalanced(
+        edges, loads, assign, target, rng=rng, options=options, expired=expired, refine=refine
+    )
+    if model.fixed is not None:
+        cost = np.zeros((arrays.k, arrays.k))
+        np.add.at(cost, assign, model.fixed)  # cost[piece, territory]
+        piece, territory = linear_sum_assignment(cost)
+        relabel = np.empty(arrays.k, dtype=np.int64)
+        relabel[piece] = territory
+        assign = relabel[assign]
+    stats.update(
+        bisection_trees=plan.trees,
+        bisection_splits_out_of_band=plan.splits_out_of_band,
+        bisection_splits_refined=plan.splits_refined,
+        recuts_tried=recut.tried,
+        recuts_accepted=recut.accepted,
+    )
+    return assign
+
+
+def _recut_and_repair(
+    arrays: SearchArrays,
+    search: _Search,
+    assign: IntArray,
+    rng: np.random.Generator,
+    options: BisectionOptions,
+    stats: dict[str, Any],
+) -> IntArray:
+    """Alternate penalised border moves and ReCom recuts until balanced (or time is up).
+
+    The border moves' cost is the objective at the plan's centers, with a penalty of
+    :data:`REPAIR_PENALTY` times a territory's mean cost per mean of excess (raised
+    until balanced): balance comes first, the objective breaks ties.
+    """
+    nb = len(search.problem.balance)
+    edges = edge_list(arrays.indptr, arrays.indices)
+    loads = np.ascontiguousarray(arrays.bal[:, :nb])
+    target = _target(arrays, nb)
+    refine = two_way_refiner(loads, np.ascontiguousarray(arrays.scale[:nb]), rng)
+    rounds = 0
+    assign = assign.copy()
+    while violation(arrays, assign) > 1e-12 and not search.expired() and rounds < 20:
+        rounds += 1
+        cost = search.model.matrix(search.model.centers(assign))
+        base = max(float(cost[np.arange(arrays.n), assign].sum()) / max(arrays.k, 1), 1e-9)
+        search.make_feasible(assign, cost, base * REPAIR_PENALTY)
+        if violation(arrays, assign) <= 1e-12:
+            break
+        recut = recut_unbalanced(
+            edges, loads, assign, target, rng=rng, options=options, expired=search.expired,
+            refine=refine,
+        )  # fmt: skip
+        stats["recuts_tried"] = stats.get("recuts_tried", 0) + recut.tried
+        stats["recuts_accepted"] = stats.get("recuts_accepted", 0) + recut.accepted
+    stats["repair_rounds"] = rounds
+    return assign
 
 
 def _territory_adjacency(arrays: SearchArrays, assign: IntArray) -> BoolArray:
@@ -1139,6 +1389,22 @@ class ContiguousOptions:
 
     #: Stop after this many large-neighbourhood rounds (``None``: the budget decides).
     max_rounds: int | None = None
+    #: First plan: ``"auto"`` (spanning-tree bisection when it applies, see
+    #: :func:`bisection_refusal`, on maps of at least ``bisection_min_units`` units; else
+    #: region growing), ``"bisection"`` (refused with the reason when it does not apply)
+    #: or ``"growing"``.
+    construction: Literal["auto", "bisection", "growing"] = "auto"
+    #: With ``"auto"``, maps of fewer units grow their first plan (region growing finds
+    #: balance there; the bisection pays off on large maps of areas).
+    bisection_min_units: int = 500
+    #: Tuning of the bisection and the ReCom recuts.
+    bisection: BisectionOptions = field(default_factory=BisectionOptions)
+
+    def __post_init__(self) -> None:
+        if self.construction not in ("auto", "bisection", "growing"):
+            raise ConfigError(
+                f"construction must be auto, bisection or growing, got {self.construction!r}"
+            )
 
 
 @register
@@ -1173,7 +1439,7 @@ class ContiguousSolver(Solver[ContiguousOptions]):
     def solve(self, problem: DesignProblem, run: Run) -> SolverOutcome:
         return solve_contiguous(
             problem, time_limit=max(run.left(), 0.01), seed=run.seed, progress=run.progress,
-            max_rounds=self.options.max_rounds,
+            options=self.options,
         )  # fmt: skip
 
 
@@ -1184,6 +1450,7 @@ __all__ = [
     "SearchArrays",
     "adjacency_csr",
     "balance_plan",
+    "bisection_refusal",
     "components",
     "grow_plan",
     "is_balanced",
