@@ -136,7 +136,7 @@ def period_grid(start: date, end: date, grain: str, *, fiscal_start_month: int =
 
 
 # --- the extract -------------------------------------------------------------------------
-def _fingerprint(engine: Any) -> str:
+def data_fingerprint(engine: Any) -> str:
     """Changes whenever the data behind the extract can have changed."""
     from sqlalchemy import func, select, text
 
@@ -261,7 +261,7 @@ def load_extract(engine: Any, *, cache_dir: Path | None = None) -> dict[str, pa.
     Keyed by a fingerprint of the data (imports, row counts, owner changes, scores, the
     active plan), so a stale extract is never used.
     """
-    key = _fingerprint(engine)
+    key = data_fingerprint(engine)
     with _MEMO_LOCK:
         if key in _MEMO:
             return _MEMO[key]
@@ -696,6 +696,7 @@ __all__ = [
     "PERFORMANCE_COLUMNS",
     "PeriodGrid",
     "data_as_of",
+    "data_fingerprint",
     "load_extract",
     "performance_table",
     "period_grid",

@@ -9,12 +9,12 @@ One builder (:func:`territorial.repplan.plan.build_rep_plan`) over data read onc
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
 
+from territorial.memo import VersionedMemo
 from territorial.repplan.data import PlanData, load_plan_data
 from territorial.repplan.goals import RepGoals, rep_goals
 from territorial.repplan.plan import RepPlan, build_rep_plan
@@ -24,8 +24,8 @@ from territorial.repplan.targets import PlanOptions
 log = logging.getLogger(__name__)
 
 
-_CACHE: dict[str, tuple[tuple[Any, ...], PlanData]] = {}
-_CACHE_LOCK = threading.Lock()
+_PLAN_DATA: VersionedMemo[PlanData] = VersionedMemo()
+_REP_GOALS: VersionedMemo[dict[str, RepGoals]] = VersionedMemo()
 
 
 def _data_version(engine: Engine) -> tuple[Any, ...]:
@@ -47,35 +47,23 @@ def _data_version(engine: Engine) -> tuple[Any, ...]:
 def cached_plan_data(engine: Engine) -> PlanData:
     """:func:`load_plan_data`, kept while the scores, imports and active version stay
     the same (the workspace and the API ask for plans one rep at a time)."""
-    key = engine.url.render_as_string(hide_password=True)
-    version = _data_version(engine)
-    with _CACHE_LOCK:
-        found = _CACHE.get(key)
-        if found is not None and found[0] == version:
-            return found[1]
-    data = load_plan_data(engine)
-    with _CACHE_LOCK:
-        _CACHE[key] = (version, data)
-    return data
-
-
-_GOALS_CACHE: dict[str, tuple[tuple[Any, ...], dict[str, RepGoals]]] = {}
+    return _PLAN_DATA.get(engine, _data_version(engine), lambda: load_plan_data(engine))
 
 
 def _goals_version(engine: Engine) -> tuple[Any, ...]:
-    """What the reps' goals depend on beyond the plan data: quota sets and goals."""
+    """What the reps' goals depend on beyond the plan data: the goals extract's data,
+    quota sets and goals."""
     from sqlalchemy import func, select
 
+    from territorial.goals.performance import data_fingerprint
     from territorial.store.goals import goals, quota_sets
-    from territorial.store.tables import activities, opportunities
 
     with engine.connect() as conn:
         return (
             *_data_version(engine),
+            data_fingerprint(engine),
             conn.execute(select(func.max(quota_sets.c.id))).scalar(),
             conn.execute(select(func.max(goals.c.id))).scalar(),
-            conn.execute(select(func.count()).select_from(opportunities)).scalar(),
-            conn.execute(select(func.count()).select_from(activities)).scalar(),
         )
 
 
@@ -83,16 +71,9 @@ def cached_rep_goals(engine: Engine, data: PlanData) -> dict[str, RepGoals]:
     """:func:`rep_goals` of every rep who carries a territory, kept while the data, the
     quota sets and the goals stay the same (one computation serves every rep's page:
     the standings cost the same for one rep as for all)."""
-    key = engine.url.render_as_string(hide_password=True)
-    version = _goals_version(engine)
-    with _CACHE_LOCK:
-        found = _GOALS_CACHE.get(key)
-        if found is not None and found[0] == version:
-            return found[1]
-    goals = rep_goals(engine, rep_ids=data.carriers())
-    with _CACHE_LOCK:
-        _GOALS_CACHE[key] = (version, goals)
-    return goals
+    return _REP_GOALS.get(
+        engine, _goals_version(engine), lambda: rep_goals(engine, rep_ids=data.carriers())
+    )
 
 
 def rep_plan(engine: Engine, *, rep_id: str, options: PlanOptions | None = None) -> RepPlan:

@@ -34,6 +34,7 @@ from territorial.design.distances import haversine_miles
 from territorial.design.problem import Balance, DesignProblem
 from territorial.errors import ConfigError, NotFoundError, PermissionDeniedError
 from territorial.geometry import EARTH_RADIUS_MI
+from territorial.memo import VersionedMemo
 from territorial.store import workspace
 from territorial.store.tables import (
     accounts,
@@ -1091,8 +1092,7 @@ def _pace_edges() -> tuple[float, float, float, float]:
     return (0.70, SignalThresholds().pace_min, 1.0, 1.15)
 
 
-_perf_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
-_perf_lock = threading.Lock()
+_STANDINGS: VersionedMemo[dict[str, Any]] = VersionedMemo()
 
 
 def _performance_key(engine: Engine) -> tuple[Any, ...]:
@@ -1100,12 +1100,12 @@ def _performance_key(engine: Engine) -> tuple[Any, ...]:
     back from today): the figures change only when one of these does."""
     import datetime as dt
 
-    from territorial.goals.performance import _fingerprint
+    from territorial.goals.performance import data_fingerprint
     from territorial.store.goals import quota_sets
 
     with engine.connect() as conn:
         newest = conn.execute(select(func.max(quota_sets.c.id))).scalar()
-    return (_fingerprint(engine), newest, dt.date.today().isoformat())
+    return (data_fingerprint(engine), newest, dt.date.today().isoformat())
 
 
 def _standing_figures(engine: Engine, cache_dir: Any | None) -> dict[str, Any]:
@@ -1113,18 +1113,12 @@ def _standing_figures(engine: Engine, cache_dir: Any | None) -> dict[str, Any]:
     from territorial.goals.signals import detect_signals
     from territorial.goals.standings import standings
 
-    url = engine.url.render_as_string(hide_password=False)
-    key = _performance_key(engine)
-    with _perf_lock:
-        hit = _perf_cache.get(url)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-    frame = standings(engine, by="territory", cache_dir=cache_dir)
-    signals = detect_signals(engine, cache_dir=cache_dir)
-    figures = {"standings": frame, "signals": signals, "attrs": dict(frame.attrs)}
-    with _perf_lock:
-        _perf_cache[url] = (key, figures)
-    return figures
+    def compute() -> dict[str, Any]:
+        frame = standings(engine, by="territory", cache_dir=cache_dir)
+        signals = detect_signals(engine, cache_dir=cache_dir)
+        return {"standings": frame, "signals": signals, "attrs": dict(frame.attrs)}
+
+    return _STANDINGS.get(engine, _performance_key(engine), compute)
 
 
 def territory_performance(
