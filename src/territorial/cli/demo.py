@@ -237,8 +237,8 @@ def _demo_goals(engine: object, plan_id: int, cache_dir: object) -> list[tuple[s
         (
             "performance",
             f"to {table.attrs['as_of']}: bookings ${table['bookings'].sum():,.0f} = "
-            f"{total_pace:.0%} of the quota to date; territories' pace "
-            f"{np.min(pace):.0%} / {np.median(pace):.0%} / {np.max(pace):.0%} "
-            "(min / median / max)",
+            f"{total_pace:.0%} of the quota to date; territories' pace: median "
+            f"{np.median(pace):.0%}, middle half {np.percentile(pace, 25):.0%} to "
+            f"{np.percentile(pace, 75):.0%}, all {np.min(pace):.0%} to {np.max(pace):.0%}",
         ),
     ]
