@@ -89,9 +89,10 @@
     //      first; one next to a larger one's label is left out;
     //   2. territory names, largest territory first, each at its label point or nudged
     //      (up or down, then sideways) to the nearest spot clear of the labels placed so
-    //      far that is still inside its territory; only where no such spot exists does
-    //      the name win over the top cities it covers (a name over another territory's
-    //      name with nowhere to go is left out);
+    //      far that is still inside its territory (or, for a territory too small at this
+    //      zoom, beside it); only where no such spot exists does the name win over the
+    //      top cities it covers (a name over another territory's name with nowhere to go
+    //      is left out);
     //   3. every other city, largest first, where its label is clear of all the above.
     const TOP_CITIES = 8;
     let cities = [], territoryLabels = [], labelMinZoom = 99, placedFor = null;
@@ -174,7 +175,7 @@
       // candidates: the largest cities for this zoom within the view and half a view around
       const size = view.getSize();
       const near = L.bounds(view.min.subtract(size.divideBy(2)), view.max.add(size.divideBy(2)));
-      const limit = mini ? 12 : CITY_TIERS.filter(([, , minZoom]) => z >= minZoom).reduce((m, [, to]) => Math.max(m, to), 0);
+      const limit = mini ? 12 : CITY_TIERS.filter(([, , minZoom]) => Math.round(z) >= minZoom).reduce((m, [, to]) => Math.max(m, to), 0);
       const candidates = [];
       cities.slice(0, limit).forEach(([name, , lat, lon], i) => {
         const pt = map.project([lat, lon], z);
@@ -196,15 +197,20 @@
         territoryLabels.forEach((t) => {
           const pt = map.project(t.latlng, z);
           let spot = null;
-          for (const [dx, dy] of NUDGES) {
-            const p = L.point(pt.x + dx, pt.y + dy), box = nameBox(p, t.name);
-            if (grid.hits(box).length) continue;
-            const ll = dx || dy ? map.unproject(p, z) : t.latlng;
-            if ((dx || dy) && !insideTerritory(t.shapes, ll.lng, ll.lat)) continue;
-            spot = { ll: ll, box: box };
-            break;
+          // a spot clear inside the territory; else (a territory too small at this zoom)
+          // the nearest clear spot beside it
+          for (const inside of [true, false]) {
+            for (const [dx, dy] of NUDGES) {
+              const p = L.point(pt.x + dx, pt.y + dy), box = nameBox(p, t.name);
+              if (grid.hits(box).length) continue;
+              const ll = dx || dy ? map.unproject(p, z) : t.latlng;
+              if (inside && (dx || dy) && !insideTerritory(t.shapes, ll.lng, ll.lat)) continue;
+              spot = { ll: ll, box: box };
+              break;
+            }
+            if (spot) break;
           }
-          if (!spot) {  // nowhere clear inside the territory: the name wins over top cities
+          if (!spot) {  // nowhere clear near its point: the name wins over top cities
             const box = nameBox(pt, t.name), hits = grid.hits(box);
             if (hits.some((o) => !o.city)) return;
             hits.forEach((o) => { o.gone = true; shown.delete(o.city); });
