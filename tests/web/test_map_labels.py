@@ -22,14 +22,19 @@ BOXES = """() => [...document.querySelectorAll('#map .city span, #map .terr-labe
              text: s.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom }; })
   .filter((b) => b.x1 > b.x0 && b.y1 > b.y0)"""
 
-#: The eight most populous cities whose points are in the map's view, largest first,
-#: with their points in page pixels.
+#: The eight most populous cities whose points are in the map's view and not under its
+#: controls (zoom buttons, legend), largest first, with their points in page pixels.
 TOP_IN_VIEW = """() => { const el = document.querySelector('#map'), map = el._map;
   const view = map.getBounds(), box = el.getBoundingClientRect();
+  const controls = [...el.querySelectorAll('.leaflet-control')]
+    .map((c) => c.getBoundingClientRect());
+  const under = (x, y) => controls.some((r) => x >= r.left - 2 && x <= r.right && y >= r.top - 8
+    && y <= r.bottom + 8);
   return fetch(location.pathname.replace(/map$/, 'basemap/cities.json')).then((r) => r.json())
-    .then((list) => list.filter(([, , lat, lon]) => view.contains([lat, lon])).slice(0, 8)
+    .then((list) => list.filter(([, , lat, lon]) => view.contains([lat, lon]))
       .map(([name, , lat, lon]) => { const p = map.latLngToContainerPoint([lat, lon]);
-        return [name, box.left + p.x, box.top + p.y]; })); }"""
+        return [name, box.left + p.x, box.top + p.y]; })
+      .filter(([, x, y]) => !under(x, y)).slice(0, 8)); }"""
 
 
 def _overlapping(boxes: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -94,6 +94,7 @@
     //      top cities it covers (a name over another territory's name with nowhere to go
     //      is left out);
     //   3. every other city, largest first, where its label is clear of all the above.
+    // No city is named under the map's controls (zoom buttons, legend).
     const TOP_CITIES = 8;
     let cities = [], territoryLabels = [], labelMinZoom = 99, placedFor = null;
     const cityLayer = L.layerGroup().addTo(map);
@@ -184,9 +185,15 @@
       candidates.filter((c) => view.contains(c.pt)).slice(0, TOP_CITIES).forEach((c) => { c.top = true; });
       const grid = boxGrid();
       const shown = new Set();
+      // the map's controls (zoom buttons, legend) hide what is under them: no city there
+      const frame = el.getBoundingClientRect();
+      const controls = [...el.querySelectorAll(".leaflet-control")].map((c) => c.getBoundingClientRect())
+        .filter((r) => r.width && r.height).map((r) => ({ x0: view.min.x + r.left - frame.left, y0: view.min.y + r.top - frame.top,
+          x1: view.min.x + r.right - frame.left, y1: view.min.y + r.bottom - frame.top }));
+      const blocked = (box) => grid.hits(box).length || controls.some((r) => overlaps(r, box));
       // 1. the top cities
       candidates.filter((c) => c.top).forEach((c) => {
-        if (grid.hits(c.box).length) return;
+        if (blocked(c.box)) return;
         c.box.city = c;
         grid.add(c.box);
         shown.add(c);
@@ -222,7 +229,7 @@
       }
       // 3. the other cities
       candidates.filter((c) => !c.top).forEach((c) => {
-        if (grid.hits(c.box).length) return;
+        if (blocked(c.box)) return;
         grid.add(c.box);
         shown.add(c);
       });
@@ -304,8 +311,8 @@
           const ta = owner[a.id], tb = owner[b.id];
           return a === b ? ta !== undefined : ta !== tb;
         }));
-        drawLabels(res, features);
         renderLegend();
+        drawLabels(res, features);
         markReady("areas");
       });
     }
@@ -343,6 +350,7 @@
       toggleBtn.addEventListener("click", () => {
         const hidden = legend.getContainer().classList.toggle("collapsed");
         toggleBtn.textContent = hidden ? "show" : "hide";
+        placeLabels(true);
       });
       legend.getContainer().querySelectorAll("tr[data-j]").forEach((tr) => {
         const j = Number(tr.dataset.j);
@@ -350,6 +358,7 @@
         tr.addEventListener("mouseleave", () => territoryStyle(j, false));
         tr.addEventListener("click", () => showTerritory(j));
       });
+      placeLabels(true);  // no city under the legend as now drawn
     }
     function ensureLegend() {
       if (!legend) {
