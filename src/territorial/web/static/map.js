@@ -80,36 +80,167 @@
         });
       }
       if (z >= 6) countyLines.addTo(map); else countyLines.remove();
-      placeCities();
-      if (z >= labelMinZoom) labelLayer.addTo(map); else labelLayer.remove();
+      placeLabels(false);
     }
-    // Cities: the largest first; a city is left out where a larger one's label is
-    // already near on screen (at this zoom), so labels do not pile up around metros.
-    let cities = [], cityZoom = null;
+    // --- labels: city names and territory names, placed together in screen space ------
+    // At each zoom and view (and when the territories redraw) every label gets a box in
+    // pixels and is placed in this order, so no two labels overlap:
+    //   1. the TOP_CITIES largest cities in view (a sales leader's landmarks), largest
+    //      first; one next to a larger one's label is left out;
+    //   2. territory names, largest territory first, each at its label point or nudged
+    //      (up or down, then sideways) to the nearest spot clear of the labels placed so
+    //      far that is still inside its territory (or, for a territory too small at this
+    //      zoom, beside it); only where no such spot exists does the name win over the
+    //      top cities it covers (a name over another territory's name with nowhere to go
+    //      is left out);
+    //   3. every other city, largest first, where its label is clear of all the above.
+    // No city is named under the map's controls (zoom buttons, legend).
+    const TOP_CITIES = 8;
+    let cities = [], territoryLabels = [], labelMinZoom = 99, placedFor = null;
     const cityLayer = L.layerGroup().addTo(map);
-    function placeCities() {
-      const z = Math.round(map.getZoom());
-      if (z === cityZoom || !cities.length) return;
-      cityZoom = z;
-      cityLayer.clearLayers();
-      const limit = CITY_TIERS.filter(([, , minZoom]) => z >= minZoom).reduce((m, [, to]) => Math.max(m, to), 0);
-      const placed = [];
-      cities.slice(0, mini ? 12 : limit).forEach(([name, st, lat, lon]) => {
-        const pt = map.project([lat, lon], z);
-        const w = 8 + name.length * 6.2;
-        const cx = pt.x + w / 2;
-        if (placed.some((q) => Math.abs(q.x - cx) < (q.w + w) / 2 + 4 && Math.abs(q.y - pt.y) < 15)) return;
-        placed.push({ x: cx, y: pt.y, w: w });
-        L.marker([lat, lon], { pane: "labels", interactive: false, keyboard: false,
-          icon: L.divIcon({ className: "city", html: `<i></i><span>${esc(name)}</span>`, iconSize: null, iconAnchor: [3, 8] }) }).addTo(cityLayer);
-      });
+    const labelLayer = L.layerGroup().addTo(map);
+    const cityMarkers = new Map();
+    // Label boxes, in pixels around the anchor; the CSS (.city, .terr-label) fixes their
+    // line heights so these are the boxes the browser draws, text widths measured once.
+    const measure = document.createElement("canvas").getContext("2d");
+    const family = getComputedStyle(el).fontFamily || "sans-serif";
+    const widths = new Map();
+    function textWidth(text, font, spacing) {
+      const key = font + "|" + text;
+      if (!widths.has(key)) {
+        measure.font = `${font} ${family}`;
+        widths.set(key, measure.measureText(text).width + spacing * text.length);
+      }
+      return widths.get(key);
     }
-    once(prefix, "cities").then((list) => { cities = list; placeCities(); })
+    const PAD = 2;  // pixels kept clear around every label
+    function cityBox(pt, name) {  // dot at the anchor, name to its right (iconAnchor [3, 8])
+      return { x0: pt.x - 3 - PAD, y0: pt.y - 8 - PAD, x1: pt.x + 5 + textWidth(name, "11px", 0) + PAD, y1: pt.y + 6 + PAD };
+    }
+    function nameBox(pt, name) {  // centred on the anchor, 15 px line
+      const w = textWidth(name, "bold 12px", 0.2) / 2;
+      return { x0: pt.x - w - PAD, y0: pt.y - 7.5 - PAD, x1: pt.x + w + PAD, y1: pt.y + 7.5 + PAD };
+    }
+    const overlaps = (a, b) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+    // Boxes placed so far, bucketed in a grid so each test looks at its neighbours only.
+    function boxGrid() {
+      const cell = 128, cells = new Map(), all = [];
+      const keys = (b, f) => {
+        for (let i = Math.floor(b.x0 / cell); i <= Math.floor(b.x1 / cell); i++)
+          for (let k = Math.floor(b.y0 / cell); k <= Math.floor(b.y1 / cell); k++) f(i + "," + k);
+      };
+      return {
+        add(b) { all.push(b); keys(b, (key) => { if (!cells.has(key)) cells.set(key, []); cells.get(key).push(b); }); },
+        hits(b) {
+          const out = new Set();
+          keys(b, (key) => (cells.get(key) || []).forEach((o) => { if (!o.gone && overlaps(o, b)) out.add(o); }));
+          return [...out];
+        },
+      };
+    }
+    // Is (lon, lat) inside one of territory j's counties? (even-odd over each polygon's rings)
+    function insideTerritory(shapes, lon, lat) {
+      return (shapes || []).some(([bb, polygons]) => lon >= bb[0] && lon <= bb[2] && lat >= bb[1] && lat <= bb[3] &&
+        polygons.some((rings) => {
+          let inside = false;
+          rings.forEach((ring) => {
+            for (let i = 0, k = ring.length - 1; i < ring.length; k = i++) {
+              const [xi, yi] = ring[i], [xk, yk] = ring[k];
+              if ((yi > lat) !== (yk > lat) && lon < ((xk - xi) * (lat - yi)) / (yk - yi) + xi) inside = !inside;
+            }
+          });
+          return inside;
+        }));
+    }
+    // Where a territory's name may go, nearest first: up and down its label point, then
+    // sideways (in pixels).
+    const NUDGES = [[0, 0]];
+    for (let dy = 6; dy <= 48; dy += 6) NUDGES.push([0, -dy], [0, dy]);
+    [[1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1]].forEach(([sx, sy]) => {
+      for (const d of [20, 40, 60]) NUDGES.push([sx * d, sy * d * 0.6]);
+    });
+    function cityMarker(i) {
+      if (!cityMarkers.has(i)) {
+        const [name, , lat, lon] = cities[i];
+        cityMarkers.set(i, L.marker([lat, lon], { pane: "labels", interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "city", html: `<i></i><span>${esc(name)}</span>`, iconSize: null, iconAnchor: [3, 8] }) }));
+      }
+      return cityMarkers.get(i);
+    }
+    function placeLabels(force) {
+      const z = map.getZoom();
+      const view = map.getPixelBounds();
+      const key = `${z}|${view.min.x}|${view.min.y}|${view.max.x}|${view.max.y}`;
+      if (!force && key === placedFor) return;
+      placedFor = key;
+      // candidates: the largest cities for this zoom within the view and half a view around
+      const size = view.getSize();
+      const near = L.bounds(view.min.subtract(size.divideBy(2)), view.max.add(size.divideBy(2)));
+      const limit = mini ? 12 : CITY_TIERS.filter(([, , minZoom]) => Math.round(z) >= minZoom).reduce((m, [, to]) => Math.max(m, to), 0);
+      const candidates = [];
+      cities.slice(0, limit).forEach(([name, , lat, lon], i) => {
+        const pt = map.project([lat, lon], z);
+        if (near.contains(pt)) candidates.push({ i: i, pt: pt, box: cityBox(pt, name), top: false });
+      });
+      candidates.filter((c) => view.contains(c.pt)).slice(0, TOP_CITIES).forEach((c) => { c.top = true; });
+      const grid = boxGrid();
+      const shown = new Set();
+      // the map's controls (zoom buttons, legend) hide what is under them: no city there
+      const frame = el.getBoundingClientRect();
+      const controls = [...el.querySelectorAll(".leaflet-control")].map((c) => c.getBoundingClientRect())
+        .filter((r) => r.width && r.height).map((r) => ({ x0: view.min.x + r.left - frame.left, y0: view.min.y + r.top - frame.top,
+          x1: view.min.x + r.right - frame.left, y1: view.min.y + r.bottom - frame.top }));
+      const blocked = (box) => grid.hits(box).length || controls.some((r) => overlaps(r, box));
+      // 1. the top cities
+      candidates.filter((c) => c.top).forEach((c) => {
+        if (blocked(c.box)) return;
+        c.box.city = c;
+        grid.add(c.box);
+        shown.add(c);
+      });
+      // 2. territory names
+      labelLayer.clearLayers();
+      if (z >= labelMinZoom) {
+        territoryLabels.forEach((t) => {
+          const pt = map.project(t.latlng, z);
+          let spot = null;
+          // a spot clear inside the territory; else (a territory too small at this zoom)
+          // the nearest clear spot beside it
+          for (const inside of [true, false]) {
+            for (const [dx, dy] of NUDGES) {
+              const p = L.point(pt.x + dx, pt.y + dy), box = nameBox(p, t.name);
+              if (grid.hits(box).length) continue;
+              const ll = dx || dy ? map.unproject(p, z) : t.latlng;
+              if (inside && (dx || dy) && !insideTerritory(t.shapes, ll.lng, ll.lat)) continue;
+              spot = { ll: ll, box: box };
+              break;
+            }
+            if (spot) break;
+          }
+          if (!spot) {  // nowhere clear near its point: the name wins over top cities
+            const box = nameBox(pt, t.name), hits = grid.hits(box);
+            if (hits.some((o) => !o.city)) return;
+            hits.forEach((o) => { o.gone = true; shown.delete(o.city); });
+            spot = { ll: t.latlng, box: box };
+          }
+          grid.add(spot.box);
+          t.marker.setLatLng(spot.ll).addTo(labelLayer);
+        });
+      }
+      // 3. the other cities
+      candidates.filter((c) => !c.top).forEach((c) => {
+        if (blocked(c.box)) return;
+        grid.add(c.box);
+        shown.add(c);
+      });
+      cityLayer.clearLayers();
+      shown.forEach((c) => cityMarker(c.i).addTo(cityLayer));
+      el.dataset.labels = String(z);  // placed for this zoom (the browser tests wait on it)
+    }
+    once(prefix, "cities").then((list) => { cities = list; cityMarkers.clear(); placeLabels(true); })
       .catch((e) => console.warn("city labels:", e.message));
 
     // --- territories as areas of counties --------------------------------------------
-    const labelLayer = L.layerGroup();
-    let labelMinZoom = 99;
     const areas = L.geoJSON(null, { renderer: hit,
       style: (f) => areaStyle(f.properties),
       onEachFeature: (f, layer) => {
@@ -180,21 +311,31 @@
           const ta = owner[a.id], tb = owner[b.id];
           return a === b ? ta !== undefined : ta !== tb;
         }));
-        drawLabels(res);
         renderLegend();
+        drawLabels(res, features);
         markReady("areas");
       });
     }
-    function drawLabels(res) {
-      labelLayer.clearLayers();
-      const shown = res.territories.filter((t) => t.id && t.label);
+    // Territory names (placed with the cities by placeLabels), largest territory first,
+    // each with its counties' shapes so a nudged name stays inside its territory.
+    function drawLabels(res, features) {
+      const shapes = {};
+      features.forEach((f) => {
+        const g = f.geometry, polygons = g.type === "Polygon" ? [g.coordinates] : g.coordinates;
+        const bb = [Infinity, Infinity, -Infinity, -Infinity];
+        polygons.forEach((rings) => rings[0].forEach(([x, y]) => {
+          bb[0] = Math.min(bb[0], x); bb[1] = Math.min(bb[1], y); bb[2] = Math.max(bb[2], x); bb[3] = Math.max(bb[3], y);
+        }));
+        (shapes[f.properties.j] = shapes[f.properties.j] || []).push([bb, polygons]);
+      });
+      const shown = res.territories.map((t, j) => [t, j]).filter(([t]) => t.id && t.label);
       // names at every zoom for a few territories; for many, once zoomed in
       labelMinZoom = mini ? 99 : shown.length <= 25 ? 0 : shown.length <= 60 ? 5 : 6.5;
-      shown.forEach((t) => {
-        L.marker(t.label, { pane: "labels", interactive: false, keyboard: false,
-          icon: L.divIcon({ className: "terr-label", html: `<span>${esc(t.name)}</span>`, iconSize: null }) }).addTo(labelLayer);
-      });
-      zoomDependent();
+      shown.sort((a, b) => b[0].accounts - a[0].accounts || a[0].name.localeCompare(b[0].name));
+      territoryLabels = shown.map(([t, j]) => ({ name: t.name, latlng: L.latLng(t.label), shapes: shapes[j],
+        marker: L.marker(t.label, { pane: "labels", interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "terr-label", html: `<span>${esc(t.name)}</span>`, iconSize: null }) }) }));
+      placeLabels(true);
     }
 
     // --- legend: rep, potential, workload, deviation -----------------------------------
@@ -209,6 +350,7 @@
       toggleBtn.addEventListener("click", () => {
         const hidden = legend.getContainer().classList.toggle("collapsed");
         toggleBtn.textContent = hidden ? "show" : "hide";
+        placeLabels(true);
       });
       legend.getContainer().querySelectorAll("tr[data-j]").forEach((tr) => {
         const j = Number(tr.dataset.j);
@@ -216,6 +358,7 @@
         tr.addEventListener("mouseleave", () => territoryStyle(j, false));
         tr.addEventListener("click", () => showTerritory(j));
       });
+      placeLabels(true);  // no city under the legend as now drawn
     }
     function ensureLegend() {
       if (!legend) {
