@@ -1,0 +1,114 @@
+"""Radius lists for the capacitated p-median Lagrangian (``pmedian_bound.radius_lists``).
+
+A unit ``i`` can only enter centre ``j``'s knapsack when ``c_ij < u_i``. Listing, for
+each unit, every ``j`` with ``c_ij < cap_i`` keeps ``L(u)`` equal to the all-pairs dual
+function for every ``u <= cap``, without a cap tied to a fixed list length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.design.test_free_centres import brute_force, tiny
+
+from territorial.design import pmedian_bound as pb
+from territorial.design.solvers import current_clock
+
+EARTH = 3958.8
+
+
+def _points(rng, n, sphere):
+    if not sphere:
+        return rng.uniform(0, 100, (n, 2)), 0.0
+    lat = np.radians(rng.uniform(30, 45, n))
+    lon = np.radians(rng.uniform(-100, -80, n))
+    pts = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    return pts, EARTH
+
+
+def _dense_cost(pts, w, power, radius):
+    n = len(pts)
+    return np.array(
+        [[w[i] * pb.point_distance(pts, i, j, radius) ** power for j in range(n)] for i in range(n)]
+    )
+
+
+@pytest.mark.parametrize("sphere", [False, True])
+@pytest.mark.parametrize("power", [1, 2])
+def test_radius_lists_hold_exactly_the_pairs_below_each_cap(sphere, power):
+    rng = np.random.default_rng(11 + power)
+    n = 250
+    pts, radius = _points(rng, n, sphere)
+    w = rng.uniform(0.5, 2.0, n)
+    w[:4] = 0.0  # weightless units cost nothing anywhere
+    cost = _dense_cost(pts, w, power, radius)
+    cap = rng.uniform(0, np.median(cost) * 0.6, n)
+    cap[4:8] = 0.0
+    lists = pb.radius_lists(pts, w, cap, power=power, radius=radius)
+    owner = np.repeat(np.arange(n), np.diff(lists.ptr))  # the candidate centre j
+    got = set(zip(lists.who.tolist(), owner.tolist(), strict=True))
+    want = {(i, j) for i in range(n) for j in range(n) if cost[i, j] < cap[i]}
+    assert got == want
+    assert len(got) == lists.entries  # no pair twice
+    np.testing.assert_allclose(lists.cost, cost[lists.who, owner], rtol=1e-12)
+    np.testing.assert_array_equal(lists.rest, cap)
+
+
+@pytest.mark.parametrize("sphere", [False, True])
+@pytest.mark.parametrize("power", [1, 2])
+def test_the_dual_on_radius_lists_equals_the_all_pairs_dual(sphere, power):
+    rng = np.random.default_rng(5 * power + sphere)
+    n, p = 200, 8
+    pts, radius = _points(rng, n, sphere)
+    w = rng.uniform(0.5, 2.0, n)
+    loads = rng.uniform(1, 3, (n, 2))
+    cap_rows = loads.sum(axis=0) / p * 1.05
+    dense = pb.candidate_lists(pts, w, power=power, radius=radius, k_nearest=n)
+    caps = rng.uniform(0, np.median(dense.cost) * 0.5, n)
+    lists = pb.radius_lists(pts, w, caps, power=power, radius=radius)
+    assert lists.entries < dense.entries
+    for _ in range(5):
+        u = caps * rng.uniform(-0.2, 1.0, n)  # any u <= cap
+        a = pb.evaluate(dense, u, loads, cap_rows, p)
+        b = pb.evaluate(lists, u, loads, cap_rows, p)
+        np.testing.assert_allclose(b.rho, a.rho, rtol=1e-9, atol=1e-9)
+        assert b.value == pytest.approx(a.value, rel=1e-9, abs=1e-9)
+
+
+def test_radius_lists_lift_the_nearest_list_cap_and_agree_below_it():
+    """At the same ``u`` (below the nearest-list caps) both lists give the same value;
+    the radius lists also evaluate ``u`` above those caps, exactly."""
+    pts, demand = tiny(7, n=40)
+    n, p = len(pts), 4
+    cap = np.array([np.ceil(demand.sum() / p * 1.1)])
+    near = pb.candidate_lists(pts, np.ones(n), power=1, radius=0.0, k_nearest=5)
+    dense = pb.candidate_lists(pts, np.ones(n), power=1, radius=0.0, k_nearest=n)
+    rng = np.random.default_rng(2)
+    u = np.minimum(rng.uniform(0, 60, n), near.rest)
+    by_radius = pb.radius_lists(pts, np.ones(n), near.rest, power=1, radius=0.0)
+    a = pb.evaluate(near, u, demand[:, None], cap, p)
+    b = pb.evaluate(by_radius, u, demand[:, None], cap, p)
+    assert b.value == pytest.approx(a.value, rel=1e-12)
+    high = near.rest * 3.0  # beyond the nearest lists' caps
+    wide = pb.radius_lists(pts, np.ones(n), high, power=1, radius=0.0)
+    v = pb.evaluate(wide, high, demand[:, None], cap, p).value
+    assert v == pytest.approx(pb.evaluate(dense, high, demand[:, None], cap, p).value, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("power", [1, 2])
+def test_the_radius_ascent_never_exceeds_the_brute_force_optimum(seed, power):
+    pts, demand = tiny(seed)
+    n, p = len(pts), 3
+    cap = float(np.ceil(demand.sum() / p * 1.15))
+    opt = brute_force(pts, demand, cap, p, power)
+    u0 = np.full(n, 10.0**power)
+    res = pb.ascend_radius(
+        pts, np.ones(n), demand[:, None], np.array([cap]), p, power=power, radius=0.0,
+        u0=u0, upper=opt * 1.02, iterations=300, rebuild_every=5,
+        deadline=current_clock().now() + 60,
+    )  # fmt: skip
+    assert res.best.value <= opt + 1e-6 * max(1.0, opt)
+    assert res.best.value >= res.history[0]
+    # the bound is tight enough to say something on these tiny instances
+    assert res.best.value > 0.5 * opt
