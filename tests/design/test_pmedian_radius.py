@@ -112,3 +112,24 @@ def test_the_radius_ascent_never_exceeds_the_brute_force_optimum(seed, power):
     assert res.best.value >= res.history[0]
     # the bound is tight enough to say something on these tiny instances
     assert res.best.value > 0.5 * opt
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_solving_only_the_smallest_knapsacks_gives_the_same_dual(seed):
+    rng = np.random.default_rng(seed)
+    n, p = 300, 6
+    pts = rng.uniform(0, 100, (n, 2))
+    loads = rng.uniform(1, 3, (n, 2))
+    cap_rows = loads.sum(axis=0) / p * 1.05
+    dense = pb.candidate_lists(pts, np.ones(n), power=2, radius=0.0, k_nearest=n)
+    for _ in range(4):
+        u = rng.uniform(-50, 600, n)
+        a = pb.evaluate(dense, u, loads, cap_rows, p)
+        b = pb.evaluate_smallest(dense, u, loads, cap_rows, p)
+        assert b.value == pytest.approx(a.value, rel=1e-12, abs=1e-9)
+        assert set(b.chosen.tolist()) == set(a.chosen.tolist())
+        np.testing.assert_allclose(b.rho[b.chosen], a.rho[b.chosen])
+        np.testing.assert_allclose(b.cover, a.cover, atol=1e-12)
+        # every knapsack left unsolved is at least the p-th smallest value
+        kth = np.sort(a.rho)[p - 1]
+        assert (a.rho[~np.isfinite(b.rho)] >= kth - 1e-9).all()
