@@ -133,3 +133,36 @@ def test_solving_only_the_smallest_knapsacks_gives_the_same_dual(seed):
         # every knapsack left unsolved is at least the p-th smallest value
         kth = np.sort(a.rho)[p - 1]
         assert (a.rho[~np.isfinite(b.rho)] >= kth - 1e-9).all()
+
+
+@pytest.mark.parametrize("objective", ["inertia", "median"])
+def test_the_engine_bound_by_radius_stays_below_a_proven_optimum(objective):
+    """``bounds.free_center_bound`` lists by radius once nearest lists would not hold
+    every pair (here 60 units > 33); with or without the plan's costs as a start it stays
+    below the optimum the exact free-centres model proves."""
+    from territorial.design import Balance, DesignProblem
+    from territorial.design.bounds import free_center_bound
+    from territorial.design.free_centres import FreeCentreOptions, solve_free_centres
+
+    rng = np.random.default_rng(4)
+    n, k = 60, 3
+    xy = rng.uniform(0, 100, (n, 2))
+    demand = rng.integers(1, 10, n).astype(float)
+    problem = DesignProblem(
+        unit_ids=np.array([f"u{i}" for i in range(n)]), coords=xy, measures=demand[:, None],
+        measure_names=("demand",), n_territories=k, balance=(Balance("demand", 0.1),),
+        objective=objective, coord_kind="xy",
+    )  # fmt: skip
+    power = 2 if objective == "inertia" else 1
+    mean = demand.sum() / k
+    exact = solve_free_centres(
+        xy, p=k, power=power, loads=demand[:, None], lower=np.array([mean * 0.9]),
+        upper=np.array([mean * 1.1]), options=FreeCentreOptions(time_limit=120),
+    )  # fmt: skip
+    assert exact.proven_optimal
+    opt = exact.objective
+    plan = exact.centres[exact.assignment]
+    costs = np.sqrt(((xy - xy[plan]) ** 2).sum(axis=1)) ** power
+    for start in (None, costs):
+        b = free_center_bound(problem, upper=opt, time_limit=20, plan_costs=start)
+        assert b is not None and 0.9 * opt < b <= opt * (1 + 1e-9)
