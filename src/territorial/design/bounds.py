@@ -282,10 +282,17 @@ def _free_bound_one(
     nn = neighbors or 32
     nn = int(min(nn, n - 1, max(2, MAX_LIST_ENTRIES // n)))
     if nn < n - 1 and neighbors is None:
-        # nearest-unit lists would cap every multiplier at the cost of the unit's first
-        # unlisted unit (the bound could never pass the sum of those caps): list by
-        # radius instead, every pair that can matter for the multipliers
-        return _free_bound_radius(problem, upper, deadline, max(iterations, 1000), plan_costs)
+        # nearest-unit lists cap every multiplier at the cost of the unit's first unlisted
+        # unit (the bound can never pass the sum of those caps): after a short ascent on
+        # them (cheap, and a floor when little time is left), list by radius, every pair
+        # that can matter for the multipliers; both values are valid, the larger counts
+        now = current_clock().now()
+        listed = _free_bound_one(
+            problem, upper, now + 0.3 * max(deadline - now, 0.0), iterations, nn, None
+        )
+        radial = _free_bound_radius(problem, upper, deadline, max(iterations, 1000), plan_costs)
+        values = [v for v in (listed, radial) if v is not None]
+        return max(values) if values else None
     pts = dist.embed(problem)
     dd, jj = cKDTree(pts).query(pts, k=nn + 1)
     dd = np.asarray(dd).reshape(n, nn + 1)
