@@ -59,7 +59,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from territorial.design import distances as dist
-from territorial.design.problem import DesignProblem
+from territorial.design.problem import DesignProblem, FloatArray
 from territorial.design.solvers import current_clock, pair_work
 
 log = logging.getLogger(__name__)
@@ -238,10 +238,13 @@ def free_center_bound(
     time_limit: float = 10.0,
     iterations: int = 150,
     neighbors: int | None = None,
+    plan_costs: FloatArray | None = None,
 ) -> float | None:
     """Capacitated p-median Lagrangian lower bound when centers are free units.
 
-    ``upper`` (a known plan's objective) steers the Polyak steps. Returns ``None``
+    ``upper`` (a known plan's objective) steers the Polyak steps; ``plan_costs`` (each
+    unit's cost in that plan, ``(n,)``) starts the multipliers there (a strong start
+    for the radius lists, see :func:`pmedian_bound.ascend_radius`). Returns ``None``
     for the diameter objective, graph distances or fixed centers. Segments are
     bounded one at a time and added up.
     """
@@ -254,9 +257,10 @@ def free_center_bound(
     deadline = current_clock().now() + max(time_limit, 0.01)
     total = 0.0
     subs = _segments(problem)
+    start = plan_costs if len(subs) == 1 else None
     for sub in subs:
         share = upper * sub.n_units / problem.n_units if upper is not None else None
-        b = _free_bound_one(sub, share, deadline, iterations, neighbors)
+        b = _free_bound_one(sub, share, deadline, iterations, neighbors, start)
         if b is None:
             return None
         total += b
@@ -269,6 +273,7 @@ def _free_bound_one(
     deadline: float,
     iterations: int,
     neighbors: int | None,
+    plan_costs: FloatArray | None = None,
 ) -> float | None:
     n, k = problem.n_units, problem.n_territories
     if k >= n:
@@ -276,6 +281,18 @@ def _free_bound_one(
     power = 2 if problem.objective == "inertia" else 1
     nn = neighbors or 32
     nn = int(min(nn, n - 1, max(2, MAX_LIST_ENTRIES // n)))
+    if nn < n - 1 and neighbors is None:
+        # nearest-unit lists cap every multiplier at the cost of the unit's first unlisted
+        # unit (the bound can never pass the sum of those caps): after a short ascent on
+        # them (cheap, and a floor when little time is left), list by radius, every pair
+        # that can matter for the multipliers; both values are valid, the larger counts
+        now = current_clock().now()
+        listed = _free_bound_one(
+            problem, upper, now + 0.3 * max(deadline - now, 0.0), iterations, nn, None
+        )
+        radial = _free_bound_radius(problem, upper, deadline, max(iterations, 1000), plan_costs)
+        values = [v for v in (listed, radial) if v is not None]
+        return max(values) if values else None
     pts = dist.embed(problem)
     dd, jj = cKDTree(pts).query(pts, k=nn + 1)
     dd = np.asarray(dd).reshape(n, nn + 1)
@@ -319,6 +336,41 @@ def _free_bound_one(
         log.debug("free bound it=%d value=%.6g theta=%.3g", it, val, theta)
     # any plan costs at least 0: a negative dual value says nothing
     return max(float(best), 0.0) if np.isfinite(best) else None
+
+
+def _free_bound_radius(
+    problem: DesignProblem,
+    upper: float | None,
+    deadline: float,
+    iterations: int,
+    plan_costs: FloatArray | None,
+) -> float | None:
+    """The capacitated p-median Lagrangian with lists by radius (no cap below the plan)."""
+    from territorial.design import pmedian_bound as pb
+
+    n, k = problem.n_units, problem.n_territories
+    power = 2 if problem.objective == "inertia" else 1
+    pts = np.ascontiguousarray(dist.embed(problem), dtype=np.float64)
+    radius = dist.EARTH_RADIUS_MI if problem.coord_kind == "latlon" else 0.0
+    w = np.ascontiguousarray(problem.weights, dtype=np.float64)
+    idx = list(problem.balance_index)
+    cols = problem.measures[:, idx].reshape(n, len(idx))
+    mean = cols.sum(axis=0) / k
+    keep = mean > 0  # a measure with no total limits nothing
+    a = np.ascontiguousarray(cols[:, keep] / mean[keep])
+    up = np.array([1.0 + b.tolerance for b in problem.balance], dtype=np.float64)[keep]
+    if plan_costs is not None and len(plan_costs) == n and np.isfinite(plan_costs).all():
+        u0 = 0.5 * np.asarray(plan_costs, dtype=np.float64)  # measured: a better start
+    else:
+        # no plan: each unit's cost to its (n / 2p)-th nearest unit
+        q = int(min(n - 1, max(1, n // (2 * k))))
+        dd, _ = cKDTree(pts).query(pts, k=q + 1)
+        u0 = w * dist.embedded_to_distance(problem, np.asarray(dd)[:, -1]) ** power
+    res = pb.ascend_radius(
+        pts, w, a, up, k, power=power, radius=radius, u0=u0, upper=upper,
+        iterations=iterations, deadline=deadline,
+    )  # fmt: skip
+    return max(float(res.best.value), 0.0)
 
 
 def lower_bound(

@@ -319,7 +319,17 @@ def _free_center_bounds(
     """
     from territorial.design.bounds import fixed_center_bound, free_center_bound
 
-    lower = free_center_bound(problem, upper=outcome.objective, time_limit=run.left() * 0.5)
+    plan_costs = None
+    if outcome.center_units is not None and problem.distance != "graph":
+        from territorial.design import distances as dist
+
+        a = np.asarray(outcome.assignment, dtype=np.int64)
+        at = problem.coords[np.asarray(outcome.center_units)[a]]
+        power = 2 if problem.objective == "inertia" else 1
+        plan_costs = problem.weights * dist.point_distance(problem, problem.coords, at) ** power
+    lower = free_center_bound(
+        problem, upper=outcome.objective, time_limit=run.left() * 0.5, plan_costs=plan_costs
+    )
     lower = lower if lower else None  # 0 is true but says nothing
     at_centers = None
     if outcome.center_units is not None and problem.distance != "graph":
