@@ -392,7 +392,7 @@ API_READ_ROLES = frozenset({"admin", "planner", "manager"})
 #: ``last_used_at`` is written at most this often per token (a write per request
 #: would compete with routing for the store).
 TOKEN_TOUCH_SECONDS = 60.0
-_touched: dict[int, float] = {}
+_touched: dict[tuple[str, int], float] = {}  # (store, token id) -> last write
 _touch_lock = threading.Lock()
 
 
@@ -476,8 +476,9 @@ def authenticate_token(engine: Engine, secret: str) -> tuple[User, ApiToken]:
 
 def _touch(engine: Engine, token: ApiToken, now: datetime) -> None:
     clock = now.timestamp()
+    key = (engine.url.render_as_string(hide_password=True), token.id)
     with _touch_lock:
-        if clock - _touched.get(token.id, 0.0) < TOKEN_TOUCH_SECONDS:
+        if clock - _touched.get(key, 0.0) < TOKEN_TOUCH_SECONDS:
             return
-        _touched[token.id] = clock
+        _touched[key] = clock
     access.touch_token(engine, token_id=token.id, at=now)
