@@ -508,16 +508,9 @@ def evaluate(
     bound. ``pi`` then stays the fractional knapsack's critical ratio (valid for fixing
     only with a fractional state, see :func:`forced_pair_increase`).
     """
-    n = u.shape[0]
-    rho = np.empty(n)
-    pi = np.empty(n)
-    row_of = np.empty(n, dtype=np.int64)
-    xfrac = np.empty(lists.entries)
+    rho, pi, row_of, xfrac = _work_arrays(lists, u)
     _rho_all(lists.ptr, lists.who, lists.cost, u, loads, cap, rho, pi, row_of, xfrac, integral)
-    chosen = np.argpartition(rho, p - 1)[:p] if p < n else np.arange(n)
-    value = float(u.sum() + rho[chosen].sum())
-    cover = _coverage(lists.ptr, lists.who, xfrac, chosen.astype(np.int64), n)
-    return DualState(value, u.copy(), rho, pi, row_of, chosen.astype(np.int64), cover)
+    return _dual_state(lists, u, p, rho, pi, row_of, xfrac)
 
 
 def evaluate_smallest(
@@ -527,12 +520,30 @@ def evaluate_smallest(
     that can be among the ``p`` smallest (see :func:`_rho_pruned`); the others' ``rho``
     is ``inf``. The value, the chosen centres and the coverage are those of
     :func:`evaluate` (up to ties between equal values)."""
-    n = u.shape[0]
-    rho = np.empty(n)
-    pi = np.empty(n)
-    row_of = np.empty(n, dtype=np.int64)
-    xfrac = np.empty(lists.entries)
+    rho, pi, row_of, xfrac = _work_arrays(lists, u)
     _rho_pruned(lists.ptr, lists.who, lists.cost, u, loads, cap, p, rho, pi, row_of, xfrac)
+    return _dual_state(lists, u, p, rho, pi, row_of, xfrac)
+
+
+def _work_arrays(
+    lists: CandidateLists, u: FloatArray
+) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+    """Output arrays of the knapsack kernels: rho, pi, row_of (per unit), xfrac (per entry)."""
+    n = u.shape[0]
+    return np.empty(n), np.empty(n), np.empty(n, dtype=np.int64), np.empty(lists.entries)
+
+
+def _dual_state(
+    lists: CandidateLists,
+    u: FloatArray,
+    p: int,
+    rho: FloatArray,
+    pi: FloatArray,
+    row_of: IntArray,
+    xfrac: FloatArray,
+) -> DualState:
+    """``L(u)`` from the knapsack values: the ``p`` smallest ``rho`` and their coverage."""
+    n = u.shape[0]
     chosen = np.argpartition(rho, p - 1)[:p] if p < n else np.arange(n)
     value = float(u.sum() + rho[chosen].sum())
     cover = _coverage(lists.ptr, lists.who, xfrac, chosen.astype(np.int64), n)
