@@ -11,6 +11,7 @@ from territorial.design.areas import (
     county_border_pairs,
     county_units,
     locate_counties,
+    territory_pieces,
 )
 from territorial.errors import ConfigError
 
@@ -182,6 +183,37 @@ def test_contiguous_territories_on_a_hand_drawn_plan() -> None:
     )
     with pytest.raises(ConfigError, match="territory"):
         contiguous_territories(rows.drop(columns="territory"))
+
+
+def test_territory_pieces_count_islands_as_joined_only_across_water() -> None:
+    rows = pd.DataFrame(
+        {
+            # A: Tulsa (Oklahoma) and Hawaii's Big Island: one piece on each land mass
+            # B: Oklahoma County and Cleveland: one piece on land
+            # D: Cimarron (Oklahoma), the Big Island and Kauai (two more islands)
+            "territory": ["A", "A", "B", "B", "D", "D", "D"],
+            "county_fips": ["40143", "15001", "40109", "40027", "40025", "15001", "15007"],
+        }
+    )
+    pieces = territory_pieces(rows)
+    assert (pieces.territories, pieces.on_land, pieces.joined) == (3, 1, 3)
+    # two pieces on one land mass (Cimarron and McCurtain, both ends of Oklahoma) are
+    # not joined when other territories hold every county between them
+    between = [f for f in _oklahoma_fips() if f not in ("40025", "40089")]
+    split = pd.DataFrame(
+        {
+            "territory": ["S", "S", *["W"] * len(between)],
+            "county_fips": ["40025", "40089", *between],
+        }
+    )
+    pieces = territory_pieces(split)
+    assert (pieces.territories, pieces.on_land, pieces.joined) == (2, 1, 1)
+
+
+def _oklahoma_fips() -> list[str]:
+    from territorial.geometry import county_geometries
+
+    return sorted(f for f in county_geometries() if f.startswith("40"))
 
 
 def test_bad_input_is_refused() -> None:

@@ -184,6 +184,39 @@ def test_contiguous_solver_starts_from_the_bisection_on_county_problems(prefix: 
     assert deviation.max() <= 0.05 + 1e-9
 
 
+def test_bisection_builds_plans_within_each_reps_capacity_limits() -> None:
+    # reps' capacities differ: two territories may hold at most the band's middle of
+    # workload, one at least it; the pieces are cut to the ±5% band, matched to the
+    # territories whose limits they meet, and the repair moves the rest
+    from territorial.design.problem import Limit
+
+    base = _state_problem("19", 5, 0.05)
+    mean = base.measures[:, 1].sum() / 5
+    upper = np.array([mean, mean, np.nan, np.nan, np.nan])
+    lower = np.array([np.nan, np.nan, mean, np.nan, np.nan])
+    problem = _state_problem("19", 5, 0.05, limits=(Limit("workload", lower, upper),))
+    out = solve_contiguous(problem, time_limit=60, seed=3, max_rounds=3, options=BISECT)
+    arrays = search_arrays(problem)
+    assert out.stats["construction"] == "bisection"
+    assert out.stats["feasible"] and is_contiguous(arrays, out.assignment)
+    totals = _totals(out.assignment, problem.measures, 5)
+    assert (totals[:2, 1] <= mean * (1 + 1e-9)).all()
+    assert totals[2, 1] >= mean * (1 - 1e-9)
+    assert (np.abs(totals / arrays.scale[:2] - 1.0) <= 0.05 + 1e-9).all()
+
+
+def test_bisection_names_the_territory_whose_limits_leave_no_room() -> None:
+    from territorial.design.problem import Limit
+
+    base = _state_problem("19", 5, 0.05)
+    mean = base.measures[:, 1].sum() / 5
+    upper = np.array([0.5 * mean, np.nan, np.nan, np.nan, np.nan])
+    problem = _state_problem("19", 5, 0.05, limits=(Limit("workload", None, upper),))
+    message = "bisection cannot build this plan: territory 'T001' has no room on 'workload'"
+    with pytest.raises(ConfigError, match=message):
+        solve_contiguous(problem, time_limit=30, seed=0, options=BISECT)
+
+
 def test_bisection_is_refused_with_the_reason_and_growing_runs_instead() -> None:
     locked = np.full(99, -1)
     locked[0] = 2

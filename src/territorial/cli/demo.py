@@ -37,6 +37,14 @@ def demo_command(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds the territory design may take.")
     ] = 20.0,
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit",
+            help="Design units: county (counties, split where heavy, into contiguous "
+            "territories on real borders), account, postal_code or h3.",
+        ),
+    ] = "county",
     serve: Annotated[
         bool,
         typer.Option("--serve/--no-serve", help="Serve the web workspace when done."),
@@ -50,12 +58,14 @@ def demo_command(
     Writes the sample files under TERRITORIAL_HOME/sample, imports them into the store
     (the embedded SQLite file by default), scores every account, designs one territory
     per active account executive balanced on workload (within each rep's capacity; at the
-    sample's head count single large accounts exceed any tight potential band), stores the plan
+    sample's head count single large accounts exceed any tight potential band), made of
+    counties (split where heavy) in one piece on real borders unless ``--unit account``,
+    stores the plan
     as the active one, routes the sample's leads month by month, sets quotas and prints a
     summary with the lead funnel by source.
     """
-    from territorial.design.adapters import problem_from_store
-    from territorial.design.engine import design
+    from territorial.design.adapters import StoreDesignOptions
+    from territorial.design.service import design_from_store
     from territorial.errors import ConfigError, ConflictError
     from territorial.io import import_paths
     from territorial.planning import lifecycle
@@ -65,7 +75,6 @@ def demo_command(
     from territorial.scoring import load_config
     from territorial.scoring.store_adapter import score_store
     from territorial.store import describe_url, open_store
-    from territorial.store.plans import save_plan
     from territorial.store.records import entity_counts
     from territorial.web.auth import add_user
 
@@ -105,27 +114,27 @@ def demo_command(
     author = lifecycle.Actor("territorial demo")
 
     with err_console.status("designing territories..."):
-        problem, account_units = problem_from_store(
-            engine, measures=("workload_hours",), tolerance=tolerance, weight="potential"
-        )
-        result = design(problem, time_limit=time_limit, seed=seed)
-        plan_id = save_plan(
+        done = design_from_store(
             engine,
-            name=f"Demo plan (seed {seed})",
-            result=result,
-            parameters={
-                "measures": ["workload_hours"],
-                "tolerance": tolerance,
-                "objective": "inertia",
-                "seed": seed,
-                "time_limit": time_limit,
-            },
+            StoreDesignOptions.parse(
+                {
+                    "balance": {"workload_hours": tolerance},
+                    "weight": "potential",
+                    "unit": unit,
+                    "seed": seed,
+                    "time_limit": time_limit,
+                }
+            ),
+            save_as=f"Demo plan (seed {seed})",
             created_by="territorial demo",
-            account_units=account_units,
         )
+        result, problem, plan_id = done.result, done.built.problem, done.plan_id
+        assert plan_id is not None  # saved: save_as was given
         lifecycle.submit(engine, plan_id=plan_id, actor=author)
         lifecycle.approve(engine, plan_id=plan_id, actor=admin)
         activation = activate(engine, plan_id=plan_id, actor=admin)
+    for message in done.warnings:
+        err_console.print(f"[yellow]warning:[/] {message}")
     t = step(
         "design",
         f"{problem.n_territories} territories, plan #{plan_id} approved and active "

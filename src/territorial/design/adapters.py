@@ -112,6 +112,7 @@ def problem_from_frames(
     segment: str | None = None,
     segment_territories: Mapping[str, int] | None = None,
     distance: str | None = None,
+    length_unit: str = "length",
 ) -> DesignProblem:
     """A design problem from tables (the CLI's and notebooks' way in).
 
@@ -141,6 +142,11 @@ def problem_from_frames(
     segment_territories:
         Territories per segment; default: ``n_territories`` split in proportion to the
         first balanced measure.
+    distance:
+        ``greatcircle``, ``euclidean`` or ``graph`` (default: ``graph`` when the edges
+        have lengths, else by the coordinates).
+    length_unit:
+        The edge lengths' unit in reports (``"mi"`` for county maps).
     """
     if units_df.empty:
         raise ConfigError("the units table is empty")
@@ -277,6 +283,7 @@ def problem_from_frames(
         coord_kind=kind,  # type: ignore[arg-type]
         edges=edges,
         edge_lengths=lengths,
+        length_unit=length_unit,
         contiguity=bool(contiguity),
         distance=distance,  # type: ignore[arg-type]
         centers=centers,
@@ -998,6 +1005,7 @@ def build_store_problem(
         move_penalty=options.move_penalty,
         segment=options.segment,
         segment_territories=options.segment_territories,
+        length_unit="mi" if options.unit in AREA_UNITS else "length",
     )
     restricted: dict[str, np.ndarray] = {}
     if problem.allowed is not None:
@@ -1241,6 +1249,7 @@ def area_problem(
         weight=weight,
         n_territories=None if centers_df is not None else k,
         edges_df=edges[["a", "b", "length"]],
+        length_unit="mi",
         contiguity=True,
         centers_df=centers_df,
         current_df=current_units,

@@ -721,22 +721,37 @@ def _join_islands(
 # --------------------------------------------------------------------------------------
 # The dashboard's count
 # --------------------------------------------------------------------------------------
-def contiguous_territories(assignments: pd.DataFrame) -> int:
-    """How many territories are in one piece on real county borders.
+@dataclass(frozen=True, slots=True)
+class PieceCount:
+    """How many territories are in one piece (:func:`territory_pieces`).
+
+    ``on_land``: on shared county borders alone. ``joined``: in one piece on each land
+    mass it touches, so only water separates its pieces (a territory must reach an
+    island, Hawaii or Alaska across the water when the island alone is too small for a
+    territory; the design links each land mass to the mainland once).
+    """
+
+    territories: int
+    on_land: int
+    joined: int
+
+
+def territory_pieces(assignments: pd.DataFrame) -> PieceCount:
+    """How many territories are in one piece on real county borders (the dashboard's count).
 
     ``assignments`` has one row per account: ``territory`` and ``latitude``,
     ``longitude`` (degrees) or ``county_fips``. A territory's footprint is the set of
     counties holding its accounts; it counts when those counties are connected by
     shared borders, passing through counties that hold no account at all (empty land
-    belongs to no one). Islands need no link: a territory on an island and on the
-    mainland is two pieces. A county shared by territories (a split county) is in
-    each one's footprint. Accounts without a location or territory are ignored.
+    belongs to no one). A county shared by territories (a split county) is in each
+    one's footprint. Accounts without a location or territory are ignored.
     """
     if "territory" not in assignments.columns:
         raise ConfigError("assignments need a 'territory' column")
     rows = assignments[assignments["territory"].notna()]
     if "county_fips" in rows.columns:
         county = rows["county_fips"].astype("string").fillna("").str.zfill(5).to_numpy(object)
+        county = np.where(county == "00000", "", county)
     else:
         if not {"latitude", "longitude"} <= set(rows.columns):
             raise ConfigError("assignments need latitude/longitude or county_fips columns")
@@ -747,33 +762,49 @@ def contiguous_territories(assignments: pd.DataFrame) -> int:
     foot = pd.DataFrame({"t": rows["territory"].astype(str).to_numpy(), "c": county})
     foot = foot[foot["c"] != ""].drop_duplicates()
     if foot.empty:
-        return 0
+        return PieceCount(0, 0, 0)
     states = {c[:2] for c in foot["c"]}
     fips = [f for f in sorted(county_geometries()) if f[:2] in states]
     pos = {f: i for i, f in enumerate(fips)}
     n = len(fips)
     borders = county_border_pairs(fips)
+
+    def labels(e: IntArray) -> IntArray:
+        graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    land_mass = labels(borders)
     occupied = np.zeros(n, dtype=bool)
     occupied[[pos[c] for c in foot["c"].unique()]] = True
-    count = 0
-    for _, group in foot.groupby("t"):
+    on_land = joined = 0
+    groups = foot.groupby("t")
+    for _, group in groups:
         mine = np.zeros(n, dtype=bool)
         mine[[pos[c] for c in group["c"]]] = True
         usable = mine | ~occupied
-        e = borders[usable[borders[:, 0]] & usable[borders[:, 1]]]
-        graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
-        _, label = connected_components(graph, directed=False)
-        count += int(len(np.unique(label[mine])) == 1)
-    return count
+        piece = labels(borders[usable[borders[:, 0]] & usable[borders[:, 1]]])[mine]
+        pieces = len(np.unique(piece))
+        on_land += int(pieces == 1)
+        # one piece on each land mass it touches: only water separates its pieces
+        joined += int(pieces == len(np.unique(land_mass[mine])))
+    return PieceCount(territories=groups.ngroups, on_land=on_land, joined=joined)
+
+
+def contiguous_territories(assignments: pd.DataFrame) -> int:
+    """How many territories are in one piece on shared land borders alone (see
+    :func:`territory_pieces`; an island and the mainland are two pieces here)."""
+    return territory_pieces(assignments).on_land
 
 
 __all__ = [
     "DEFAULT_SPLIT_SHARE",
     "AreaUnits",
     "Contiguity",
+    "PieceCount",
     "contiguity_of",
     "contiguous_territories",
     "county_border_pairs",
     "county_units",
     "locate_counties",
+    "territory_pieces",
 ]

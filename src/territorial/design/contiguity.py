@@ -100,7 +100,8 @@ class SearchArrays:
 
     ``indptr``/``indices`` is the adjacency in CSR form, ``bal`` the balanced
     measures ``(n, m)`` with per-territory bounds ``lo``/``hi`` and ``scale`` (the
-    mean, so violations are fractions of the mean), ``allowed`` ``(n, k)`` merges
+    mean, so violations are fractions of the mean), ``tolerance`` the balance tolerance
+    of each row (``inf`` for a measure with limits only), ``allowed`` ``(n, k)`` merges
     the allowed matrix, segments and locks, ``locked`` is ``-1`` for free units.
     """
 
@@ -112,6 +113,7 @@ class SearchArrays:
     lo: FloatArray
     hi: FloatArray
     scale: FloatArray
+    tolerance: FloatArray
     allowed: BoolArray
     locked: IntArray
     current: IntArray
@@ -163,6 +165,10 @@ def search_arrays(problem: DesignProblem) -> SearchArrays:
         lo=np.ascontiguousarray(lo),
         hi=np.ascontiguousarray(hi),
         scale=np.ascontiguousarray(scale, dtype=np.float64),
+        tolerance=np.array(
+            [b.tolerance for b in problem.balance] + [np.inf] * (len(idx) - len(problem.balance)),
+            dtype=np.float64,
+        ),
         allowed=np.ascontiguousarray(allowed),
         locked=locked,
         current=np.ascontiguousarray(current, dtype=np.int64),
@@ -1216,14 +1222,15 @@ def bisection_refusal(problem: DesignProblem, arrays: SearchArrays) -> str | Non
     """Why the bisection construction does not apply to ``problem`` (``None``: it does).
 
     It needs contiguity on a connected adjacency graph, balanced measures with the
-    same window for every territory, and territories free to take any unit.
+    same tolerance band for every territory, and territories free to take any unit.
+    Capacity limits (a rep's ``capacity_hours``, ``max_accounts``) are no reason to
+    refuse: the pieces are cut to the band, matched to the territories whose limits
+    they meet (:func:`match_pieces`), and the repair moves the rest.
     """
     if not arrays.contiguity:
         return "the problem does not ask for contiguity"
     if not problem.balance:
         return "no balanced measure to cut by"
-    if problem.limits:
-        return "capacity limits differ by territory"
     if problem.segments is not None:
         return "segments restrict which territory takes a unit"
     if (arrays.locked >= 0).any() or not arrays.allowed.all():
@@ -1232,8 +1239,13 @@ def bisection_refusal(problem: DesignProblem, arrays: SearchArrays) -> str | Non
         return f"fewer units ({arrays.n}) than territories ({arrays.k})"
     nb = len(problem.balance)
     lo, hi = arrays.lo[:, :nb], arrays.hi[:, :nb]
-    if not (np.isfinite(hi).all() and np.allclose(lo, lo[0]) and np.allclose(hi, hi[0])):
-        return "the balance windows differ by territory"
+    if (lo > hi + 1e-9 * np.maximum(np.abs(hi), 1.0)).any():
+        t, r = np.argwhere(lo > hi + 1e-9 * np.maximum(np.abs(hi), 1.0))[0]
+        measure = problem.balance[r].measure
+        return (
+            f"territory {problem.territory_ids[t]!r} has no room on {measure!r}: "
+            f"it must hold at least {lo[t, r]:,.6g} and at most {hi[t, r]:,.6g}"
+        )
     if not is_connected(arrays.n, edge_list(arrays.indptr, arrays.indices)):
         return "the adjacency graph is not connected"
     return None
@@ -1279,10 +1291,43 @@ def two_way_refiner(loads: FloatArray, scale: FloatArray, rng: np.random.Generat
 
 
 def _target(arrays: SearchArrays, nb: int) -> Target:
-    lo, hi = arrays.lo[0, :nb], arrays.hi[0, :nb]
-    mean = 0.5 * (lo + hi)
-    band = np.where(mean > 0, 0.5 * (hi - lo) / np.where(mean > 0, mean, 1.0), 0.0)
+    """The tolerance band every piece is cut to: the mean total per territory and the
+    tolerance of each balanced measure (before any territory's own limits)."""
+    mean = arrays.bal[:, :nb].sum(axis=0) / max(arrays.k, 1)
+    band = np.where(mean > 0, arrays.tolerance[:nb], 0.0)
     return Target(mean=mean, band=band)
+
+
+def match_pieces(arrays: SearchArrays, assign: IntArray, fixed: FloatArray | None) -> IntArray:
+    """Relabel the pieces of ``assign`` so each goes to a territory whose window it fits.
+
+    The assignment of least cost (``scipy.optimize.linear_sum_assignment``): first the
+    total excess of the piece's totals beyond the territory's window (capacity limits
+    differ by rep), in means, then the objective at the territory's fixed center
+    (``fixed``: ``(n, k)`` unit costs) when there is one.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    k = arrays.k
+    sums = np.zeros((k, arrays.bal.shape[1]))
+    np.add.at(sums, assign, arrays.bal)  # (piece, row)
+    scale = np.maximum(arrays.scale, 1e-12)
+    over = np.maximum(sums[:, None, :] - arrays.hi[None, :, :], 0.0)
+    under = np.maximum(arrays.lo[None, :, :] - sums[:, None, :], 0.0)
+    excess = ((over + under) / scale).sum(axis=2)  # (piece, territory)
+    cost = np.zeros((k, k))
+    if fixed is not None:
+        np.add.at(cost, assign, fixed)  # cost[piece, territory]
+    if excess.any():
+        # excess first: one mean of excess outweighs any difference of cost
+        spread = float(cost.max() - cost.min()) if cost.size else 0.0
+        cost = cost + excess * (spread * k + 1.0) * 1e3
+    if not cost.any():
+        return assign
+    piece, territory = linear_sum_assignment(cost)
+    relabel = np.empty(k, dtype=np.int64)
+    relabel[piece] = territory
+    return relabel[assign]
 
 
 def _bisection_start(
@@ -1295,11 +1340,9 @@ def _bisection_start(
 ) -> IntArray:
     """First plan by recursive spanning-tree bisection, then ReCom recuts.
 
-    With fixed centers (rep homes) the pieces are matched to the territories by the
-    assignment of least cost (``scipy.optimize.linear_sum_assignment``).
+    With fixed centers (rep homes) or limits that differ by territory, the pieces are
+    matched to the territories by :func:`match_pieces`.
     """
-    from scipy.optimize import linear_sum_assignment
-
     nb = len(model.problem.balance)
     edges = edge_list(arrays.indptr, arrays.indices)
     loads = np.ascontiguousarray(arrays.bal[:, :nb])
@@ -1313,13 +1356,7 @@ def _bisection_start(
     recut = recut_unbalanced(
         edges, loads, assign, target, rng=rng, options=options, expired=expired, refine=refine
     )
-    if model.fixed is not None:
-        cost = np.zeros((arrays.k, arrays.k))
-        np.add.at(cost, assign, model.fixed)  # cost[piece, territory]
-        piece, territory = linear_sum_assignment(cost)
-        relabel = np.empty(arrays.k, dtype=np.int64)
-        relabel[piece] = territory
-        assign = relabel[assign]
+    assign = match_pieces(arrays, assign, model.fixed)
     stats.update(
         bisection_trees=plan.trees,
         bisection_splits_out_of_band=plan.splits_out_of_band,

@@ -62,14 +62,19 @@ def county_centroids(fips: Sequence[str]) -> FloatArray:
     """``(n, 2)`` ``(lat, lon)`` of each county polygon's area centroid (shapely).
 
     Computed in longitude/latitude degrees, which is close enough for county-sized
-    shapes; population-weighted centroids are not part of us-atlas.
+    shapes; population-weighted centroids are not part of us-atlas. ``NaN`` for a
+    county without a polygon.
     """
     _require_known(fips, county_geometries())
     codes, shapes = county_shapes()
     index = {f: i for i, f in enumerate(codes)}
     out = np.zeros((len(fips), 2))
     for row, f in enumerate(fips):
-        c = shapes[index[f]].centroid
+        shape = shapes[index[f]]
+        if shape.is_empty:  # a county without a polygon at this scale
+            out[row] = np.nan
+            continue
+        c = shape.centroid
         out[row] = (c.y, c.x)
     return out
 

@@ -173,6 +173,8 @@ class DesignProblem:
         means every unit weighs 1.
     edges, edge_lengths:
         Optional ``(e, 2)`` adjacency between units (indices) and ``(e,)`` lengths.
+    length_unit:
+        Name of the edge lengths' unit in reports (``"mi"`` on county maps).
     contiguity:
         Require every territory to be connected in the adjacency graph.
     distance:
@@ -216,6 +218,7 @@ class DesignProblem:
     coord_kind: CoordKind = "latlon"
     edges: IntArray | None = None
     edge_lengths: FloatArray | None = None
+    length_unit: str = "length"
     contiguity: bool = False
     distance: DistanceKind | None = None
     centers: FloatArray | None = None
@@ -422,7 +425,7 @@ class DesignProblem:
     def distance_unit(self) -> str:
         if self.distance == "greatcircle":
             return "mi"
-        return "length" if self.distance == "graph" else "units"
+        return self.length_unit if self.distance == "graph" else "units"
 
     @property
     def objective_unit(self) -> str:

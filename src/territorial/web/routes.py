@@ -413,7 +413,7 @@ def scenarios_page(request: Request, engine: EngineDep, session: SessionDep) -> 
         plans=services.list_plans(engine),
         n_reps=n_reps,
         n_accounts=data.n,
-        form=services.design_form(),
+        form=services.design_form(engine),
     )
 
 

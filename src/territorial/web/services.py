@@ -14,6 +14,7 @@ Integration seams (one place each, so switching to a colleague's module is a few
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import threading
@@ -22,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ import shapely
 from sqlalchemy import Engine, func, inspect, select
 
 from territorial.design import metrics
+from territorial.design.areas import PieceCount, territory_pieces
 from territorial.design.distances import haversine_miles
 from territorial.design.problem import Balance, DesignProblem
 from territorial.errors import ConfigError, NotFoundError, PermissionDeniedError
@@ -46,6 +48,9 @@ from territorial.store.tables import (
     territories,
 )
 from territorial.store.workspace import User
+
+if TYPE_CHECKING:
+    from territorial.design.adapters import StoreDesignOptions
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +119,6 @@ class AccountData:
     potential_class: np.ndarray  # int (n,) 0..4
     rep_names: dict[str, str]
     extra_names: dict[str, str]
-    _graph: np.ndarray | None = None
     _county: np.ndarray | None = None
 
     @property
@@ -139,23 +143,6 @@ class AccountData:
                 out[idx[hit_point[::-1]]] = hit_county[::-1]  # first hit wins
             self._county = out
         return self._county
-
-    def knn_edges(self) -> np.ndarray:
-        """Account adjacency for the contiguity figure: each account's 6 nearest neighbours."""
-        if self._graph is None:
-            from scipy.spatial import cKDTree
-
-            from territorial.design.distances import to_unit_sphere
-
-            idx = np.flatnonzero(self.located)
-            pts = to_unit_sphere(self.frame[["latitude", "longitude"]].to_numpy()[idx])
-            k = min(7, len(idx))
-            _, nb = cKDTree(pts).query(pts, k=k, workers=-1)
-            nb = np.atleast_2d(nb)
-            src = np.repeat(idx, k - 1)
-            dst = idx[nb[:, 1:].ravel()]
-            self._graph = np.column_stack([src, dst]).astype(np.int64)
-        return self._graph
 
 
 def county_shapes() -> tuple[list[str], list[Any]]:
@@ -717,27 +704,27 @@ def territory_summary(view: PlanView) -> dict[str, Any]:
     return out
 
 
-def contiguous_territories(view: PlanView) -> int | None:
-    """How many territories form one piece on the accounts' 6-nearest-neighbour graph."""
+def contiguous_territories(view: PlanView) -> PieceCount | None:
+    """How many territories form one piece on real county borders
+    (:func:`territorial.design.areas.territory_pieces`), on land and joined across water."""
     if "contiguous" in view._cache:
         return view._cache["contiguous"]
     assigned = view.codes >= 0
     out = None
-    if view.k and assigned.sum() >= view.k:
-        data = view.data
-        edges = data.knn_edges()
-        keep = assigned[edges[:, 0]] & assigned[edges[:, 1]]
-        remap = np.cumsum(assigned) - 1
-        problem = DesignProblem(
-            unit_ids=data.frame["id"].to_numpy()[assigned],
-            coords=np.zeros((int(assigned.sum()), 2)),
-            measures=np.zeros((int(assigned.sum()), 1)),
-            measure_names=("none",),
-            n_territories=view.k,
-            edges=remap[edges[keep]],
+    if view.k and assigned.any():
+        fips, _ = county_shapes()
+        county = view.data.county_index()
+        names = np.array([*view.territory_ids, ""], dtype=object)
+        out = territory_pieces(
+            pd.DataFrame(
+                {
+                    "territory": names[np.where(assigned, view.codes, view.k)],
+                    "county_fips": np.where(
+                        county >= 0, np.array([*fips, ""], dtype=object)[county], ""
+                    ),
+                }
+            )[assigned]
         )
-        contiguity = metrics.territory_contiguity(problem, view.codes[assigned])
-        out = None if contiguity is None else int(contiguity.sum())
     view._cache["contiguous"] = out
     return out
 
@@ -1421,11 +1408,20 @@ def account_detail(view: PlanView, scope: Scope, account_id: str) -> dict[str, A
     return row
 
 
+def _contiguity_fields(pieces: PieceCount | None) -> dict[str, int | None]:
+    """``contiguous``: territories in one piece (islands joined to the mainland as the
+    design joins them); ``contiguous_on_land``: on shared land borders alone."""
+    return {
+        "contiguous": None if pieces is None else pieces.joined,
+        "contiguous_on_land": None if pieces is None else pieces.on_land,
+    }
+
+
 def balance_rows(view: PlanView, scope: Scope, *, contiguity: bool = False) -> dict[str, Any]:
     """What the balance panel and dashboard draw: per territory and measure, value vs band.
 
-    ``contiguity`` adds the contiguous-territory count (needs the neighbour graph, which
-    costs a few seconds once for 100k accounts; the dashboard asks, the map panel not).
+    ``contiguity`` adds the contiguous-territory counts on real county borders (the
+    dashboard asks, the map panel not).
     """
     s = territory_summary(view)
     rows: list[dict[str, Any]] = []
@@ -1471,7 +1467,7 @@ def balance_rows(view: PlanView, scope: Scope, *, contiguity: bool = False) -> d
         "worst": s["worst"],
         "cv": {m: float(s["cv"][i]) for i, m in enumerate(MEASURES)},
         "compactness": s.get("compactness"),
-        "contiguous": contiguous_territories(view) if contiguity else None,
+        **_contiguity_fields(contiguous_territories(view) if contiguity else None),
         "k": view.k,
         "accounts": int((view.codes >= 0).sum()),
         "unassigned": int((view.codes < 0).sum()),
@@ -1717,6 +1713,7 @@ DESIGN_MEASURES: dict[str, str] = {
 }
 #: Options the form shows, in order (the rest keep their defaults; the CLI has them all).
 FORM_FIELDS = (
+    "unit",
     "territories",
     "current_plan",
     "max_moves",
@@ -1732,13 +1729,41 @@ FORM_FIELDS = (
 )
 
 
-def design_form() -> dict[str, Any]:
-    """The design form, generated from :class:`StoreDesignOptions` (labels, defaults,
-    help and the command-line option of every field) so it offers what the CLI does."""
+#: Options of the active plan the form does not carry over: they describe that plan's
+#: own starting point (the plan it realigned, its move budget, its lists of units).
+NOT_REPEATED = ("current_plan", "current", "locked", "allowed", "max_moves", "move_penalty")
+
+
+def design_defaults(engine: Engine) -> StoreDesignOptions:
+    """The design form's starting values: the options the active plan was designed with
+    (a plan designed from the store keeps them in its ``parameters``), so a new design
+    repeats the one in force unless changed; else the library's defaults on counties
+    (territories in one piece that the map draws as areas; accounts stay a choice)."""
+    from territorial.design.adapters import StoreDesignOptions
+    from territorial.planning.ownership import active_plan_id
+
+    plan_id = active_plan_id(engine)
+    if plan_id is not None:
+        with engine.connect() as conn:
+            params = conn.execute(
+                select(plans.c.parameters).where(plans.c.id == plan_id)
+            ).scalar()
+        if isinstance(params, dict) and params.get("source") == "store":
+            fields = StoreDesignOptions.model_fields
+            given = {k: v for k, v in params.items() if k in fields and k not in NOT_REPEATED}
+            with contextlib.suppress(ConfigError):  # options of an older release
+                return StoreDesignOptions.parse(given)
+    return StoreDesignOptions(unit="county")
+
+
+def design_form(engine: Engine) -> dict[str, Any]:
+    """The design form, generated from :class:`StoreDesignOptions` (labels, help and the
+    command-line option of every field) so it offers what the CLI does; its values
+    start from :func:`design_defaults`."""
     from territorial.design.adapters import StoreDesignOptions
 
     fields = StoreDesignOptions.model_fields
-    defaults = StoreDesignOptions()
+    defaults = design_defaults(engine)
     balance = [
         {
             "name": m,
@@ -1759,7 +1784,7 @@ def design_form() -> dict[str, Any]:
             else "number"
             if name in ("territories", "max_moves", "seed", "time_limit")
             else "choice"
-            if name in ("objective", "current_plan", "weight", "segment")
+            if name in ("objective", "current_plan", "weight", "segment", "unit")
             else "text"
         )
         out.append(
