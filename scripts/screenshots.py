@@ -77,6 +77,7 @@ def prepare(engine, accounts: int, reps: int, time_limit: float) -> dict[str, st
         name="Territories FY26",
         options={
             "balance": {"potential": 0.05, "workload_hours": 0.05},
+            "unit": "county",  # the form's default: territories of whole (or split) counties
             "time_limit": time_limit,
             # the sample's reps carry about a tenth of the accounts their capacity allows
             "capacity": False,

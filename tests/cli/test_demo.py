@@ -24,6 +24,7 @@ def test_demo_designs_contiguous_county_territories(
         assert exc.code in (0, None)
     out = capsys.readouterr().out
     assert "worst balance deviation" in out and "total time" in out
+    assert "territories in one piece" in out and "on real county borders" in out
 
     engine = open_store(url)
     plan_id = active_plan_id(engine)
@@ -39,7 +40,9 @@ def test_demo_designs_contiguous_county_territories(
     view = services.plan_view(engine, plan_id)
     pieces = services.contiguous_territories(view)
     assert pieces is not None and pieces.joined == pieces.territories == view.k
-    figures = services.balance_rows(view, services.Scope(territories=None, may_open_scenarios=True), contiguity=True)
+    figures = services.balance_rows(
+        view, services.Scope(territories=None, may_open_scenarios=True), contiguity=True
+    )
     assert figures["contiguous"] == view.k
 
     # the workspace's design form starts from the options of the plan in force

@@ -182,6 +182,7 @@ def demo_command(
         f"{objective['value']:.4g} {objective['unit']}"
         + ("" if gap is None else f", within {gap:.2%} of the lower bound"),
     )
+    summary.add_row("territories in one piece", _pieces_text(engine, plan_id))
     summary.add_row("propensity model", quality)
     for name, value in goals_rows:
         summary.add_row(name, value)
@@ -196,6 +197,24 @@ def demo_command(
             f"{DEMO_ADMIN_PASSWORD}); Ctrl-C stops it."
         )
         serve_command(host=host, port=port, deliver_alerts=False, database=database)
+
+
+def _pieces_text(engine: object, plan_id: int) -> str:
+    """How many of the plan's territories are in one piece on real county borders."""
+    from territorial.design.areas import territory_pieces
+    from territorial.store.plans import load_plan
+    from territorial.store.records import read_accounts
+
+    rows = load_plan(engine, plan_id=plan_id)["assignments"]  # type: ignore[arg-type]
+    located = read_accounts(engine, columns=["id", "latitude", "longitude"])  # type: ignore[arg-type]
+    frame = located.merge(
+        rows.rename(columns={"account_id": "id", "territory_id": "territory"}), on="id"
+    )
+    pieces = territory_pieces(frame.dropna(subset=["latitude", "longitude"]))
+    water = pieces.joined - pieces.on_land
+    return f"{pieces.joined} of {pieces.territories} on real county borders" + (
+        f" ({water} reach an island over water)" if water else ""
+    )
 
 
 def _demo_funnel(engine: object, cache_dir: object) -> tuple[str, int]:
