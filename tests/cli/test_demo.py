@@ -9,6 +9,7 @@ import pytest
 
 from territorial.cli import main
 from territorial.planning.ownership import active_plan_id
+from territorial.repplan.account_view import account_view
 from territorial.store import open_store
 from territorial.store.plans import load_plan
 from territorial.web import services
@@ -35,6 +36,10 @@ def test_demo_designs_contiguous_county_territories(
     assert params["balance"] == {"workload_hours": 0.05}
     rows = plan["assignments"]
     assert rows["reason"].notna().all() and (rows["reason"].str.len() > 0).all()
+    # the account's page says why it is where it is
+    first = rows.iloc[0]
+    seen = account_view(engine, account_id=first["account_id"])
+    assert seen["owner"]["reason"] == first["reason"]
 
     # every territory in one piece on real county borders (islands joined across water)
     view = services.plan_view(engine, plan_id)

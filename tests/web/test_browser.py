@@ -161,6 +161,8 @@ def test_planner_designs_moves_and_compares(server: str, browser, foreign: list[
     page.fill("[data-testid=account-search]", "Company 0001")
     row = page.wait_for_selector("#account-results tr[data-id='A0001']")
     current = row.query_selector(".terr").inner_text().strip()
+    designed = row.query_selector(".why").inner_text()  # the design's reason, on the account
+    assert designed.startswith("why: ") and "moved by hand" not in designed
     options = page.eval_on_selector_all("#move-to option", "os => os.map(o => [o.value, o.text])")
     target, _ = next((v, t) for v, t in options if t != current)
     before = _cell(page, target, "accounts")
@@ -172,9 +174,13 @@ def test_planner_designs_moves_and_compares(server: str, browser, foreign: list[
     page.wait_for_function(_ACCOUNTS_JS, arg=[target, before + 1])
     assert _cell(page, target, "accounts") == before + 1
     assert page.inner_text("[data-testid=moved]").strip() not in ("", "-")
+    page.wait_for_selector(
+        "#account-results tr[data-id='A0001'] .why:has-text('moved by hand by planner@example.com')"
+    )
     page.click("[data-testid=undo-btn]")
     page.wait_for_selector("[data-testid=move-status]:has-text('Undid')")
     page.wait_for_function(_ACCOUNTS_JS, arg=[target, before])
+    page.wait_for_selector(f"#account-results tr[data-id='A0001'] .why:has-text('{designed[5:]}')")
 
     # the dashboard draws one SVG bar per territory and measure
     page.goto(f"{server}/workspace/dashboard?plan={first}")

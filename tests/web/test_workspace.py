@@ -187,8 +187,16 @@ def test_move_lock_and_undo_update_the_balance(seeded_engine: Engine) -> None:
     assert _accounts_of(client, plan, "R02") == before + 3
     moved = client.get(f"/workspace/api/accounts/{ids[0]}?plan={plan}").json()
     assert moved["territory"] == "R02" and moved["locked"] is True
+    # the account says who moved it; undo gives back the reason it had, redo the move's
+    assert moved["reason"].startswith("moved by hand by planner@example.com on ")
     assert client.post(f"/workspace/api/plans/{plan}/undo", headers=headers).json()["restored"] == 3
     assert _accounts_of(client, plan, "R02") == before
+    back = client.get(f"/workspace/api/accounts/{ids[0]}?plan={plan}").json()
+    assert back["territory"] == "R01" and back["reason"] == "CRM owner"
+    assert client.post(f"/workspace/api/plans/{plan}/redo", headers=headers).json()["restored"] == 3
+    again = client.get(f"/workspace/api/accounts/{ids[0]}?plan={plan}").json()
+    assert again["reason"] == moved["reason"]
+    assert client.post(f"/workspace/api/plans/{plan}/undo", headers=headers).json()["restored"] == 3
     assert client.post(f"/workspace/api/plans/{plan}/undo", headers=headers).status_code == 404
     with seeded_engine.connect() as conn:
         actions = conn.execute(select(audit_events.c.action, audit_events.c.actor)).all()

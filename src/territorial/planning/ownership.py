@@ -199,7 +199,8 @@ def book(engine: Engine, *, plan_id: int | None = None) -> pd.DataFrame:
 
 
 def owner_of(engine: Engine, *, account_id: str) -> dict[str, Any] | None:
-    """The owning row of one account (as in :func:`book`), or ``None``."""
+    """The owning row of one account (as in :func:`book`), or ``None``; with the active
+    plan's ``reason`` for the assignment (``None`` for CRM owners or a plan without)."""
     with engine.connect() as conn:
         plan_id = _active_plan_id(conn)
         if plan_id is None:
@@ -215,13 +216,14 @@ def owner_of(engine: Engine, *, account_id: str) -> dict[str, Any] | None:
                 "rep_id": owner,
                 "plan_id": None,
             }
-        territory = conn.execute(
-            select(plan_assignments.c.territory_id).where(
+        assigned = conn.execute(
+            select(plan_assignments.c.territory_id, plan_assignments.c.reason).where(
                 plan_assignments.c.plan_id == plan_id, plan_assignments.c.account_id == account_id
             )
-        ).scalar()
-        if territory is None:
+        ).first()
+        if assigned is None:
             return None
+        territory, reason = assigned
         members = _territory_reps(conn, plan_id)
     row = members[members["territory_id"] == territory]
     owners = _owners(row)
@@ -231,6 +233,7 @@ def owner_of(engine: Engine, *, account_id: str) -> dict[str, Any] | None:
         "territory_name": row["territory_name"].iloc[0] if len(row) else territory,
         "rep_id": owners.get(territory),
         "plan_id": plan_id,
+        "reason": reason,
     }
 
 

@@ -100,6 +100,7 @@ plan_moves = Table(
     Column("moved_by", String(255)),
     Column("moved_at", DateTime(timezone=True), nullable=False),
     Column("undone_at", DateTime(timezone=True)),
+    Column("from_reason", Text, doc="the assignment's reason before the move (undo restores it)"),
 )
 Index(None, plan_moves.c.plan_id, plan_moves.c.batch)
 
@@ -324,13 +325,15 @@ def move_accounts(
 ) -> int:
     """Move accounts of a stored plan to ``to_territory`` (optionally locked); log the batch.
 
-    Returns the number of accounts whose territory or lock changed.
+    A moved account's reason becomes who moved it and when (:func:`moved_reason`); the
+    reason it had is kept with the move, so undo restores it. Returns the number of
+    accounts whose territory or lock changed.
     """
     ids = list(dict.fromkeys(account_ids))
     with engine.begin() as conn:
         if conn.execute(select(plans.c.id).where(plans.c.id == plan_id)).first() is None:
             raise NotFoundError(f"plan {plan_id} does not exist")
-        current: dict[str, tuple[str, bool]] = {}
+        current: dict[str, tuple[str, bool, str | None]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             for r in conn.execute(
@@ -338,12 +341,13 @@ def move_accounts(
                     plan_assignments.c.account_id,
                     plan_assignments.c.territory_id,
                     plan_assignments.c.locked,
+                    plan_assignments.c.reason,
                 ).where(
                     plan_assignments.c.plan_id == plan_id,
                     plan_assignments.c.account_id.in_(chunk),
                 )
             ):
-                current[r.account_id] = (r.territory_id, bool(r.locked))
+                current[r.account_id] = (r.territory_id, bool(r.locked), r.reason)
         missing = [a for a in ids if a not in current]
         if missing:
             raise NotFoundError(
@@ -358,9 +362,10 @@ def move_accounts(
         now = _now()
         rows = []
         for a in ids:
-            territory, was_locked = current[a]
+            territory, was_locked, reason = current[a]
             if territory == to_territory and was_locked == lock:
                 continue
+            moved = territory != to_territory
             rows.append(
                 {
                     "plan_id": plan_id,
@@ -372,16 +377,46 @@ def move_accounts(
                     "locked": lock,
                     "moved_by": moved_by,
                     "moved_at": now,
+                    "from_reason": reason,
                 }
             )
             conn.execute(
                 update(plan_assignments)
                 .where(plan_assignments.c.plan_id == plan_id, plan_assignments.c.account_id == a)
-                .values(territory_id=to_territory, locked=lock)
+                .values(
+                    territory_id=to_territory,
+                    locked=lock,
+                    reason=moved_reason(moved_by, now) if moved else reason,
+                )
             )
         if rows:
             conn.execute(insert(plan_moves), rows)
     return len(rows)
+
+
+def assignment_reasons(
+    engine: Engine, *, plan_id: int, account_ids: Sequence[str]
+) -> dict[str, Any]:
+    """``{account id: reason}`` of some accounts of a stored plan."""
+    out: dict[str, Any] = {}
+    ids = list(dict.fromkeys(account_ids))
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for r in conn.execute(
+                select(plan_assignments.c.account_id, plan_assignments.c.reason).where(
+                    plan_assignments.c.plan_id == plan_id,
+                    plan_assignments.c.account_id.in_(chunk),
+                )
+            ):
+                out[r.account_id] = r.reason
+    return out
+
+
+def moved_reason(moved_by: str | None, moved_at: Any) -> str:
+    """The reason of an account moved by hand: who moved it, on which day."""
+    day = moved_at.date().isoformat() if hasattr(moved_at, "date") else str(moved_at)[:10]
+    return f"moved by hand by {moved_by or 'a planner'} on {day}"
 
 
 def _replay_batch(conn: Any, plan_id: int, batch: int, *, undo: bool) -> int:
@@ -400,6 +435,11 @@ def _replay_batch(conn: Any, plan_id: int, batch: int, *, undo: bool) -> int:
             .values(
                 territory_id=m.from_territory if undo else m.to_territory,
                 locked=m.was_locked if undo else m.locked,
+                reason=(
+                    m.from_reason
+                    if undo or m.from_territory == m.to_territory
+                    else moved_reason(m.moved_by, m.moved_at)
+                ),
             )
         )
     conn.execute(

@@ -359,6 +359,7 @@ class PlanView:
     measures: tuple[str, ...]
     tolerance: float
     status: str
+    reasons: np.ndarray | None = None  # (n,) why each account is where it is (None: CRM owners)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -451,6 +452,7 @@ def plan_view(engine: Engine, plan: int | str | None) -> PlanView:
                     plan_assignments.c.account_id,
                     plan_assignments.c.territory_id,
                     plan_assignments.c.locked,
+                    plan_assignments.c.reason,
                 ).where(plan_assignments.c.plan_id == plan_id),
                 conn,
             )
@@ -463,6 +465,8 @@ def plan_view(engine: Engine, plan: int | str | None) -> PlanView:
         idx = pos[ok].astype(np.int64).to_numpy()
         codes[idx] = rows["territory_id"][ok].map(lookup).to_numpy(dtype=np.int64)
         locked[idx] = rows["locked"][ok].fillna(False).astype(bool).to_numpy()
+        reasons = np.full(data.n, None, dtype=object)
+        reasons[idx] = rows["reason"][ok].to_numpy(dtype=object)
         params = meta.get("parameters") or {}
         # plans designed from the store keep {measure: tolerance} under "balance"
         balance = params.get("balance") if isinstance(params.get("balance"), dict) else {}
@@ -477,6 +481,7 @@ def plan_view(engine: Engine, plan: int | str | None) -> PlanView:
             chosen or tuple(MEASURES),
             float(max(balance.values()) if balance else params.get("tolerance", DEFAULT_TOLERANCE)),
             meta["status"],
+            reasons,
         )
     with _view_lock:
         _view_cache[key] = view
@@ -1260,7 +1265,16 @@ def _account_row(view: PlanView, i: int) -> dict[str, Any]:
         "pipeline": round(float(view.data.measures[i, 3])),
         "tier": str(view.data.tier[i]),
         "locked": bool(view.locked[i]),
+        "reason": _reason(view, i),
     }
+
+
+def _reason(view: PlanView, i: int) -> str | None:
+    """Why account ``i`` is in its territory in this plan (the design's or a move's reason)."""
+    if view.reasons is None:
+        return "the CRM's owner" if view.codes[i] >= 0 else None
+    value = view.reasons[i]
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def search_accounts(
@@ -1567,6 +1581,13 @@ def _remember_moved(
     codes, locked = view.codes.copy(), view.locked.copy()
     codes[positions] = view.territory_ids.index(to_territory)
     locked[positions] = lock
+    reasons = None
+    if view.reasons is not None:
+        reasons = view.reasons.copy()
+        stored = workspace.assignment_reasons(engine, plan_id=view.plan_id, account_ids=account_ids)
+        for a, reason in stored.items():
+            if a in view.data.position:
+                reasons[view.data.position[a]] = reason
     moved = PlanView(
         view.data,
         view.plan_id,
@@ -1577,6 +1598,7 @@ def _remember_moved(
         view.measures,
         view.tolerance,
         view.status,
+        reasons,
     )
     key = (
         id(view.data),
@@ -1745,9 +1767,7 @@ def design_defaults(engine: Engine) -> StoreDesignOptions:
     plan_id = active_plan_id(engine)
     if plan_id is not None:
         with engine.connect() as conn:
-            params = conn.execute(
-                select(plans.c.parameters).where(plans.c.id == plan_id)
-            ).scalar()
+            params = conn.execute(select(plans.c.parameters).where(plans.c.id == plan_id)).scalar()
         if isinstance(params, dict) and params.get("source") == "store":
             fields = StoreDesignOptions.model_fields
             given = {k: v for k, v in params.items() if k in fields and k not in NOT_REPEATED}

@@ -686,7 +686,8 @@
       return fetchJSON(`${prefix}/api/accounts?plan=${plan}&limit=50&q=${encodeURIComponent(q)}`).then((res) => {
         const rows = res.accounts.map((a) => `<tr data-id="${esc(a.id)}">` +
           (editable ? `<td><input type="checkbox" value="${esc(a.id)}" data-name="${esc(a.name)}" ${state.selected.has(a.id) ? "checked" : ""}></td>` : "") +
-          `<td>${esc(a.name)}<br><small class="muted">${esc(a.id)} · ${esc(a.city || "")} ${esc(a.state || "")}</small></td>` +
+          `<td>${esc(a.name)}<br><small class="muted">${esc(a.id)} · ${esc(a.city || "")} ${esc(a.state || "")}</small>` +
+          (a.reason ? `<br><small class="why" title="why this account is in this territory">why: ${esc(a.reason)}</small>` : "") + `</td>` +
           `<td class="terr">${esc(a.territory_name)}${a.locked ? " <span class=\"lock\">locked</span>" : ""}</td><td>${money(a.potential)}</td></tr>`).join("");
         results.innerHTML = `<p class="muted">${fmt.format(res.total)} matching</p><table>${rows}</table>`;
         results.querySelectorAll("input[type=checkbox]").forEach((c) =>
