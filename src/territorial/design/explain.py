@@ -7,7 +7,10 @@ A pure function of a design result (:func:`assignment_reasons`), written to PLAN
 * ``kept from the current plan``: realignment left it in its current territory;
 * ``restricted by specialty|segment|allowed list to N territories; ...``: the unit could
   only go to some territories (the rest of the reason says which of those it got);
-* ``nearest territory``: the closest centre (rep home or the territory's centre);
+* ``nearest territory``: the closest centre (rep home or the territory's centre, as the
+  crow flies, also when the design measured distances along the map's borders);
+* ``k-th nearest; nearest T does not border it (territories in one piece)``: on a
+  contiguous design, the nearest territory is not a neighbour;
 * ``k-th nearest territory; nearest T is over on MEASURE by x% (balance)`` or
   ``...; nearest T is at its MEASURE limit (capacity)``: it was moved away from its
   nearest territory, which would otherwise be over its balance band or its limit.
@@ -25,6 +28,7 @@ from territorial.design.metrics import Windows, territory_windows
 
 if TYPE_CHECKING:
     from territorial.design.engine import DesignResult
+    from territorial.design.problem import DesignProblem
 
 
 def _ordinal(rank: int) -> str:
@@ -52,6 +56,16 @@ def _why_not_nearest(result: DesignResult, windows: Windows, j: int, unit: int) 
     return f"nearest {tid!r} would pass its {name} limit {windows.hi[j, r]:,.6g} (capacity)"
 
 
+def _neighbour_territories(problem: DesignProblem, assignment: np.ndarray) -> list[set[int]]:
+    """The territories each unit borders (its own included) on the adjacency graph."""
+    out: list[set[int]] = [{int(t)} for t in assignment]
+    if problem.edges is not None:
+        for u, v in problem.edges:
+            out[int(u)].add(int(assignment[v]))
+            out[int(v)].add(int(assignment[u]))
+    return out
+
+
 def assignment_reasons(
     result: DesignResult, *, restricted: Mapping[str, np.ndarray] | None = None
 ) -> list[str]:
@@ -69,16 +83,26 @@ def assignment_reasons(
     # rank of the assigned territory among the centres by distance (1 = nearest)
     rank = np.zeros(n, dtype=np.int64)
     nearest = np.full(n, -1, dtype=np.int64)
-    points = None
-    if problem.distance != "graph":
-        if problem.centers is not None:
-            points = problem.centers
-        elif result.center_units is not None:
-            points = problem.coords[result.center_units]
+    # centres: rep homes, the plan's centre units, else each territory's weighted centroid;
+    # ranks are straight-line (great-circle) distances, also on graph-distance problems
+    if problem.centers is not None:
+        points = problem.centers
+    elif result.center_units is not None:
+        points = problem.coords[result.center_units]
+    else:
+        w = np.maximum(problem.weights, 0.0) + 1e-12
+        mass = np.bincount(a, weights=w, minlength=k)
+        points = (
+            np.column_stack(
+                [np.bincount(a, weights=w * problem.coords[:, c], minlength=k) for c in (0, 1)]
+            )
+            / np.maximum(mass, 1e-300)[:, None]
+        )
+    borders = _neighbour_territories(problem, a) if problem.contiguity else None
     allowed = np.ones((n, k), dtype=bool) if problem.allowed is None else problem.allowed
     if problem.segments is not None and problem.territory_segments is not None:
         allowed = allowed & (problem.segments[:, None] == problem.territory_segments[None, :])
-    if points is not None:
+    if len(points):
         units = np.arange(n)
         for sl, block in distances_to_points(problem, units, points):
             own = block[np.arange(block.shape[0]), a[sl]]
@@ -106,10 +130,13 @@ def assignment_reasons(
                     else "allowed list"
                 )
             parts.append(f"restricted by {why} to {narrowed} territories")
-        if points is None:
-            parts.append("placed by the graph search")
-        elif rank[i] <= 1:
+        if rank[i] <= 1:
             parts.append("nearest territory" if narrowed == k else "nearest of those")
+        elif borders is not None and int(nearest[i]) not in borders[i]:
+            parts.append(
+                f"{_ordinal(int(rank[i]))} nearest; nearest {tids[int(nearest[i])]!r} does "
+                "not border it (territories in one piece)"
+            )
         else:
             parts.append(
                 f"{_ordinal(int(rank[i]))} nearest; "
