@@ -29,6 +29,8 @@ class FreeCentresOptions:
     ``group_size``, ``group_time`` and ``group_nearest`` shape the group MIPs of the
     improvement phase; ``knapsack_work`` and ``final_knapsack_work`` say when the bound
     uses 0-1 knapsacks (every iteration, or once at the best multipliers).
+    ``swap_candidates`` and ``swap_work`` shape the centre swap search (0 candidates
+    turns it off).
     """
 
     iterations: int = 3000
@@ -44,6 +46,8 @@ class FreeCentresOptions:
     group_grow: int = 1
     group_kicks: int = 10
     group_nearest: int = 40
+    swap_candidates: int = 1500
+    swap_work: float = 5e7
     knapsack_work: float = 2e7
     final_knapsack_work: float = 2e9
     max_list_entries: int = 12_000_000
@@ -60,7 +64,7 @@ class FreeCentresOptions:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if self.group_nearest < 1:
             raise ValueError(f"group_nearest must be at least 1, got {self.group_nearest}")
-        for name in ("knapsack_work", "final_knapsack_work"):
+        for name in ("swap_candidates", "swap_work", "knapsack_work", "final_knapsack_work"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
@@ -168,6 +172,8 @@ class FreeCentresSolver(Solver[FreeCentresOptions]):
             group_grow=o.group_grow,
             group_kicks=o.group_kicks,
             group_nearest=o.group_nearest,
+            swap_candidates=o.swap_candidates,
+            swap_work=o.swap_work,
             knapsack_work=o.knapsack_work,
             final_knapsack_work=o.final_knapsack_work,
             seed=run.seed,
