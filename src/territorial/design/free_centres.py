@@ -114,6 +114,9 @@ class FreeCentreOptions:
     swap_work:
         Largest ``units x units`` for which the swap search runs (each sweep ranks every
         swap from all unit-to-unit distances).
+    swap_share:
+        Share of the time left after the bound that the first swap search may use (the
+        rest goes to the MIPs; a stalled group search runs the swap search again).
     knapsack_work:
         Largest ``list length x capacity x units`` for which the bound solves 0-1
         knapsacks (dynamic programming) instead of fractional ones at every iteration.
@@ -144,6 +147,7 @@ class FreeCentreOptions:
     pair_work: float = 2e8
     swap_candidates: int = 1500
     swap_work: float = 5e7
+    swap_share: float = 0.5
     knapsack_work: float = 2e7
     final_knapsack_work: float = 2e9
     seed: int = 0
@@ -1084,7 +1088,7 @@ def solve_free_centres(
     best = primal.pair_improve(best, rounds=20, deadline=deadline)
     # centre swaps across the map, before the MIPs (which keep centres where they are)
     started = current_clock().now()
-    best = primal.swap_improve(best, deadline=deadline)
+    best = primal.swap_improve(best, deadline=started + opts.swap_share * (deadline - started))
     stats.update(
         swap_plans=primal.swaps,
         swap_moves=primal.swaps_taken,
