@@ -213,18 +213,23 @@ def _fits_after(load_t, a_in, a_out, lower, upper):  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def _assign_regret(cand, ccost, loads, upper, centres, points, weights, power, radius):
-    """Greedy assignment within the upper limits, largest regret first."""  # pragma: no cover
+def _assign_regret(cand, ccost, loads, upper, centres, points, weights, power, radius, start):
+    """Greedy assignment within the upper limits, largest regret first.
+
+    Units with ``start[i] >= 0`` stay in that territory (``-1`` everywhere: a fresh
+    assignment); every centre is in its own territory.
+    """  # pragma: no cover
     n, c = cand.shape
     p = centres.shape[0]
     m = loads.shape[1]
-    assign = np.full(n, -1, dtype=np.int64)
-    load = np.zeros((p, m))
+    assign = start.copy()
     for t in range(p):
-        j = centres[t]
-        assign[j] = t
-        for r in range(m):
-            load[t, r] += loads[j, r]
+        assign[centres[t]] = t
+    load = np.zeros((p, m))
+    for i in range(n):
+        if assign[i] >= 0:
+            for r in range(m):
+                load[assign[i], r] += loads[i, r]
     regret = np.empty(n)
     for i in range(n):
         regret[i] = (ccost[i, 1] - ccost[i, 0]) if c > 1 else 0.0
@@ -876,8 +881,8 @@ class Primal:
         Each sweep ranks every swap (centre ``t`` out, unit ``b`` in) by its change of
         the uncapacitated cost (:func:`_swap_deltas`), rebuilds the plan around the
         ``swap_candidates`` most promising centre sets within the limits
-        (:meth:`from_centres`) and takes the first that is cheaper (then pair
-        re-optimisation); it stops when a sweep finds none, or at the deadline. The
+        (:meth:`from_swap`) and takes the first that is cheaper; it stops when a sweep
+        finds none, or at the deadline (then pair re-optimisation, time permitting). The
         local moves of :meth:`improve` and the group MIPs keep every centre in its
         neighbourhood; this move fixes where the territories are.
         """
@@ -912,14 +917,16 @@ class Primal:
                     continue
                 tried.add(key)
                 self.swaps += 1
-                cand = self.from_centres(centres)
+                cand = self.from_swap(best, t, b)
                 if cand.better_than(best):
-                    best = self.pair_improve(cand, deadline=deadline)
+                    best = cand
                     self.swaps_taken += 1
                     found = True
                     break
             if not found:
                 break
+        if best is not plan:
+            best = self.pair_improve(best, deadline=deadline)
         return best
 
     def from_centres(self, centres: IntArray) -> Plan:
@@ -929,7 +936,33 @@ class Primal:
         centres = np.asarray(centres, dtype=np.int64)
         cand, ccost = self._candidates(centres)
         a, _ = _assign_regret(cand, ccost, inst.loads, inst.upper, centres, inst.points,
-                              inst.weights, inst.power, inst.radius)  # fmt: skip
+                              inst.weights, inst.power, inst.radius,
+                              np.full(inst.n, -1, dtype=np.int64))  # fmt: skip
+        return self.improve(a, centres)
+
+    def from_swap(self, plan: Plan, t: int, b: int) -> Plan:
+        """``plan`` with territory ``t``'s centre closed and unit ``b`` opened instead.
+
+        Only the closed territory's members and the units cheaper at ``b`` than at their
+        centre are assigned again (by regret, within the limits); every other unit keeps
+        its territory, so the rest of the plan keeps what earlier searches won, and the
+        local search that follows has little to do.
+        """
+        inst = self.inst
+        centres = plan.centres.copy()
+        centres[t] = b
+        cand, ccost = self._candidates(centres)
+        start = plan.assign.copy()
+        here = pb.embedded_to_length(
+            np.sqrt(((inst.points - inst.points[plan.centres[start]]) ** 2).sum(axis=1)),
+            inst.radius,
+        )
+        there = pb.embedded_to_length(
+            np.sqrt(((inst.points - inst.points[b]) ** 2).sum(axis=1)), inst.radius
+        )
+        start[(start == t) | (there < here)] = -1
+        a, _ = _assign_regret(cand, ccost, inst.loads, inst.upper, centres, inst.points,
+                              inst.weights, inst.power, inst.radius, start)  # fmt: skip
         return self.improve(a, centres)
 
 
@@ -1088,8 +1121,10 @@ def solve_free_centres(
     best = primal.pair_improve(best, rounds=20, deadline=deadline)
     # centre swaps across the map, before the MIPs (which keep centres where they are)
     started = current_clock().now()
+    stats["plan_before_swaps"] = best.cost
     best = primal.swap_improve(best, deadline=started + opts.swap_share * (deadline - started))
     stats.update(
+        plan_after_swaps=best.cost,
         swap_plans=primal.swaps,
         swap_moves=primal.swaps_taken,
         swap_seconds=current_clock().now() - started,
