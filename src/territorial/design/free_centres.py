@@ -147,7 +147,7 @@ class FreeCentreOptions:
     pair_work: float = 2e8
     swap_candidates: int = 1500
     swap_work: float = 5e7
-    swap_share: float = 0.5
+    swap_share: float = 0.8
     knapsack_work: float = 2e7
     final_knapsack_work: float = 2e9
     seed: int = 0

@@ -48,7 +48,7 @@ class FreeCentresOptions:
     group_nearest: int = 40
     swap_candidates: int = 1500
     swap_work: float = 5e7
-    swap_share: float = 0.5
+    swap_share: float = 0.8
     knapsack_work: float = 2e7
     final_knapsack_work: float = 2e9
     max_list_entries: int = 12_000_000
