@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python benchmarks/design_cpmp.py                      # the four public instances
     .venv/bin/python benchmarks/design_cpmp.py --generated 4461:100 4461:600 4461:1000
     .venv/bin/python benchmarks/design_cpmp.py --time-limit 60 --out benchmarks/results/cpmp.txt
+    .venv/bin/python benchmarks/design_cpmp.py --instances lin318_040 --seed 1 --stats
 
 Public instances (``/work/shared/benchmarks/cpmp``, or ``CPMP_DATA``; see its README):
 SJC1, SJC2 (Lorena & Senne), lin318_040, u724_010 (Stefanello, de Araújo & Müller 2015),
