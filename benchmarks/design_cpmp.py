@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python benchmarks/design_cpmp.py                      # the four public instances
     .venv/bin/python benchmarks/design_cpmp.py --generated 4461:100 4461:600 4461:1000
     .venv/bin/python benchmarks/design_cpmp.py --time-limit 60 --out benchmarks/results/cpmp.txt
+    .venv/bin/python benchmarks/design_cpmp.py --instances lin318_040 --seed 1 --stats
 
 Public instances (``/work/shared/benchmarks/cpmp``, or ``CPMP_DATA``; see its README):
 SJC1, SJC2 (Lorena & Senne), lin318_040, u724_010 (Stefanello, de Araújo & Müller 2015),
@@ -118,6 +119,10 @@ def check(units: pd.DataFrame, assign: np.ndarray, p: int, cap: float) -> tuple[
     return total, ok
 
 
+def _short(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) the numba kernels before any clock starts."""
     from territorial.design import design
@@ -133,6 +138,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    parser.add_argument(
+        "--stats", action="store_true", help="print the solver's statistics under each row"
+    )
     args = parser.parse_args()
     from territorial.design import design
 
@@ -172,6 +180,8 @@ def main() -> None:
             f"{'yes' if ok else 'NO':>3} {'yes' if result.proven_optimal else 'no':>6} "
             f"{sec:>6.1f} {load_average():>15}  {result.solver}"
         )
+        if args.stats:
+            print("    " + ", ".join(f"{k}={_short(v)}" for k, v in result.stats.items()))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join(lines) + "\n")

@@ -242,6 +242,57 @@ def test_a_kick_recentres_a_few_territories_and_keeps_the_limits():
     assert (kicked.assign[kicked.centres] == np.arange(p)).all()
 
 
+@pytest.mark.parametrize("power", [1, 2])
+def test_swap_deltas_are_the_uncapacitated_cost_change_of_each_swap(power):
+    from territorial.design.free_centres import _swap_deltas
+
+    rng = np.random.default_rng(power)
+    n, p = 12, 3
+    pts = rng.uniform(0, 100, size=(n, 2))
+    weights = rng.uniform(0.5, 2.0, size=n)
+    d = weights[:, None] * np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1)) ** power
+    centres = np.array([0, 5, 9])
+    before = d[:, centres].min(axis=1).sum()
+    delta = _swap_deltas(centres, pts, weights, power, 0.0)
+    for t in range(p):
+        for b in range(n):
+            after_centres = centres.copy()
+            after_centres[t] = b
+            after = d[:, after_centres].min(axis=1).sum()
+            assert delta[t, b] == pytest.approx(after - before, abs=1e-9)
+
+
+def test_the_swap_search_moves_a_centre_to_the_cluster_without_one():
+    """Three far-apart clusters (7, 8 and 3 units, capacity 12): the best plan is one
+    territory per cluster. Started with two centres in the first cluster and none in the
+    third (which then joins the second's territory, whose median stays in the second),
+    the local moves and re-centring cannot fix it; one swap (a centre of the first
+    cluster closed, a unit of the third opened) does."""
+    from territorial.design.free_centres import Instance, Primal
+
+    rng = np.random.default_rng(5)
+    corners = np.array([[0.0, 0.0], [1000.0, 0.0], [1000.0, 600.0]])
+    sizes = [7, 8, 3]
+    pts = np.concatenate(
+        [c + rng.uniform(-10, 10, size=(k, 2)) for c, k in zip(corners, sizes, strict=True)]
+    )
+    n, p = len(pts), 3
+    inst = Instance(pts, 0.0, np.ones(n), 1, np.ones((n, 1)), np.array([-np.inf]),
+                    np.array([12.0]), p)  # fmt: skip
+    d = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1))
+    clusters = np.split(np.arange(n), np.cumsum(sizes)[:-1])
+    optimum = sum(d[np.ix_(k, k)].sum(axis=0).min() for k in clusters)
+    primal = Primal(inst, FreeCentreOptions())
+    start = primal.from_centres(np.array([0, 1, 7]))
+    assert start.feasible and start.cost > optimum * 1.5
+    swapped = primal.swap_improve(start)
+    assert primal.swaps_taken >= 1
+    assert swapped.feasible and (swapped.load[:, 0] <= 12.0 + 1e-9).all()
+    assert swapped.cost == pytest.approx(optimum, rel=1e-9)
+    off = Primal(inst, FreeCentreOptions(swap_candidates=0)).swap_improve(start)
+    assert off.cost == start.cost
+
+
 def test_the_solver_names_itself_and_takes_its_group_options():
     from territorial.design.free_centres_solver import FreeCentresOptions
 
@@ -258,7 +309,8 @@ def test_the_solver_names_itself_and_takes_its_group_options():
 @pytest.mark.parametrize(
     ("field", "value"),
     [("group_size", 0), ("group_time", 0.0), ("group_nearest", 0), ("group_compact", 1.5),
-     ("final_knapsack_work", -1.0), ("group_kicks", -1)],
+     ("final_knapsack_work", -1.0), ("group_kicks", -1), ("swap_share", 1.5),
+     ("swap_candidates", -1)],
 )  # fmt: skip
 def test_bad_group_options_are_refused_with_their_name(field, value):
     from territorial.design.free_centres_solver import FreeCentresOptions

@@ -20,7 +20,12 @@ Müller's matheuristics for the capacitated p-median):
    centre first) within the limits, the limits are repaired (moves, then swaps), and a
    local search of shifts and swaps between neighbouring territories finishes; then each
    territory's centre moves to its best unit and the search repeats while it improves.
-3. **Exact model on what is left.** With the best plan's cost ``UB`` and the best
+3. **Centre swaps.** One centre closes and another unit opens (Teitz & Bart's
+   interchange): the swaps are ranked by their change of the uncapacitated cost and the
+   most promising rebuilt within the limits as in step 2, first improvement, until a
+   sweep finds none. The other moves keep each centre in its neighbourhood; this one
+   moves territories across the map.
+4. **Exact model on what is left.** With the best plan's cost ``UB`` and the best
    multipliers, every pair whose forced Lagrangian value exceeds ``UB`` is dropped
    (reduced-cost fixing, exact); when few pairs survive the whole model goes to HiGHS
    (proving optimality when it finishes), else HiGHS improves the plan territory group
@@ -102,6 +107,16 @@ class FreeCentreOptions:
     pair_work:
         Budget (DP cells x centre pairs) of one sweep of pair re-optimisations; sets
         how many centres near the old ones each side tries.
+    swap_candidates:
+        Centre swaps (one centre closed, another unit opened) rebuilt within the limits
+        per sweep of the swap search, the most promising by their change of the
+        uncapacitated cost; 0 turns the swap search off.
+    swap_work:
+        Largest ``units x units`` for which the swap search runs (each sweep ranks every
+        swap from all unit-to-unit distances).
+    swap_share:
+        Share of the time left after the bound that the first swap search may use (the
+        rest goes to the MIPs; a stalled group search runs the swap search again).
     knapsack_work:
         Largest ``list length x capacity x units`` for which the bound solves 0-1
         knapsacks (dynamic programming) instead of fractional ones at every iteration.
@@ -130,6 +145,9 @@ class FreeCentreOptions:
     group_nearest: int = 40
     pair_neighbours: int = 4
     pair_work: float = 2e8
+    swap_candidates: int = 1500
+    swap_work: float = 5e7
+    swap_share: float = 0.8
     knapsack_work: float = 2e7
     final_knapsack_work: float = 2e9
     seed: int = 0
@@ -195,18 +213,23 @@ def _fits_after(load_t, a_in, a_out, lower, upper):  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def _assign_regret(cand, ccost, loads, upper, centres, points, weights, power, radius):
-    """Greedy assignment within the upper limits, largest regret first."""  # pragma: no cover
+def _assign_regret(cand, ccost, loads, upper, centres, points, weights, power, radius, start):
+    """Greedy assignment within the upper limits, largest regret first.
+
+    Units with ``start[i] >= 0`` stay in that territory (``-1`` everywhere: a fresh
+    assignment); every centre is in its own territory.
+    """  # pragma: no cover
     n, c = cand.shape
     p = centres.shape[0]
     m = loads.shape[1]
-    assign = np.full(n, -1, dtype=np.int64)
-    load = np.zeros((p, m))
+    assign = start.copy()
     for t in range(p):
-        j = centres[t]
-        assign[j] = t
-        for r in range(m):
-            load[t, r] += loads[j, r]
+        assign[centres[t]] = t
+    load = np.zeros((p, m))
+    for i in range(n):
+        if assign[i] >= 0:
+            for r in range(m):
+                load[assign[i], r] += loads[i, r]
     regret = np.empty(n)
     for i in range(n):
         regret[i] = (ccost[i, 1] - ccost[i, 0]) if c > 1 else 0.0
@@ -505,6 +528,55 @@ def _medians(assign, p, points, weights, power, radius, exact_limit):  # pragma:
 
 
 @numba.njit(cache=True)
+def _swap_deltas(centres, points, weights, power, radius):  # pragma: no cover
+    """``(p, n)`` change of the uncapacitated cost when centre ``t`` closes and unit ``b``
+    opens (Whitaker's fast interchange: every unit to its nearest open centre).
+
+    Closing ``t`` sends its units to their second-nearest centre (``loss[t]``); opening
+    ``b`` draws every unit nearer to ``b`` than to its nearest centre (``gain``) and
+    saves part of the loss of closing the nearest centre of units that ``b`` draws.
+    """
+    n = points.shape[0]
+    p = centres.shape[0]
+    d1 = np.empty(n)
+    d2 = np.empty(n)
+    c1 = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        best = np.inf
+        second = np.inf
+        at = 0
+        for t in range(p):
+            d = _unit_cost(points, weights, power, radius, i, centres[t])
+            if d < best:
+                second = best
+                best = d
+                at = t
+            elif d < second:
+                second = d
+        d1[i] = best
+        d2[i] = second if p > 1 else best
+        c1[i] = at
+    loss = np.zeros(p)
+    for i in range(n):
+        loss[c1[i]] += d2[i] - d1[i]
+    delta = np.empty((p, n))
+    saved = np.empty(p)
+    for b in range(n):
+        gain = 0.0
+        saved[:] = 0.0
+        for i in range(n):
+            d = _unit_cost(points, weights, power, radius, i, b)
+            if d < d1[i]:
+                gain += d1[i] - d
+                saved[c1[i]] += d2[i] - d1[i]
+            elif d < d2[i]:
+                saved[c1[i]] += d2[i] - d
+        for t in range(p):
+            delta[t, b] = loss[t] - saved[t] - gain
+    return delta
+
+
+@numba.njit(cache=True)
 def _plan_cost(assign, centres, points, weights, power, radius):  # pragma: no cover
     tot = 0.0
     for i in range(assign.shape[0]):
@@ -711,6 +783,8 @@ class Primal:
         else:
             self.nbr = np.zeros((n, 0), dtype=np.int64)
         self.calls = 0
+        self.swaps = 0  # centre sets tried by swap_improve
+        self.swaps_taken = 0
         # pair re-optimisation needs exactly one limited measure with whole-number loads
         limited = np.flatnonzero(np.isfinite(inst.upper) | np.isfinite(inst.lower))
         self.iload: IntArray | None = None
@@ -801,6 +875,60 @@ class Primal:
             best = cand
         return best
 
+    def swap_improve(self, plan: Plan, *, deadline: float | None = None) -> Plan:
+        """Move centres across the map: close one territory's centre, open another unit.
+
+        Each sweep ranks every swap (centre ``t`` out, unit ``b`` in) by its change of
+        the uncapacitated cost (:func:`_swap_deltas`), rebuilds the plan around the
+        ``swap_candidates`` most promising centre sets within the limits
+        (:meth:`from_swap`) and takes the first that is cheaper; it stops when a sweep
+        finds none, or at the deadline (then pair re-optimisation, time permitting). The
+        local moves of :meth:`improve` and the group MIPs keep every centre in its
+        neighbourhood; this move fixes where the territories are.
+        """
+        inst = self.inst
+        opts = self.options
+        if not plan.feasible or inst.p < 2 or opts.swap_candidates < 1:
+            return plan
+        if float(inst.n) * inst.n > opts.swap_work:
+            return plan
+        best = plan
+        tried: set[bytes] = set()
+        while deadline is None or current_clock().now() < deadline:
+            delta = _swap_deltas(best.centres, inst.points, inst.weights, inst.power,
+                                 inst.radius)  # fmt: skip
+            current_clock().charge(pair_work(inst.n, inst.n))
+            delta[:, best.centres] = np.inf
+            flat = delta.ravel()
+            k = int(min(opts.swap_candidates, flat.size))
+            order = np.argpartition(flat, k - 1)[:k]
+            order = order[np.argsort(flat[order], kind="stable")]
+            found = False
+            for e in order.tolist():
+                if not np.isfinite(flat[e]):
+                    break
+                if deadline is not None and current_clock().now() >= deadline:
+                    break
+                t, b = divmod(e, inst.n)
+                centres = best.centres.copy()
+                centres[t] = b
+                key = np.sort(centres).tobytes()
+                if key in tried:
+                    continue
+                tried.add(key)
+                self.swaps += 1
+                cand = self.from_swap(best, t, b)
+                if cand.better_than(best):
+                    best = cand
+                    self.swaps_taken += 1
+                    found = True
+                    break
+            if not found:
+                break
+        if best is not plan:
+            best = self.pair_improve(best, deadline=deadline)
+        return best
+
     def from_centres(self, centres: IntArray) -> Plan:
         """A plan around the given ``p`` centre units."""
         inst = self.inst
@@ -808,7 +936,33 @@ class Primal:
         centres = np.asarray(centres, dtype=np.int64)
         cand, ccost = self._candidates(centres)
         a, _ = _assign_regret(cand, ccost, inst.loads, inst.upper, centres, inst.points,
-                              inst.weights, inst.power, inst.radius)  # fmt: skip
+                              inst.weights, inst.power, inst.radius,
+                              np.full(inst.n, -1, dtype=np.int64))  # fmt: skip
+        return self.improve(a, centres)
+
+    def from_swap(self, plan: Plan, t: int, b: int) -> Plan:
+        """``plan`` with territory ``t``'s centre closed and unit ``b`` opened instead.
+
+        Only the closed territory's members and the units cheaper at ``b`` than at their
+        centre are assigned again (by regret, within the limits); every other unit keeps
+        its territory, so the rest of the plan keeps what earlier searches won, and the
+        local search that follows has little to do.
+        """
+        inst = self.inst
+        centres = plan.centres.copy()
+        centres[t] = b
+        cand, ccost = self._candidates(centres)
+        start = plan.assign.copy()
+        here = pb.embedded_to_length(
+            np.sqrt(((inst.points - inst.points[plan.centres[start]]) ** 2).sum(axis=1)),
+            inst.radius,
+        )
+        there = pb.embedded_to_length(
+            np.sqrt(((inst.points - inst.points[b]) ** 2).sum(axis=1)), inst.radius
+        )
+        start[(start == t) | (there < here)] = -1
+        a, _ = _assign_regret(cand, ccost, inst.loads, inst.upper, centres, inst.points,
+                              inst.weights, inst.power, inst.radius, start)  # fmt: skip
         return self.improve(a, centres)
 
 
@@ -965,6 +1119,16 @@ def solve_free_centres(
     if plan.better_than(best):
         best = plan
     best = primal.pair_improve(best, rounds=20, deadline=deadline)
+    # centre swaps across the map, before the MIPs (which keep centres where they are)
+    started = current_clock().now()
+    stats["plan_before_swaps"] = best.cost
+    best = primal.swap_improve(best, deadline=started + opts.swap_share * (deadline - started))
+    stats.update(
+        plan_after_swaps=best.cost,
+        swap_plans=primal.swaps,
+        swap_moves=primal.swaps_taken,
+        swap_seconds=current_clock().now() - started,
+    )
     proven = False
     if best.feasible and current_clock().now() < deadline:
         from territorial.design import pmedian_exact

@@ -29,6 +29,8 @@ class FreeCentresOptions:
     ``group_size``, ``group_time`` and ``group_nearest`` shape the group MIPs of the
     improvement phase; ``knapsack_work`` and ``final_knapsack_work`` say when the bound
     uses 0-1 knapsacks (every iteration, or once at the best multipliers).
+    ``swap_candidates``, ``swap_work`` and ``swap_share`` shape the centre swap search (0
+    candidates turns it off).
     """
 
     iterations: int = 3000
@@ -44,6 +46,9 @@ class FreeCentresOptions:
     group_grow: int = 1
     group_kicks: int = 10
     group_nearest: int = 40
+    swap_candidates: int = 1500
+    swap_work: float = 5e7
+    swap_share: float = 0.8
     knapsack_work: float = 2e7
     final_knapsack_work: float = 2e9
     max_list_entries: int = 12_000_000
@@ -53,6 +58,8 @@ class FreeCentresOptions:
             raise ValueError(f"group_size must be at least 1, got {self.group_size}")
         if not self.group_time > 0:
             raise ValueError(f"group_time must be positive (seconds), got {self.group_time}")
+        if not 0.0 <= self.swap_share <= 1.0:
+            raise ValueError(f"swap_share must be a share in [0, 1], got {self.swap_share}")
         if not 0.0 <= self.group_compact <= 1.0:
             raise ValueError(f"group_compact must be a share in [0, 1], got {self.group_compact}")
         for name in ("group_grow", "group_kicks"):
@@ -60,7 +67,7 @@ class FreeCentresOptions:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if self.group_nearest < 1:
             raise ValueError(f"group_nearest must be at least 1, got {self.group_nearest}")
-        for name in ("knapsack_work", "final_knapsack_work"):
+        for name in ("swap_candidates", "swap_work", "knapsack_work", "final_knapsack_work"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
@@ -168,6 +175,9 @@ class FreeCentresSolver(Solver[FreeCentresOptions]):
             group_grow=o.group_grow,
             group_kicks=o.group_kicks,
             group_nearest=o.group_nearest,
+            swap_candidates=o.swap_candidates,
+            swap_work=o.swap_work,
+            swap_share=o.swap_share,
             knapsack_work=o.knapsack_work,
             final_knapsack_work=o.final_knapsack_work,
             seed=run.seed,

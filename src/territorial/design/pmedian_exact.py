@@ -354,7 +354,7 @@ def _improve_by_groups(
     # neighbouring territories get random centres among their units, the plan is rebuilt
     # around them) and the search goes on from there: an iterated local search that
     # keeps the best plan seen and stops after ``group_kicks`` kicks in a row that did
-    # not lead to a better plan
+    # not lead to a better plan; before each kick the centre swap search runs again
     base = int(min(options.group_size + 2, inst.p))
     largest = base
     largest_seen = base
@@ -372,6 +372,15 @@ def _improve_by_groups(
             if inst.p < 3 or fruitless >= options.group_kicks:
                 break
             fruitless += 1
+            largest = base
+            # centre swaps across the map first; a random kick when they find nothing
+            swapped = primal.swap_improve(cur, deadline=deadline)
+            if swapped.better_than(cur):
+                cur = swapped
+                if cur.better_than(best):
+                    best = cur
+                    fruitless = 0
+                continue
             kicked = _kick(inst, cur, primal, rng)
             kicks += 1
             largest = base
