@@ -1,10 +1,8 @@
-"""Usage errors: one or two readable lines on stderr, exit code 2, never a traceback;
-``territorial --help`` starts fast because no command module imports the heavy stack."""
+"""Usage errors: one or two readable lines on stderr, exit code 2, never a traceback.
+
+What ``--help`` and usage errors import is guarded in ``test_startup.py``."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import pytest
 
@@ -43,25 +41,6 @@ def test_usage_error_is_short_and_exits_2(
     assert lines[0].startswith("error: ")
     assert expected.lower() in captured.err.lower()
     assert "Traceback" not in captured.err + captured.out
-
-
-def test_help_imports_no_heavy_library() -> None:
-    """``--help`` must not pay for pandas, SQLAlchemy or the solvers (deferred imports)."""
-    code = (
-        "import sys\n"
-        "from territorial.cli import main\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = sorted(m for m in ('pandas', 'numpy', 'sqlalchemy', 'scipy', 'numba', "
-        "'fastapi', 'alembic') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert "HEAVY=\n" in out, out
 
 
 def test_cli_roles_match_the_store() -> None:

@@ -4,8 +4,6 @@ Each area registers its commands on :data:`app` from its own module; importing t
 modules below is what adds them to ``territorial --help``.
 """
 
-from __future__ import annotations
-
 import sys
 import warnings
 from typing import TextIO
@@ -89,8 +87,10 @@ def _usage_error(exc: Exception) -> None:
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "territorial"
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    err_console.print(f"try: {escape(command)} --help", highlight=False)
+    # emoji=False: what the user typed is shown as typed (``--x:fire:`` stays text), and
+    # Rich's emoji table (tens of ms to import) is not loaded just to report a typo.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, emoji=False)
+    err_console.print(f"try: {escape(command)} --help", highlight=False, emoji=False)
 
 
 __all__ = ["app", "main"]

@@ -1,7 +1,5 @@
 """The ``territorial`` command group and the options every command shares."""
 
-from __future__ import annotations
-
 import logging
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,7 +40,7 @@ DatabaseOption = Annotated[
 ]
 
 
-def settings_for(database: str | None) -> Settings:
+def settings_for(database: str | None) -> "Settings":
     """Settings from the environment with the command's ``--database`` applied."""
     from territorial.settings import load_settings
 

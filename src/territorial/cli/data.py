@@ -1,13 +1,10 @@
 """``territorial import`` and ``territorial status``: get CRM data in, see what is there."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from territorial.cli.app import DatabaseOption, app, console, err_console, settings_for
@@ -56,7 +53,7 @@ def print_problems(exc: ValidationError) -> None:
         err_console.print(f"[red]... and {len(problems) - SHOWN_PROBLEMS:,} more problems[/]")
 
 
-def _readings_table(report: ImportReport) -> Table:
+def _readings_table(report: "ImportReport") -> Table:
     table = Table(title="read as", title_style="bold", show_lines=False)
     for name in ("file", "column", "reading", "why"):
         table.add_column(name, overflow="fold")
@@ -65,7 +62,7 @@ def _readings_table(report: ImportReport) -> Table:
     return table
 
 
-def _summary_table(report: ImportReport) -> Table:
+def _summary_table(report: "ImportReport") -> Table:
     from territorial.io import ENTITIES
 
     verb = "would import" if report.dry_run else "imported"
@@ -205,6 +202,8 @@ def import_command(
 
         param = next(p for p in ctx.command.params if p.name == "paths")
         raise MissingParameter(ctx=ctx, param=param)  # type: ignore[arg-type]
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     from territorial.io import import_paths
     from territorial.store import describe_url, open_store
 

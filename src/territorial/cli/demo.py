@@ -6,8 +6,6 @@ step is the same library call the individual commands make; this command only st
 them together.
 """
 
-from __future__ import annotations
-
 import contextlib
 import time
 from typing import Annotated

@@ -1,7 +1,5 @@
 """``territorial design`` and ``territorial capacity``: carve territories, size the team."""
 
-from __future__ import annotations
-
 import json
 import warnings
 from pathlib import Path
@@ -9,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from territorial.cli.app import DatabaseOption, app, console, err_console, settings_for
@@ -366,6 +363,8 @@ class _Bar:
     """Rich progress on stderr for a design run."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.progress = Progress(
             TextColumn("[bold]design[/]"),
             BarColumn(),

@@ -1,8 +1,6 @@
 """``territorial quota``, ``performance``, ``signals`` and ``goals``: set fair targets
 per territory and see how each territory and rep is doing (issue 12)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

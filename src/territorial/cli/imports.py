@@ -1,7 +1,5 @@
 """``territorial imports list|show|undo``: the import history, and taking an import back."""
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,7 +32,7 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-def _state(record: ImportRecord) -> str:
+def _state(record: "ImportRecord") -> str:
     if record.kind == "undo":
         return f"undo of #{record.undoes}" + (
             f", undone by #{record.undone_by}" if record.undone_by else ""
@@ -44,7 +42,7 @@ def _state(record: ImportRecord) -> str:
     return record.status
 
 
-def _as_json(record: ImportRecord) -> dict[str, Any]:
+def _as_json(record: "ImportRecord") -> dict[str, Any]:
     return {
         "id": record.id,
         "kind": record.kind,
@@ -60,7 +58,7 @@ def _as_json(record: ImportRecord) -> dict[str, Any]:
     }
 
 
-def _changes(record: ImportRecord) -> str:
+def _changes(record: "ImportRecord") -> str:
     changes = record.details.get("changes", {})
     parts = []
     for name in ("inserted", "updated", "restored", "deleted"):

@@ -2,8 +2,6 @@
 ``territorial jobs``: the territory model's versions, their lifecycle, CRM write-back
 files and the job queue."""
 
-from __future__ import annotations
-
 import json
 from datetime import date
 from pathlib import Path

@@ -1,8 +1,6 @@
 """``territorial rep-plan``: each rep's territory plan as PDF, XLSX and iCalendar files;
 ``territorial flags``: the reps' flags and account requests (list, accept, decline)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

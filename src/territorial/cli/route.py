@@ -1,7 +1,5 @@
 """``territorial route``, ``territorial rules check`` and ``territorial serve``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

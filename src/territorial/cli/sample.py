@@ -1,13 +1,10 @@
 """``territorial sample``: write a realistic sample company to import and play with."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from territorial.cli.app import app, console, err_console
@@ -66,6 +63,8 @@ def sample_command(
     of opportunities and activities, as files `territorial import` reads, and the leads
     they came from (OUT/leads, for `territorial route`)."""
     # Imported here so that other commands do not pay for NumPy, pandas and SciPy.
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from territorial.sample import default_reps, generate_tables, write_tables
     from territorial.sample.memory import retain_freed_memory
     from territorial.sample.write import check_format

@@ -1,7 +1,5 @@
 """``territorial score`` and ``territorial market``: scoring and market analysis commands."""
 
-from __future__ import annotations
-
 from datetime import date
 from pathlib import Path
 from typing import Annotated

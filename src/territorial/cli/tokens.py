@@ -1,7 +1,5 @@
 """``territorial tokens``: personal API tokens (create, list, revoke)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

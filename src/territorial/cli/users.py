@@ -1,7 +1,5 @@
 """``territorial users``: workspace accounts (log-in e-mail, role, password)."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -68,7 +66,7 @@ def list_(database: DatabaseOption = None) -> None:
     console.print(table)
 
 
-def _engine(database: str | None) -> Engine:
+def _engine(database: str | None) -> "Engine":
     from territorial.store import open_store
 
     return open_store(settings_for(database).resolved_database_url)
