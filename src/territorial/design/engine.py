@@ -36,6 +36,9 @@ Progress = solvers.Progress
 
 #: Share of the budget the free-center lower bound may use after the solver.
 BOUND_SHARE = 0.15
+#: Share of the time left after the solver that the valid free-center bound may use (the
+#: bound at the plan's own centers, which bounds only that assignment, has the rest).
+FREE_BOUND_SHARE = 0.75
 
 
 @dataclass(frozen=True, eq=False)
@@ -328,7 +331,10 @@ def _free_center_bounds(
         power = 2 if problem.objective == "inertia" else 1
         plan_costs = problem.weights * dist.point_distance(problem, problem.coords, at) ** power
     lower = free_center_bound(
-        problem, upper=outcome.objective, time_limit=run.left() * 0.5, plan_costs=plan_costs
+        problem,
+        upper=outcome.objective,
+        time_limit=run.left() * FREE_BOUND_SHARE,
+        plan_costs=plan_costs,
     )
     lower = lower if lower else None  # 0 is true but says nothing
     at_centers = None
