@@ -326,8 +326,24 @@ def _rho_one(
     best_pi = 0.0
     keys = np.empty(cnt)
     best_order = np.empty(0, dtype=np.int64)
+    every = np.arange(cnt)
+    sum_v = 0.0
+    for q in range(cnt):
+        e = items[q]
+        sum_v += cost[e] - u[who[e]]
     for r in range(m):
         room = cap[r] - loads[j, r]
+        need = 0.0
+        for q in range(cnt):
+            need += loads[who[items[q]], r]
+        if need <= room:
+            # every item fits: no order needed (the row's value is the sum of them all)
+            if sum_v > best:
+                best = sum_v
+                best_r = r
+                best_pi = 0.0
+                best_order = every
+            continue
         for q in range(cnt):
             e = items[q]
             ar = loads[who[e], r]
@@ -401,18 +417,25 @@ def _rho_all(ptr, who, cost, u, loads, cap, rho, pi, row_of, xfrac, integral):  
 
 
 @numba.njit(cache=True)
-def _rho_pruned(ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac):  # pragma: no cover
+def _rho_pruned(
+    ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac, price
+):  # pragma: no cover
     """The ``p`` smallest ``rho_j(u)`` exactly, the others left at ``inf``.
 
     ``rho_j >= -u_j + max(sum of every negative value, max_r ratio_r x room_r)`` (the
-    knapsack without its row, or every unit of room at the row's best value ratio);
-    candidates are solved in the order of that floor until it reaches the ``p``-th
-    smallest value solved so far: no candidate left can be among the ``p`` smallest.
+    knapsack without its row, or every unit of room at the row's best value ratio), and
+    for any price ``price_j >= 0`` of a unit of room ``rho_j >= -u_j + max_r (sum_i
+    min(0, v_i + price_j a_ir) - price_j room_r)`` (weak duality of the row's linear
+    knapsack; tight when ``price_j`` is the row's critical ratio, e.g. the last one
+    found for ``j``). Candidates are solved in the order of that floor until it reaches
+    the ``p``-th smallest value solved so far: no candidate left can be among the ``p``
+    smallest.
     """
     n = ptr.shape[0] - 1
     m = loads.shape[1]
     floor = np.empty(n)
     ratio = np.empty(m)
+    priced = np.empty(m)
     for j in range(n):
         ok = True
         for r in range(m):
@@ -422,8 +445,10 @@ def _rho_pruned(ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac):  # pr
             floor[j] = np.inf
             continue
         t = 0.0
+        pj = max(price[j], 0.0)
         for r in range(m):
             ratio[r] = 0.0
+            priced[r] = 0.0
         for e in range(ptr[j], ptr[j + 1]):
             if who[e] != j:
                 v = cost[e] - u[who[e]]
@@ -434,12 +459,18 @@ def _rho_pruned(ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac):  # pr
                         q = v / ar if ar > 0.0 else -np.inf
                         if q < ratio[r]:
                             ratio[r] = q
+                        g = v + pj * ar
+                        if g < 0.0:
+                            priced[r] += g
         # each unit of room on row r is worth at most ratio[r]: the row's knapsack is at
         # least ratio[r] x room; rho takes the best row
         best = t
         for r in range(m):
             room = cap[r] - loads[j, r]
             f = ratio[r] * room if ratio[r] > -np.inf else -np.inf
+            if f > best:
+                best = f
+            f = priced[r] - pj * room
             if f > best:
                 best = f
         floor[j] = -u[j] + best
@@ -510,14 +541,22 @@ def evaluate(
 
 
 def evaluate_smallest(
-    lists: CandidateLists, u: FloatArray, loads: FloatArray, cap: FloatArray, p: int
+    lists: CandidateLists,
+    u: FloatArray,
+    loads: FloatArray,
+    cap: FloatArray,
+    p: int,
+    *,
+    price: FloatArray | None = None,
 ) -> DualState:
     """``L(u)`` as :func:`evaluate` (fractional knapsacks), solving only the knapsacks
     that can be among the ``p`` smallest (see :func:`_rho_pruned`); the others' ``rho``
     is ``inf``. The value, the chosen centres and the coverage are those of
-    :func:`evaluate` (up to ties between equal values)."""
+    :func:`evaluate` (up to ties between equal values). ``price`` (``(n,)``, ``>= 0``,
+    e.g. the critical ratios ``pi`` of an earlier evaluation) only sharpens the pruning."""
     rho, pi, row_of, xfrac = _work_arrays(lists, u)
-    _rho_pruned(lists.ptr, lists.who, lists.cost, u, loads, cap, p, rho, pi, row_of, xfrac)
+    guess = np.zeros(u.shape[0]) if price is None else np.ascontiguousarray(price, dtype=float)
+    _rho_pruned(lists.ptr, lists.who, lists.cost, u, loads, cap, p, rho, pi, row_of, xfrac, guess)
     return _dual_state(lists, u, p, rho, pi, row_of, xfrac)
 
 
@@ -680,8 +719,13 @@ def ascend_radius(
     since = 0
     it = 0
     direction: FloatArray | None = None
-    for it in range(1, iterations + 1):  # noqa: B007 - the count is reported
-        state = evaluate_smallest(lists, u, loads, cap, p)
+    price = np.zeros(n)  # last critical ratio of each candidate: sharper pruning
+    for it in range(1, iterations + 1):
+        state = evaluate_smallest(lists, u, loads, cap, p, price=price)
+        solved = np.isfinite(state.rho)
+        price[solved] = state.pi[solved]
+        if it == 1:
+            price[~solved] = float(np.median(state.pi[state.chosen]))
         clock.charge(pair_work(n, lists.k_nearest))
         history.append(state.value)
         if best is None or state.value > best.value + 1e-12 * max(1.0, abs(best.value)):
