@@ -593,6 +593,7 @@ class AscentResult:
     iterations: int
     capped: float  # share of units whose multiplier sits at its list cap
     history: list[float] = field(default_factory=list)
+    price: FloatArray | None = None  # last critical ratio of each candidate (pruning)
 
 
 def ascend(
@@ -676,6 +677,7 @@ def ascend_radius(
     theta: float = 1.0,
     deflection: float = 0.7,
     aim: float = 0.2,
+    price0: FloatArray | None = None,
 ) -> AscentResult:
     """Deflected subgradient ascent on ``L(u)`` with lists by radius instead of nearest units.
 
@@ -697,7 +699,8 @@ def ascend_radius(
     after 10 iterations without progress. Measured at 20k/40 (``benchmarks/
     free_centres_bound_probe.py``): 24.9M after 30 s instead of 13.6M with plain
     Polyak steps towards the plan cost. Every ``u`` gives a valid bound, so the step rule
-    changes only how fast it rises.
+    changes only how fast it rises. ``price0`` (``(n,)``) guesses each candidate's
+    critical ratio for the first evaluation's pruning (see :func:`evaluate_smallest`).
     """
     n = loads.shape[0]
     clock = current_clock()
@@ -719,12 +722,13 @@ def ascend_radius(
     since = 0
     it = 0
     direction: FloatArray | None = None
-    price = np.zeros(n)  # last critical ratio of each candidate: sharper pruning
+    # last critical ratio of each candidate: sharper pruning
+    price = np.zeros(n) if price0 is None else np.maximum(np.asarray(price0, dtype=float), 0.0)
     for it in range(1, iterations + 1):
         state = evaluate_smallest(lists, u, loads, cap, p, price=price)
         solved = np.isfinite(state.rho)
         price[solved] = state.pi[solved]
-        if it == 1:
+        if it == 1 and price0 is None:
             price[~solved] = float(np.median(state.pi[state.chosen]))
         clock.charge(pair_work(n, lists.k_nearest))
         history.append(state.value)
@@ -762,7 +766,7 @@ def ascend_radius(
     capped = float(np.mean(best.u >= lists.rest * (1 - 1e-9)))
     log.debug("radius ascent: %d iterations, %d entries, bound %.6g", it, lists.entries,
               best.value)  # fmt: skip
-    return AscentResult(best, it, capped, history)
+    return AscentResult(best, it, capped, history, price)
 
 
 @dataclass(frozen=True, eq=False)
@@ -842,8 +846,8 @@ def ascend_coarse_to_fine(
     u0: FloatArray,
     upper: float | None = None,
     deadline: float,
-    group_sizes: tuple[float, ...] = (10.0, 3.0),
-    level_shares: tuple[float, ...] = (0.45, 0.35),
+    group_sizes: tuple[float, ...] = (20.0, 5.0),
+    level_shares: tuple[float, ...] = (0.35, 0.35),
     seed: int = 0,
 ) -> AscentResult:
     """:func:`ascend_radius` on coarse copies of the problem first, then on the units.
@@ -868,25 +872,30 @@ def ascend_coarse_to_fine(
     clock = current_clock()
     w = np.asarray(weights, dtype=np.float64)
     u = np.asarray(u0, dtype=np.float64).copy()
+    price: FloatArray | None = None  # each unit's guess of its critical ratio
     for level, (size, share) in enumerate(zip(group_sizes, level_shares, strict=True)):
         groups = int(n / size)
         if groups <= p or groups >= n:
             continue
         agg = aggregate(points, w, loads, groups, radius=radius, seed=seed + level)
         left = max(deadline - clock.now(), 0.0)
+        size_of = np.bincount(agg.label, minlength=groups).astype(np.float64)
         coarse = ascend_radius(
             agg.points, agg.weights, agg.loads, cap, p, power=power, radius=radius,
             u0=agg.gather(u), upper=upper, iterations=1_000_000,
             deadline=clock.now() + share * left,
+            price0=None if price is None else agg.gather(price) / np.maximum(size_of, 1.0),
         )  # fmt: skip
         u = agg.scatter(coarse.best.u, w)
+        # a critical ratio is per unit of load on both levels: each unit takes its group's
+        price = None if coarse.price is None else coarse.price[agg.label]
         log.debug("coarse ascent on %d groups: %d iterations, value %.6g", groups,
                   coarse.iterations, coarse.best.value)  # fmt: skip
     # the units: the first evaluation is at the coarse multipliers (lists no longer than
     # needed), later ones climb from there
     return ascend_radius(
         points, w, loads, cap, p, power=power, radius=radius, u0=u, upper=upper,
-        iterations=1_000_000, deadline=deadline, slack=0.25,
+        iterations=1_000_000, deadline=deadline, slack=0.25, price0=price,
     )  # fmt: skip
 
 
