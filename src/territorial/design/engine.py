@@ -39,7 +39,7 @@ Progress = solvers.Progress
 BOUND_SHARE = 0.3
 #: Share of the time left after the solver that the valid free-center bound may use (the
 #: bound at the plan's own centers, which bounds only that assignment, has the rest).
-FREE_BOUND_SHARE = 0.75
+FREE_BOUND_SHARE = 0.9
 
 
 @dataclass(frozen=True, eq=False)

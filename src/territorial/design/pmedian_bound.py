@@ -891,11 +891,12 @@ def ascend_coarse_to_fine(
         price = None if coarse.price is None else coarse.price[agg.label]
         log.debug("coarse ascent on %d groups: %d iterations, value %.6g", groups,
                   coarse.iterations, coarse.best.value)  # fmt: skip
-    # the units: the first evaluation is at the coarse multipliers (lists no longer than
-    # needed), later ones climb from there
+    # the units: the first evaluation is at the coarse multipliers (lists little longer
+    # than needed: at 100k/200 the units' first evaluation is most of the time), later
+    # ones climb from there
     return ascend_radius(
         points, w, loads, cap, p, power=power, radius=radius, u0=u, upper=upper,
-        iterations=1_000_000, deadline=deadline, slack=0.25, price0=price,
+        iterations=1_000_000, deadline=deadline, slack=0.1, price0=price,
     )  # fmt: skip
 
 
