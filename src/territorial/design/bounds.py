@@ -361,8 +361,9 @@ def _free_bound_radius(
     a = np.ascontiguousarray(cols[:, keep] / mean[keep])
     up = np.array([1.0 + b.tolerance for b in problem.balance], dtype=np.float64)[keep]
     if plan_costs is not None and len(plan_costs) == n and np.isfinite(plan_costs).all():
-        # measured at 20k/40: L(0.05 x costs) is about 0 while L(0.5 x costs) is -20M
-        # (candidates between two centres take the far members of both territories)
+        # benchmarks/free_centres_bound_probe.py at 20k/40: L(0.05 x costs) = 0.3M,
+        # L(0.5 x costs) = -19.3M (candidates between two centres take the far members
+        # of both territories); the coarse levels start from the former
         u0 = 0.05 * np.asarray(plan_costs, dtype=np.float64)
     else:
         # no plan: each unit's cost to its (n / 2p)-th nearest unit

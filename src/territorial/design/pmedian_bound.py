@@ -696,10 +696,11 @@ def ascend_radius(
     deflected subgradient: the plain subgradient zig-zags between the candidates that
     share units) towards ``best + aim (upper - best)`` (a target short of the known plan
     cost, which the ascent cannot reach while the gap is wide); the step shrinks by 0.7
-    after 10 iterations without progress. Measured at 20k/40 (``benchmarks/
-    free_centres_bound_probe.py``): 24.9M after 30 s instead of 13.6M with plain
-    Polyak steps towards the plan cost. Every ``u`` gives a valid bound, so the step rule
-    changes only how fast it rises. ``price0`` (``(n,)``) guesses each candidate's
+    after 10 iterations without progress. Measured at 20k/40
+    (``benchmarks/free_centres_bound_probe.py``, load 1.3, 25 s each): 26.2M from
+    0.05 x the plan's costs instead of 18.0M with plain Polyak steps towards the plan
+    cost, 27.4M instead of 23.8M from 0.5 x. Every ``u`` gives a valid bound, so the
+    step rule changes only how fast it rises. ``price0`` (``(n,)``) guesses each candidate's
     critical ratio for the first evaluation's pruning (see :func:`evaluate_smallest`).
     """
     n = loads.shape[0]
@@ -861,8 +862,8 @@ def ascend_coarse_to_fine(
     has the rest. Only the units' values are bounds: a coarse value is not (a group
     must stay whole and its spread costs nothing), so the coarse levels only choose
     where the units' ascent starts. Measured at 20k/40
-    (``benchmarks/free_centres_bound_probe.py``): 36M at the first evaluation on the
-    units after 15 s on groups of 10, where the units' ascent alone reaches 25M in 30 s.
+    (``benchmarks/free_centres_bound_probe.py``, load 1.3): 42.0M in 25 s (36.4M at the
+    first evaluation on the units), where the units' ascent alone reaches 26-27M.
     """
     if len(level_shares) != len(group_sizes):
         raise ValueError(
