@@ -86,12 +86,17 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nascent for {args.seconds:.0f} s (load {os.getloadavg()[0]:.2f})")
     print(f"  {'start':>10} {'rule':>10} {'iters':>6} {'bound':>14} {'gap':>7}")
-    rules = {"polyak": {"deflection": 0.0, "aim": 1.0}, "deflected": {}}
+    default = pb.ascend_radius.__kwdefaults__ or {}
+    rules = {
+        "polyak": (0.0, 1.0),
+        "deflected": (float(default["deflection"]), float(default["aim"])),
+    }
     for alpha in (max(args.alphas), min(args.alphas)):
-        for name, rule in rules.items():
+        for name, (deflection, aim) in rules.items():
             res = pb.ascend_radius(
                 xy, ones, loads, cap, k, power=2, radius=0.0, u0=alpha * costs, upper=upper,
-                iterations=1_000_000, deadline=current_clock().now() + args.seconds, **rule,
+                iterations=1_000_000, deadline=current_clock().now() + args.seconds,
+                deflection=deflection, aim=aim,
             )  # fmt: skip
             value = res.best.value
             print(

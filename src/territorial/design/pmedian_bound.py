@@ -397,8 +397,8 @@ def _rho_one(
     row_of[j] = best_r
     # the shares of the best row's knapsack (for the subgradient), in that row's order
     room = cap[best_r] - loads[j, best_r]
-    for q in best_order:
-        e = items[q]
+    for pick in best_order:
+        e = items[pick]
         ar = loads[who[e], best_r]
         if ar <= room:
             xfrac[e] = 1.0
@@ -786,7 +786,7 @@ class Aggregate:
 
     def gather(self, u: FloatArray) -> FloatArray:
         """A group's multiplier: the sum of its units' multipliers."""
-        return np.bincount(self.label, u, minlength=self.weights.shape[0])
+        return np.bincount(self.label, u, minlength=self.weights.shape[0]).astype(np.float64)
 
     def scatter(self, group_u: FloatArray, unit_weights: FloatArray) -> FloatArray:
         """Each unit's multiplier: its group's, shared in proportion to the weights
@@ -815,7 +815,7 @@ def aggregate(
     label = np.asarray(label, dtype=np.int64)
     w = np.asarray(weights, dtype=np.float64)
     size = np.bincount(label, minlength=m).astype(np.float64)
-    total_w = np.bincount(label, w, minlength=m)
+    total_w = np.bincount(label, w, minlength=m).astype(np.float64)
     # weighted centroids (plain means for groups of zero weight)
     by = np.where(total_w > 0, total_w, size)
     mass = np.where((total_w > 0)[label], w, 1.0)
