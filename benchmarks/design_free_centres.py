@@ -115,6 +115,7 @@ def run(n: int, k: int, time_limit: float, work_limit: float | None, seed: int) 
         "deterministic": result.deterministic,
         "work": result.work,
         "fallbacks": result.fallbacks,
+        "timings": result.timings,
     }
 
 
@@ -145,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if r["checked_objective"] is not None:
             assert abs(r["checked_objective"] - r["objective"]) <= 1e-6 * r["objective"]
+        t = r["timings"]
+        print(f"    seconds: solver {t.get('solve', 0.0):.1f}, bounds {t.get('bound', 0.0):.1f}")
         for f in r["fallbacks"]:
             print(f"    fallback: {f}")
     print(f"load average after: {load_average()}")

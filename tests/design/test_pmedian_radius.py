@@ -166,3 +166,86 @@ def test_the_engine_bound_by_radius_stays_below_a_proven_optimum(objective):
     for start in (None, costs):
         b = free_center_bound(problem, upper=opt, time_limit=20, plan_costs=start)
         assert b is not None and 0.9 * opt < b <= opt * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pruning_at_any_prices_gives_the_same_dual(seed):
+    """The weak-duality floor holds for every price >= 0: exact, stale, random or wild
+    prices change how many knapsacks are solved, never the value."""
+    rng = np.random.default_rng(seed)
+    n, p = 300, 6
+    pts = rng.uniform(0, 100, (n, 2))
+    loads = rng.uniform(1, 3, (n, 2))
+    cap_rows = loads.sum(axis=0) / p * 1.05
+    dense = pb.candidate_lists(pts, np.ones(n), power=2, radius=0.0, k_nearest=n)
+    for _ in range(3):
+        u = rng.uniform(-50, 900, n)
+        a = pb.evaluate(dense, u, loads, cap_rows, p)
+        for price in (a.pi, rng.uniform(0, 2 * a.pi.max() + 1, n), np.full(n, 1e6)):
+            b = pb.evaluate_smallest(dense, u, loads, cap_rows, p, price=price)
+            assert b.value == pytest.approx(a.value, rel=1e-12, abs=1e-9)
+            np.testing.assert_allclose(b.cover, a.cover, atol=1e-12)
+        # at the exact critical ratios hardly more than the p smallest are solved
+        exact = pb.evaluate_smallest(dense, u, loads, cap_rows, p, price=a.pi)
+        blind = pb.evaluate_smallest(dense, u, loads, cap_rows, p)
+        assert np.isfinite(exact.rho).sum() <= np.isfinite(blind.rho).sum()
+
+
+def test_groups_keep_the_totals_and_share_multipliers_by_weight():
+    rng = np.random.default_rng(5)
+    n = 200
+    pts = rng.uniform(0, 100, (n, 2))
+    w = rng.uniform(0.5, 2.0, n)
+    loads = rng.uniform(1, 3, (n, 2))
+    agg = pb.aggregate(pts, w, loads, 30, radius=0.0, seed=1)
+    assert agg.points.shape == (30, 2) and agg.label.min() == 0 and agg.label.max() == 29
+    np.testing.assert_allclose(agg.weights.sum(), w.sum())
+    np.testing.assert_allclose(agg.loads.sum(axis=0), loads.sum(axis=0))
+    # every unit joined its nearest seed: its centroid lies within the group's units' hull
+    for g in range(30):
+        members = pts[agg.label == g]
+        assert (agg.points[g] >= members.min(axis=0) - 1e-9).all()
+        assert (agg.points[g] <= members.max(axis=0) + 1e-9).all()
+    group_u = rng.uniform(0, 50, 30)
+    u = agg.scatter(group_u, w)
+    np.testing.assert_allclose(agg.gather(u), group_u)
+    # on a sphere the centroids are unit vectors again
+    sphere, _ = _points(rng, n, True)
+    on_sphere = pb.aggregate(sphere, w, loads, 20, radius=EARTH)
+    np.testing.assert_allclose(np.linalg.norm(on_sphere.points, axis=1), 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("power", [1, 2])
+@pytest.mark.parametrize("rows", [1, 2])
+def test_coarse_to_fine_never_exceeds_the_brute_force_optimum(seed, power, rows):
+    """Groups of 2 units first (the coarse value is no bound), then the units: the value
+    returned is the units' dual and stays below the enumerated optimum, from any start,
+    with one or two limited measures."""
+    pts, demand = tiny(seed)
+    n, p = len(pts), 2
+    rng = np.random.default_rng(seed)
+    loads = demand[:, None] if rows == 1 else np.column_stack([demand, rng.integers(1, 10, n)])
+    cap = np.ceil(loads.sum(axis=0) / p * 1.15)
+    opt = brute_force(pts, loads, cap, p, power)
+    for start in (np.full(n, 10.0**power), np.zeros(n)):
+        res = pb.ascend_coarse_to_fine(
+            pts, np.ones(n), loads.astype(float), cap, p, power=power, radius=0.0, u0=start,
+            upper=opt, deadline=current_clock().now() + 5, group_sizes=(2.0,),
+            level_shares=(0.5,),
+        )  # fmt: skip
+        assert res.best.value <= opt + 1e-6 * max(1.0, opt)
+        dense = pb.candidate_lists(pts, np.ones(n), power=power, radius=0.0, k_nearest=n)
+        again = pb.evaluate(dense, res.best.u, loads.astype(float), cap, p).value
+        assert res.best.value == pytest.approx(again, rel=1e-9, abs=1e-9)
+        assert res.best.value > 0.5 * opt
+
+
+def test_coarse_to_fine_needs_one_share_per_level():
+    pts, demand = tiny(0)
+    with pytest.raises(ValueError, match="one time share per level"):
+        pb.ascend_coarse_to_fine(
+            pts, np.ones(len(pts)), demand[:, None], np.array([20.0]), 2, power=1,
+            radius=0.0, u0=np.zeros(len(pts)), deadline=current_clock().now() + 1,
+            group_sizes=(4.0, 2.0), level_shares=(0.5,),
+        )  # fmt: skip

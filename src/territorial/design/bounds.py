@@ -286,11 +286,12 @@ def _free_bound_one(
         # unit (the bound can never pass the sum of those caps): after a short ascent on
         # them (cheap, and a floor when little time is left), list by radius, every pair
         # that can matter for the multipliers; both values are valid, the larger counts
+        # (the radius ascent needs the time: 0.1 of it for the floor)
         now = current_clock().now()
         listed = _free_bound_one(
-            problem, upper, now + 0.3 * max(deadline - now, 0.0), iterations, nn, None
+            problem, upper, now + 0.1 * max(deadline - now, 0.0), iterations, nn, None
         )
-        radial = _free_bound_radius(problem, upper, deadline, max(iterations, 1000), plan_costs)
+        radial = _free_bound_radius(problem, upper, deadline, plan_costs)
         values = [v for v in (listed, radial) if v is not None]
         return max(values) if values else None
     pts = dist.embed(problem)
@@ -342,10 +343,10 @@ def _free_bound_radius(
     problem: DesignProblem,
     upper: float | None,
     deadline: float,
-    iterations: int,
     plan_costs: FloatArray | None,
 ) -> float | None:
-    """The capacitated p-median Lagrangian with lists by radius (no cap below the plan)."""
+    """The capacitated p-median Lagrangian with lists by radius (no cap below the plan),
+    its multipliers found on coarse copies first (:func:`pmedian_bound.ascend_coarse_to_fine`)."""
     from territorial.design import pmedian_bound as pb
 
     n, k = problem.n_units, problem.n_territories
@@ -360,15 +361,17 @@ def _free_bound_radius(
     a = np.ascontiguousarray(cols[:, keep] / mean[keep])
     up = np.array([1.0 + b.tolerance for b in problem.balance], dtype=np.float64)[keep]
     if plan_costs is not None and len(plan_costs) == n and np.isfinite(plan_costs).all():
-        u0 = 0.5 * np.asarray(plan_costs, dtype=np.float64)  # measured: a better start
+        # benchmarks/free_centres_bound_probe.py at 20k/40: L(0.05 x costs) = 0.3M,
+        # L(0.5 x costs) = -19.3M (candidates between two centres take the far members
+        # of both territories); the coarse levels start from the former
+        u0 = 0.05 * np.asarray(plan_costs, dtype=np.float64)
     else:
         # no plan: each unit's cost to its (n / 2p)-th nearest unit
         q = int(min(n - 1, max(1, n // (2 * k))))
         dd, _ = cKDTree(pts).query(pts, k=q + 1)
         u0 = w * dist.embedded_to_distance(problem, np.asarray(dd)[:, -1]) ** power
-    res = pb.ascend_radius(
-        pts, w, a, up, k, power=power, radius=radius, u0=u0, upper=upper,
-        iterations=iterations, deadline=deadline,
+    res = pb.ascend_coarse_to_fine(
+        pts, w, a, up, k, power=power, radius=radius, u0=u0, upper=upper, deadline=deadline
     )  # fmt: skip
     return max(float(res.best.value), 0.0)
 

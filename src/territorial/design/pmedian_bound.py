@@ -325,8 +325,25 @@ def _rho_one(
     best_r = 0
     best_pi = 0.0
     keys = np.empty(cnt)
+    best_order = np.empty(0, dtype=np.int64)
+    every = np.arange(cnt)
+    sum_v = 0.0
+    for q in range(cnt):
+        e = items[q]
+        sum_v += cost[e] - u[who[e]]
     for r in range(m):
         room = cap[r] - loads[j, r]
+        need = 0.0
+        for q in range(cnt):
+            need += loads[who[items[q]], r]
+        if need <= room:
+            # every item fits: no order needed (the row's value is the sum of them all)
+            if sum_v > best:
+                best = sum_v
+                best_r = r
+                best_pi = 0.0
+                best_order = every
+            continue
         for q in range(cnt):
             e = items[q]
             ar = loads[who[e], r]
@@ -351,6 +368,7 @@ def _rho_one(
             best = total
             best_r = r
             best_pi = crit
+            best_order = order
     if integral and m == 1:
         # 0-1 knapsack by dynamic programming over whole-number loads
         room_i = int(np.floor(cap[0] - loads[j, 0] + 1e-9))
@@ -377,16 +395,10 @@ def _rho_one(
     rho[j] = base + best
     pi[j] = best_pi
     row_of[j] = best_r
-    # the shares of the best row's knapsack (for the subgradient)
+    # the shares of the best row's knapsack (for the subgradient), in that row's order
     room = cap[best_r] - loads[j, best_r]
-    for q in range(cnt):
-        e = items[q]
-        ar = loads[who[e], best_r]
-        v = cost[e] - u[who[e]]
-        keys[q] = v / ar if ar > 0.0 else -np.inf
-    order = np.argsort(keys)
-    for q in order:
-        e = items[q]
+    for pick in best_order:
+        e = items[pick]
         ar = loads[who[e], best_r]
         if ar <= room:
             xfrac[e] = 1.0
@@ -405,18 +417,25 @@ def _rho_all(ptr, who, cost, u, loads, cap, rho, pi, row_of, xfrac, integral):  
 
 
 @numba.njit(cache=True)
-def _rho_pruned(ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac):  # pragma: no cover
+def _rho_pruned(
+    ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac, price
+):  # pragma: no cover
     """The ``p`` smallest ``rho_j(u)`` exactly, the others left at ``inf``.
 
     ``rho_j >= -u_j + max(sum of every negative value, max_r ratio_r x room_r)`` (the
-    knapsack without its row, or every unit of room at the row's best value ratio);
-    candidates are solved in the order of that floor until it reaches the ``p``-th
-    smallest value solved so far: no candidate left can be among the ``p`` smallest.
+    knapsack without its row, or every unit of room at the row's best value ratio), and
+    for any price ``price_j >= 0`` of a unit of room ``rho_j >= -u_j + max_r (sum_i
+    min(0, v_i + price_j a_ir) - price_j room_r)`` (weak duality of the row's linear
+    knapsack; tight when ``price_j`` is the row's critical ratio, e.g. the last one
+    found for ``j``). Candidates are solved in the order of that floor until it reaches
+    the ``p``-th smallest value solved so far: no candidate left can be among the ``p``
+    smallest.
     """
     n = ptr.shape[0] - 1
     m = loads.shape[1]
     floor = np.empty(n)
     ratio = np.empty(m)
+    priced = np.empty(m)
     for j in range(n):
         ok = True
         for r in range(m):
@@ -426,8 +445,10 @@ def _rho_pruned(ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac):  # pr
             floor[j] = np.inf
             continue
         t = 0.0
+        pj = max(price[j], 0.0)
         for r in range(m):
             ratio[r] = 0.0
+            priced[r] = 0.0
         for e in range(ptr[j], ptr[j + 1]):
             if who[e] != j:
                 v = cost[e] - u[who[e]]
@@ -438,12 +459,18 @@ def _rho_pruned(ptr, who, cost, u, loads, cap, p, rho, pi, row_of, xfrac):  # pr
                         q = v / ar if ar > 0.0 else -np.inf
                         if q < ratio[r]:
                             ratio[r] = q
+                        g = v + pj * ar
+                        if g < 0.0:
+                            priced[r] += g
         # each unit of room on row r is worth at most ratio[r]: the row's knapsack is at
         # least ratio[r] x room; rho takes the best row
         best = t
         for r in range(m):
             room = cap[r] - loads[j, r]
             f = ratio[r] * room if ratio[r] > -np.inf else -np.inf
+            if f > best:
+                best = f
+            f = priced[r] - pj * room
             if f > best:
                 best = f
         floor[j] = -u[j] + best
@@ -514,14 +541,22 @@ def evaluate(
 
 
 def evaluate_smallest(
-    lists: CandidateLists, u: FloatArray, loads: FloatArray, cap: FloatArray, p: int
+    lists: CandidateLists,
+    u: FloatArray,
+    loads: FloatArray,
+    cap: FloatArray,
+    p: int,
+    *,
+    price: FloatArray | None = None,
 ) -> DualState:
     """``L(u)`` as :func:`evaluate` (fractional knapsacks), solving only the knapsacks
     that can be among the ``p`` smallest (see :func:`_rho_pruned`); the others' ``rho``
     is ``inf``. The value, the chosen centres and the coverage are those of
-    :func:`evaluate` (up to ties between equal values)."""
+    :func:`evaluate` (up to ties between equal values). ``price`` (``(n,)``, ``>= 0``,
+    e.g. the critical ratios ``pi`` of an earlier evaluation) only sharpens the pruning."""
     rho, pi, row_of, xfrac = _work_arrays(lists, u)
-    _rho_pruned(lists.ptr, lists.who, lists.cost, u, loads, cap, p, rho, pi, row_of, xfrac)
+    guess = np.zeros(u.shape[0]) if price is None else np.ascontiguousarray(price, dtype=float)
+    _rho_pruned(lists.ptr, lists.who, lists.cost, u, loads, cap, p, rho, pi, row_of, xfrac, guess)
     return _dual_state(lists, u, p, rho, pi, row_of, xfrac)
 
 
@@ -558,6 +593,7 @@ class AscentResult:
     iterations: int
     capped: float  # share of units whose multiplier sits at its list cap
     history: list[float] = field(default_factory=list)
+    price: FloatArray | None = None  # last critical ratio of each candidate (pruning)
 
 
 def ascend(
@@ -639,8 +675,11 @@ def ascend_radius(
     rebuild_every: int = 10,
     max_entries: int = 60_000_000,
     theta: float = 1.0,
+    deflection: float = 0.7,
+    aim: float = 0.2,
+    price0: FloatArray | None = None,
 ) -> AscentResult:
-    """Subgradient ascent on ``L(u)`` with lists by radius instead of nearest units.
+    """Deflected subgradient ascent on ``L(u)`` with lists by radius instead of nearest units.
 
     A unit ``i`` can only enter centre ``j``'s knapsack when ``c_ij < u_i``. The lists
     hold every pair with ``c_ij < cap_i`` (:func:`radius_lists`), ``cap_i`` is the
@@ -652,6 +691,17 @@ def ascend_radius(
     half of each unit's cost in a known plan (measured at 20k/40: 25.0M after 40 s from
     there, 3.1M after 15 s from the full costs, whose first value is -56.6M). Lists
     larger than ``max_entries`` stop the caps from growing.
+
+    Each step follows ``d = g + deflection d_prev`` (Camerini, Fratta & Maffioli's
+    deflected subgradient: the plain subgradient zig-zags between the candidates that
+    share units) towards ``best + aim (upper - best)`` (a target short of the known plan
+    cost, which the ascent cannot reach while the gap is wide); the step shrinks by 0.7
+    after 10 iterations without progress. Measured at 20k/40
+    (``benchmarks/free_centres_bound_probe.py``, load 1.3, 25 s each): 26.2M from
+    0.05 x the plan's costs instead of 18.0M with plain Polyak steps towards the plan
+    cost, 27.4M instead of 23.8M from 0.5 x. Every ``u`` gives a valid bound, so the
+    step rule changes only how fast it rises. ``price0`` (``(n,)``) guesses each candidate's
+    critical ratio for the first evaluation's pruning (see :func:`evaluate_smallest`).
     """
     n = loads.shape[0]
     clock = current_clock()
@@ -672,8 +722,15 @@ def ascend_radius(
     history: list[float] = []
     since = 0
     it = 0
-    for it in range(1, iterations + 1):  # noqa: B007 - the count is reported
-        state = evaluate_smallest(lists, u, loads, cap, p)
+    direction: FloatArray | None = None
+    # last critical ratio of each candidate: sharper pruning
+    price = np.zeros(n) if price0 is None else np.maximum(np.asarray(price0, dtype=float), 0.0)
+    for it in range(1, iterations + 1):
+        state = evaluate_smallest(lists, u, loads, cap, p, price=price)
+        solved = np.isfinite(state.rho)
+        price[solved] = state.pi[solved]
+        if it == 1 and price0 is None:
+            price[~solved] = float(np.median(state.pi[state.chosen]))
         clock.charge(pair_work(n, lists.k_nearest))
         history.append(state.value)
         if best is None or state.value > best.value + 1e-12 * max(1.0, abs(best.value)):
@@ -681,18 +738,23 @@ def ascend_radius(
             stall = 0
         else:
             stall += 1
-            if stall >= 20:
-                theta *= 0.5
+            if stall >= 10:
+                theta *= 0.7
                 stall = 0
         if theta < 1e-4 or (deadline is not None and clock.now() > deadline):
             break
         g = 1.0 - state.cover
-        gg = float((g * g).sum())
-        if gg <= 1e-12:
+        if float((g * g).sum()) <= 1e-12:
             break
-        target = upper if upper is not None and upper > state.value else abs(state.value) * 1.05
-        step = theta * (target - state.value) / gg
-        u = u + step * g
+        direction = g if direction is None else g + deflection * direction
+        dd = float((direction * direction).sum())
+        top = best.value
+        if upper is not None and upper > top:
+            target = top + aim * (upper - top)
+        else:
+            target = abs(state.value) * 1.05
+        step = theta * max(target - state.value, 0.0) / dd
+        u = np.maximum(u + step * direction, 0.0)
         since += 1
         at_cap = float(np.mean(u >= lists.rest))
         if since >= rebuild_every and (at_cap > 0.02 or since >= 4 * rebuild_every):
@@ -705,7 +767,138 @@ def ascend_radius(
     capped = float(np.mean(best.u >= lists.rest * (1 - 1e-9)))
     log.debug("radius ascent: %d iterations, %d entries, bound %.6g", it, lists.entries,
               best.value)  # fmt: skip
-    return AscentResult(best, it, capped, history)
+    return AscentResult(best, it, capped, history, price)
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregate:
+    """Units grouped around seed units (each unit joins its nearest seed).
+
+    ``label[i]`` is unit ``i``'s group; ``points``, ``weights`` and ``loads`` are the
+    groups' weighted centroids (renormalised to unit vectors on a sphere), summed
+    weights and summed loads. Used only to find multipliers, never for a bound value.
+    """
+
+    label: IntArray
+    points: FloatArray
+    weights: FloatArray
+    loads: FloatArray
+
+    def gather(self, u: FloatArray) -> FloatArray:
+        """A group's multiplier: the sum of its units' multipliers."""
+        return np.bincount(self.label, u, minlength=self.weights.shape[0]).astype(np.float64)
+
+    def scatter(self, group_u: FloatArray, unit_weights: FloatArray) -> FloatArray:
+        """Each unit's multiplier: its group's, shared in proportion to the weights
+        (every cost ``c_ij`` is proportional to unit ``i``'s weight)."""
+        share = np.where(
+            self.weights > 0, group_u / np.where(self.weights > 0, self.weights, 1.0), 0.0
+        )
+        return share[self.label] * unit_weights
+
+
+def aggregate(
+    points: FloatArray,
+    weights: FloatArray,
+    loads: FloatArray,
+    groups: int,
+    *,
+    radius: float,
+    seed: int = 0,
+) -> Aggregate:
+    """About ``groups`` groups: seeds drawn at random (so dense places get more
+    groups, like the territories), each unit joining its nearest seed."""
+    n = points.shape[0]
+    m = int(min(max(groups, 1), n))
+    seeds = np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
+    _, label = cKDTree(points[seeds]).query(points)
+    label = np.asarray(label, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    size = np.bincount(label, minlength=m).astype(np.float64)
+    total_w = np.bincount(label, w, minlength=m).astype(np.float64)
+    # weighted centroids (plain means for groups of zero weight)
+    by = np.where(total_w > 0, total_w, size)
+    mass = np.where((total_w > 0)[label], w, 1.0)
+    centre = (
+        np.column_stack(
+            [np.bincount(label, mass * points[:, d], minlength=m) for d in range(points.shape[1])]
+        )
+        / by[:, None]
+    )
+    if radius > 0.0:
+        centre /= np.maximum(np.linalg.norm(centre, axis=1), 1e-300)[:, None]
+    group_loads = np.column_stack(
+        [np.bincount(label, loads[:, r], minlength=m) for r in range(loads.shape[1])]
+    ).reshape(m, loads.shape[1])
+    return Aggregate(
+        label, np.ascontiguousarray(centre), total_w, np.ascontiguousarray(group_loads)
+    )
+
+
+def ascend_coarse_to_fine(
+    points: FloatArray,
+    weights: FloatArray,
+    loads: FloatArray,
+    cap: FloatArray,
+    p: int,
+    *,
+    power: int,
+    radius: float,
+    u0: FloatArray,
+    upper: float | None = None,
+    deadline: float,
+    group_sizes: tuple[float, ...] = (20.0, 5.0),
+    level_shares: tuple[float, ...] = (0.35, 0.35),
+    seed: int = 0,
+) -> AscentResult:
+    """:func:`ascend_radius` on coarse copies of the problem first, then on the units.
+
+    The ascent on ``n`` units needs hundreds of iterations and each costs a pass over
+    millions of pairs; on groups of about ``group_sizes[0]`` units (summed weights and
+    loads at their centroids) one iteration is cheap and the multipliers settle in a
+    few seconds. Each level starts from the previous one's best multipliers (a group's
+    is the sum of its units'; a unit's is its group's shared by weight) and may run
+    until ``level_shares[l]`` of the time left at its start is used; the units' ascent
+    has the rest. Only the units' values are bounds: a coarse value is not (a group
+    must stay whole and its spread costs nothing), so the coarse levels only choose
+    where the units' ascent starts. Measured at 20k/40
+    (``benchmarks/free_centres_bound_probe.py``, load 1.3): 42.0M in 25 s (36.4M at the
+    first evaluation on the units), where the units' ascent alone reaches 26-27M.
+    """
+    if len(level_shares) != len(group_sizes):
+        raise ValueError(
+            f"one time share per level: {len(group_sizes)} sizes, {len(level_shares)} shares"
+        )
+    n = loads.shape[0]
+    clock = current_clock()
+    w = np.asarray(weights, dtype=np.float64)
+    u = np.asarray(u0, dtype=np.float64).copy()
+    price: FloatArray | None = None  # each unit's guess of its critical ratio
+    for level, (size, share) in enumerate(zip(group_sizes, level_shares, strict=True)):
+        groups = int(n / size)
+        if groups <= p or groups >= n:
+            continue
+        agg = aggregate(points, w, loads, groups, radius=radius, seed=seed + level)
+        left = max(deadline - clock.now(), 0.0)
+        size_of = np.bincount(agg.label, minlength=groups).astype(np.float64)
+        coarse = ascend_radius(
+            agg.points, agg.weights, agg.loads, cap, p, power=power, radius=radius,
+            u0=agg.gather(u), upper=upper, iterations=1_000_000,
+            deadline=clock.now() + share * left,
+            price0=None if price is None else agg.gather(price) / np.maximum(size_of, 1.0),
+        )  # fmt: skip
+        u = agg.scatter(coarse.best.u, w)
+        # a critical ratio is per unit of load on both levels: each unit takes its group's
+        price = None if coarse.price is None else coarse.price[agg.label]
+        log.debug("coarse ascent on %d groups: %d iterations, value %.6g", groups,
+                  coarse.iterations, coarse.best.value)  # fmt: skip
+    # the units: the first evaluation is at the coarse multipliers (lists little longer
+    # than needed: at 100k/200 the units' first evaluation is most of the time), later
+    # ones climb from there
+    return ascend_radius(
+        points, w, loads, cap, p, power=power, radius=radius, u0=u, upper=upper,
+        iterations=1_000_000, deadline=deadline, slack=0.1, price0=price,
+    )  # fmt: skip
 
 
 def _second_cost(lists: CandidateLists, n: int) -> FloatArray:
@@ -737,10 +930,13 @@ def forced_pair_increase(state: DualState, lists: CandidateLists, loads: FloatAr
 
 
 __all__ = [
+    "Aggregate",
     "AscentResult",
     "CandidateLists",
     "DualState",
+    "aggregate",
     "ascend",
+    "ascend_coarse_to_fine",
     "ascend_radius",
     "candidate_lists",
     "evaluate",
