@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         xy, ones, loads, cap, k, power=2, radius=0.0, u0=alpha * costs, upper=upper,
         deadline=current_clock().now() + args.seconds,
     )  # fmt: skip
+    if res is None:
+        raise SystemExit("the units' pass did not fit in the time given (--seconds)")
     value = res.best.value
     print(
         f"  {alpha:>10} {'coarse':>10} {res.iterations:>6} {value:>14,.0f} "

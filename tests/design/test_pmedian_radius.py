@@ -234,11 +234,25 @@ def test_coarse_to_fine_never_exceeds_the_brute_force_optimum(seed, power, rows)
             upper=opt, deadline=current_clock().now() + 5, group_sizes=(2.0,),
             level_shares=(0.5,),
         )  # fmt: skip
+        assert res is not None  # tiny: the units' pass fits
         assert res.best.value <= opt + 1e-6 * max(1.0, opt)
         dense = pb.candidate_lists(pts, np.ones(n), power=power, radius=0.0, k_nearest=n)
         again = pb.evaluate(dense, res.best.u, loads.astype(float), cap, p).value
         assert res.best.value == pytest.approx(again, rel=1e-9, abs=1e-9)
         assert res.best.value > 0.5 * opt
+
+
+def test_coarse_to_fine_gives_no_bound_rather_than_overrun_its_deadline():
+    pts, demand = tiny(0)
+    n = len(pts)
+    cap = np.array([np.ceil(demand.sum() / 2 * 1.15)])
+    # no time left: the units' pass (the only valid value) cannot fit, so no value
+    res = pb.ascend_coarse_to_fine(
+        pts, np.ones(n), demand[:, None].astype(float), cap, 2, power=1, radius=0.0,
+        u0=np.ones(n), deadline=current_clock().now() - 1.0, group_sizes=(2.0,),
+        level_shares=(0.5,),
+    )  # fmt: skip
+    assert res is None
 
 
 def test_coarse_to_fine_needs_one_share_per_level():

@@ -373,7 +373,7 @@ def _free_bound_radius(
     res = pb.ascend_coarse_to_fine(
         pts, w, a, up, k, power=power, radius=radius, u0=u0, upper=upper, deadline=deadline
     )  # fmt: skip
-    return max(float(res.best.value), 0.0)
+    return None if res is None else max(float(res.best.value), 0.0)
 
 
 def lower_bound(

@@ -835,6 +835,10 @@ def aggregate(
     )
 
 
+#: Margin on the units' first-pass time extrapolated from a coarse level's first pass.
+UNIT_PASS_SAFETY = 1.5
+
+
 def ascend_coarse_to_fine(
     points: FloatArray,
     weights: FloatArray,
@@ -850,7 +854,7 @@ def ascend_coarse_to_fine(
     group_sizes: tuple[float, ...] = (20.0, 5.0),
     level_shares: tuple[float, ...] = (0.35, 0.35),
     seed: int = 0,
-) -> AscentResult:
+) -> AscentResult | None:
     """:func:`ascend_radius` on coarse copies of the problem first, then on the units.
 
     The ascent on ``n`` units needs hundreds of iterations and each costs a pass over
@@ -864,6 +868,12 @@ def ascend_coarse_to_fine(
     where the units' ascent starts. Measured at 20k/40
     (``benchmarks/free_centres_bound_probe.py``, load 1.3): 42.0M in 25 s (36.4M at the
     first evaluation on the units), where the units' ascent alone reaches 26-27M.
+
+    The units' first pass cannot stop half-way and is the only valid value, so time is
+    kept for it: each level's first pass is timed and scaled by the square of the units
+    per group (times :data:`UNIT_PASS_SAFETY`); the coarse levels stop before that
+    reserve, and when the reserve does not fit in the time left the function returns
+    ``None`` (no bound from this path) rather than run past ``deadline``.
     """
     if len(level_shares) != len(group_sizes):
         raise ValueError(
@@ -874,24 +884,44 @@ def ascend_coarse_to_fine(
     w = np.asarray(weights, dtype=np.float64)
     u = np.asarray(u0, dtype=np.float64).copy()
     price: FloatArray | None = None  # each unit's guess of its critical ratio
+    reserve = 0.0  # seconds the units' first pass is expected to take
     for level, (size, share) in enumerate(zip(group_sizes, level_shares, strict=True)):
         groups = int(n / size)
         if groups <= p or groups >= n:
             continue
         agg = aggregate(points, w, loads, groups, radius=radius, seed=seed + level)
-        left = max(deadline - clock.now(), 0.0)
         size_of = np.bincount(agg.label, minlength=groups).astype(np.float64)
-        coarse = ascend_radius(
-            agg.points, agg.weights, agg.loads, cap, p, power=power, radius=radius,
-            u0=agg.gather(u), upper=upper, iterations=1_000_000,
-            deadline=clock.now() + share * left,
+        started = clock.now()
+        common = dict(power=power, radius=radius, upper=upper)
+        first = ascend_radius(
+            agg.points, agg.weights, agg.loads, cap, p, u0=agg.gather(u), iterations=1,
             price0=None if price is None else agg.gather(price) / np.maximum(size_of, 1.0),
+            **common,
         )  # fmt: skip
+        # a pass costs about its pairs, which grow with the square of the units per
+        # group: the units' first pass (lists and one evaluation) is kept time for
+        reserve = UNIT_PASS_SAFETY * (clock.now() - started) * (n / groups) ** 2
+        left = max(deadline - reserve - clock.now(), 0.0)
+        coarse = first
+        if left > 0.0:
+            more = ascend_radius(
+                agg.points, agg.weights, agg.loads, cap, p, u0=first.best.u,
+                iterations=1_000_000, deadline=clock.now() + share * left, price0=first.price,
+                **common,
+            )  # fmt: skip
+            if more.best.value > first.best.value:
+                coarse = more
         u = agg.scatter(coarse.best.u, w)
         # a critical ratio is per unit of load on both levels: each unit takes its group's
         price = None if coarse.price is None else coarse.price[agg.label]
-        log.debug("coarse ascent on %d groups: %d iterations, value %.6g", groups,
-                  coarse.iterations, coarse.best.value)  # fmt: skip
+        log.debug("coarse ascent on %d groups: %d iterations, value %.6g; units' pass "
+                  "expected to take %.1f s", groups, coarse.iterations, coarse.best.value,
+                  reserve)  # fmt: skip
+    if clock.now() + reserve > deadline:
+        # the units' pass (the only valid values) would end well past the deadline
+        log.info("free-centre bound: the units' pass (about %.1f s) does not fit in the "
+                 "%.1f s left", reserve, max(deadline - clock.now(), 0.0))  # fmt: skip
+        return None
     # the units: the first evaluation is at the coarse multipliers (lists little longer
     # than needed: at 100k/200 the units' first evaluation is most of the time), later
     # ones climb from there
