@@ -71,12 +71,13 @@ def book(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return xy, np.column_stack([potential, workload])
 
 
-def run(n: int, k: int, time_limit: float, work_limit: float | None, seed: int) -> dict:
-    from territorial.design import design
+def book_problem(n: int, k: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    """The benchmark's design problem: ``book(n, seed)`` into ``k`` territories, ±5% on
+    both measures, inertia, planar coordinates."""
     from territorial.design.problem import Balance, DesignProblem
 
     xy, measures = book(n, seed)
-    problem = DesignProblem(
+    return DesignProblem(
         unit_ids=np.array([f"a{i}" for i in range(n)]),
         coords=xy,
         measures=measures,
@@ -86,6 +87,13 @@ def run(n: int, k: int, time_limit: float, work_limit: float | None, seed: int) 
         objective="inertia",
         coord_kind="xy",
     )
+
+
+def run(n: int, k: int, time_limit: float, work_limit: float | None, seed: int) -> dict:
+    from territorial.design import design
+
+    problem = book_problem(n, k, seed)
+    xy, measures = problem.coords, problem.measures
     t0 = time.monotonic()
     result = design(problem, time_limit=time_limit, work_limit=work_limit, seed=seed, strict=False)
     seconds = time.monotonic() - t0

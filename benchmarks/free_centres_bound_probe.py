@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from design_free_centres import book, load_average, machine
+from design_free_centres import book_problem, load_average, machine
 
 
 def main(argv: list[str] | None = None) -> int:
-    from territorial.design import Balance, DesignProblem, design
+    from territorial.design import design
     from territorial.design import pmedian_bound as pb
     from territorial.design.engine import BOUND_SHARE
     from territorial.design.solvers import current_clock
@@ -54,17 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     n, k = (int(x) for x in args.size.split(":"))
     print(machine())
     print(f"load average before: {load_average()}")
-    xy, measures = book(n, 0)
-    problem = DesignProblem(
-        unit_ids=np.array([f"a{i}" for i in range(n)]),
-        coords=xy,
-        measures=measures,
-        measure_names=("potential", "workload"),
-        n_territories=k,
-        balance=(Balance("potential", 0.05), Balance("workload", 0.05)),
-        objective="inertia",
-        coord_kind="xy",
-    )
+    problem = book_problem(n, k, 0)
+    xy, measures = problem.coords, problem.measures
     t0 = time.monotonic()
     plan = design(
         problem, time_limit=args.time_limit * (1 - BOUND_SHARE), seed=0, strict=False, bound=False
